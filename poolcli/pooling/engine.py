@@ -1,0 +1,392 @@
+"""``pool``, ``adaptive_pool`` and ``output_shape``: the public face of the engine.
+
+The work is split into bands of output rows (along the first spatial axis). Each
+band reads only the input rows its windows need and writes its own slice of the
+result, so bands run on threads (NumPy releases the GIL in its loops) and bound the
+temporaries: memory stays O(input + output) whatever the kernel. Every output is
+computed by the same operations in whichever band it falls, so results do not
+depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+from . import numeric, ranked
+from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
+from .modes import PoolMode
+from .separable import reduce_axis
+
+#: Aim for band temporaries of about this size: small enough to stay in cache.
+_BAND_BYTES = 2 << 20
+#: Median and mode gather whole windows; their bands may be larger.
+_STACK_BYTES = 16 << 20
+#: Below this many output elements threads cost more than they save.
+_THREAD_MIN_OUTPUT = 1 << 16
+
+
+def pool(
+    x: np.ndarray,
+    kernel: int | tuple[int, int],
+    *,
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    mode: str | PoolMode = "max",
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor: int | None = None,
+    p: float = 2.0,
+    axes: tuple[int, int] = (0, 1),
+    channel_axis: int | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Pool the two spatial ``axes`` of ``x`` with windows of size ``kernel``.
+
+    Semantics follow PyTorch's ``MaxPool2d`` / ``AvgPool2d`` / ``LPPool2d``; every
+    other axis (channels, frames, batch) is pooled independently.
+
+    Parameters
+    ----------
+    x : (..., H, ..., W, ...) array_like
+        Any dtype in :data:`poolcli.pooling.numeric.SUPPORTED`, two or more dims.
+        Never modified.
+    kernel, stride, padding, dilation : int or (h, w) pair
+        Window size, step (default: the kernel), zero padding on each side (at most
+        half the kernel) and spacing between taps.
+    mode : {'max', 'min', 'avg', 'sum', 'lp', 'rms', 'median', 'mode'}
+        How a window is reduced (see :class:`PoolMode`).
+    ceil_mode : bool
+        Keep a last, partial window (PyTorch's ``ceil_mode``).
+    count_include_pad : bool
+        ``avg``/``rms``: divide by the window area including padding (default, as
+        PyTorch), or by the number of real pixels only.
+    divisor : int, optional
+        ``avg`` only: divide every window sum by this instead.
+    p : float
+        ``lp`` only: the power; ``(sum of x**p) ** (1/p)``.
+    axes : (int, int)
+        The spatial axes, height first.
+    channel_axis : int, optional
+        ``mode`` only: the axis holding a pixel's channels, so that whole pixels vote
+        and the result holds only colours that occur in the window.
+    threads : int, optional
+        Worker threads; default: all cores. Results are identical for any count.
+
+    Returns
+    -------
+    ndarray
+        A new C-contiguous array: the spatial axes shrunk to
+        :func:`output_shape`, the dtype kept except ``sum`` (integers widen to
+        int64/uint64). Integer means are exact and rounded half up; NaN wins
+        ``max``/``min``; padding never does.
+
+    Raises
+    ------
+    ParameterError
+        Parameters no input could satisfy (kernel < 1, padding over half the kernel...).
+    InputError
+        An input they do not fit (kernel larger than the image, unsupported dtype).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool(np.arange(16).reshape(4, 4), 2)
+    array([[ 5,  7],
+           [13, 15]])
+    >>> pool(np.array([[1, 2], [3, 5]], np.uint8), 2, mode="avg")  # 11/4 = 2.75
+    array([[3]], dtype=uint8)
+    """
+    mode = PoolMode.parse(mode)
+    k, s, pad, d = _window_parameters(kernel, stride, padding, dilation)
+    reduction = _Reduction.make(mode, count_include_pad, divisor, p, pad)
+    x, axes, channel_axis = _prepare(x, axes, channel_axis, reduction)
+    gh = regular_windows(x.shape[axes[0]], k[0], s[0], pad[0], d[0], ceil_mode, axis=axes[0])
+    gw = regular_windows(x.shape[axes[1]], k[1], s[1], pad[1], d[1], ceil_mode, axis=axes[1])
+    return _run(x, axes, channel_axis, gh, gw, reduction, threads)
+
+
+def adaptive_pool(
+    x: np.ndarray,
+    output_size: int | tuple[int, int],
+    *,
+    mode: str | PoolMode = "avg",
+    p: float = 2.0,
+    axes: tuple[int, int] = (0, 1),
+    channel_axis: int | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling.
+
+    Output ``i`` of an axis of ``n`` pixels covers ``floor(i*n/out)`` up to
+    ``ceil((i+1)*n/out)``; windows may overlap by one pixel and differ in size by
+    one. Every mode of :func:`pool` is available; means divide by each window's
+    own pixel count.
+
+    Raises
+    ------
+    InputError
+        When an output side is larger than the input's (poolcli only downsamples).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> adaptive_pool(np.arange(15.0).reshape(3, 5), (1, 2))
+    array([[5.5, 8.5]])
+    """
+    mode = PoolMode.parse(mode)
+    out_h, out_w = pair("output_size", output_size)
+    reduction = _Reduction.make(mode, True, None, p, (0, 0))
+    x, axes, channel_axis = _prepare(x, axes, channel_axis, reduction)
+    gh = adaptive_windows(x.shape[axes[0]], out_h, axis=axes[0])
+    gw = adaptive_windows(x.shape[axes[1]], out_w, axis=axes[1])
+    return _run(x, axes, channel_axis, gh, gw, reduction, threads)
+
+
+def output_shape(
+    shape: Sequence[int],
+    kernel: int | tuple[int, int],
+    *,
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+    axes: tuple[int, int] = (0, 1),
+) -> tuple[int, ...]:
+    """The shape :func:`pool` returns for an input of ``shape``, without pooling.
+
+    >>> output_shape((480, 640, 3), 2)
+    (240, 320, 3)
+    >>> output_shape((7, 7), 2, ceil_mode=True)
+    (4, 4)
+    """
+    k, s, pad, d = _window_parameters(kernel, stride, padding, dilation)
+    shape = tuple(int(n) for n in shape)
+    axes = _normalise_axes(axes, len(shape))
+    result = list(shape)
+    for i, axis in enumerate(axes):
+        windows = regular_windows(shape[axis], k[i], s[i], pad[i], d[i], ceil_mode, axis=axis)
+        result[axis] = windows.out
+    return tuple(result)
+
+
+def _window_parameters(kernel, stride, padding, dilation):
+    k = pair("kernel", kernel)
+    s = k if stride is None else pair("stride", stride)
+    pad = pair("padding", padding)
+    d = pair("dilation", dilation)
+    check_window_parameters(k, s, pad, d)
+    return k, s, pad, d
+
+
+def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, int]:
+    if ndim < 2:
+        message = f"pooling needs an array of 2 or more dimensions, got {ndim}"
+        raise InputError(message)
+    try:
+        a, b = (int(v) for v in axes)
+    except (TypeError, ValueError):
+        message = f"axes must be two distinct axis numbers, got {axes!r}"
+        raise ParameterError(message) from None
+    if not (-ndim <= a < ndim and -ndim <= b < ndim) or a % ndim == b % ndim:
+        message = f"axes must be two distinct axes of a {ndim}-d array, got {axes!r}"
+        raise ParameterError(message)
+    return a % ndim, b % ndim
+
+
+def _prepare(x, axes, channel_axis, reduction):
+    x = np.asarray(x)
+    dtype = numeric.check_dtype(x.dtype)
+    axes = _normalise_axes(axes, x.ndim)
+    if channel_axis is not None:
+        channel_axis = int(channel_axis)
+        if not -x.ndim <= channel_axis < x.ndim or channel_axis % x.ndim in axes:
+            message = (
+                f"channel_axis must be an axis of the {x.ndim}-d array other than the "
+                f"spatial axes {axes}, got {channel_axis}"
+            )
+            raise ParameterError(message)
+        channel_axis %= x.ndim
+    # Native byte order and C order: every band is then a cheap view.
+    return np.ascontiguousarray(x, dtype=dtype), axes, channel_axis
+
+
+@dataclass(frozen=True)
+class _Reduction:
+    """What to do with one band of windows, for one mode."""
+
+    mode: PoolMode
+    count_include_pad: bool
+    divisor: int | None
+    p: float
+
+    @classmethod
+    def make(cls, mode, count_include_pad, divisor, p, padding) -> _Reduction:
+        if divisor is not None:
+            if mode is not PoolMode.AVG:
+                message = f"divisor only applies to mode 'avg', not {mode.value!r}"
+                raise ParameterError(message)
+            if isinstance(divisor, bool) or not isinstance(divisor, (int, np.integer)) or divisor < 1:
+                message = f"divisor must be a positive integer, got {divisor!r}"
+                raise ParameterError(message)
+            divisor = int(divisor)
+        if mode is PoolMode.LP:
+            if not (isinstance(p, (int, float, np.number)) and math.isfinite(p) and p > 0):
+                message = f"p must be a finite number above 0 for mode 'lp', got {p!r}"
+                raise ParameterError(message)
+            if max(padding) > 0:
+                message = f"mode 'lp' takes no padding (as PyTorch's LPPool2d), got {padding}"
+                raise ParameterError(message)
+        return cls(mode, bool(count_include_pad), divisor, float(p))
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return numeric.sum_dtype(dtype) if self.mode is PoolMode.SUM else dtype
+
+    def temporary_bytes(self, itemsize: int, taps: int) -> int:
+        """Rough bytes of temporaries per output element, for sizing bands."""
+        if self.mode.separable:
+            return 4 * max(itemsize, 8 if self.mode in (PoolMode.LP, PoolMode.RMS) else 4)
+        return 3 * taps * max(itemsize, 8 if self.mode is PoolMode.MODE else 1)
+
+    def compute(self, x, axes, channel_axis, gh, gw, out) -> None:
+        """Pool the band ``x`` (windows ``gh`` x ``gw``) into ``out``."""
+        if self.mode.separable:
+            # IEEE results are the contract (x**p of a negative is NaN, a float16 sum
+            # past 65504 is inf); errstate is per thread, so it is set here, in the band.
+            with np.errstate(invalid="ignore", over="ignore"):
+                self._separable(x, axes, gh, gw, out)
+            return
+        order = list(axes) + ([channel_axis] if channel_axis is not None else [])
+        front = list(range(len(order)))
+        if channel_axis is not None:
+            front[-1] = x.ndim - 1
+        y = np.moveaxis(x, order, front)
+        if self.mode is PoolMode.MEDIAN:
+            result = ranked.median(y, gh, gw)
+        else:
+            pixels = channel_axis is not None and self.mode is PoolMode.MODE
+            result = ranked.mode(y, gh, gw, pixels=pixels)
+        np.copyto(np.moveaxis(out, order, front), result)
+
+    def _separable(self, x, axes, gh, gw, out) -> None:
+        mode = self.mode
+        if mode in (PoolMode.MAX, PoolMode.MIN):
+            ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
+            identity = numeric.lowest(x.dtype) if mode is PoolMode.MAX else numeric.highest(x.dtype)
+            rows = reduce_axis(x, axes[0], gh, ufunc, x.dtype, identity)
+            reduce_axis(rows, axes[1], gw, ufunc, x.dtype, identity, out=out)
+            return
+        divisor = self._divisor(gh, gw, out.ndim, axes)
+        if mode in (PoolMode.LP, PoolMode.RMS):
+            x = np.power(x.astype(np.float64), self.p if mode is PoolMode.LP else 2.0)
+        headroom = int(np.max(divisor)) // 2 if mode is PoolMode.AVG else 0
+        taps = gh.max_taps * gw.max_taps
+        acc = numeric.accumulator(x, taps, headroom)
+        sums = reduce_axis(reduce_axis(x, axes[0], gh, np.add, acc, 0), axes[1], gw, np.add, acc, 0)
+        if mode is PoolMode.SUM:
+            result = sums
+        elif mode is PoolMode.AVG and acc.kind != "f":
+            result = numeric.divide_half_up(sums, divisor)
+        elif mode is PoolMode.AVG:
+            result = np.divide(sums, divisor, out=sums)
+        else:
+            result = self._power_mean(sums, divisor, out.dtype)
+        np.copyto(out, numeric.clip_into(result, out.dtype), casting="unsafe")
+
+    def _power_mean(self, sums: np.ndarray, divisor, dtype: np.dtype) -> np.ndarray:
+        if self.mode is PoolMode.RMS:
+            values = np.sqrt(sums / divisor)
+        else:
+            values = np.power(sums, 1.0 / self.p)
+        if dtype.kind == "f":
+            return values
+        if np.isnan(values).any():
+            message = (
+                f"lp pooling with p={self.p:g} has no real result for windows whose sum of "
+                "x**p is negative; use an even p or pool a float array"
+            )
+            raise InputError(message)
+        return numeric.round_half_up(values, dtype)
+
+    def _divisor(self, gh: AxisWindows, gw: AxisWindows, ndim: int, axes) -> int | np.ndarray:
+        if self.divisor is not None:
+            return self.divisor
+        counts_h, counts_w = (g.padded if self.count_include_pad else g.real for g in (gh, gw))
+        if (counts_h == counts_h[0]).all() and (counts_w == counts_w[0]).all():
+            return int(counts_h[0] * counts_w[0])
+        shape_h = [1] * ndim
+        shape_h[axes[0]] = len(counts_h)
+        shape_w = [1] * ndim
+        shape_w[axes[1]] = len(counts_w)
+        return counts_h.reshape(shape_h) * counts_w.reshape(shape_w)
+
+
+def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.ndarray:
+    shape = list(x.shape)
+    shape[axes[0]], shape[axes[1]] = gh.out, gw.out
+    out = np.empty(shape, reduction.out_dtype(x.dtype))
+    if out.size == 0:
+        return out
+    row_elements = out.size // gh.out
+    per_element = reduction.temporary_bytes(x.dtype.itemsize, gh.max_taps * gw.max_taps)
+    budget = _BAND_BYTES if reduction.mode.separable else _STACK_BYTES
+    # Each band also reads its input rows: count them in the per-row cost.
+    input_row = x.size // x.shape[axes[0]] * x.dtype.itemsize * max(1, x.shape[axes[0]] // gh.out)
+    rows = max(1, budget // (row_elements * per_element + input_row))
+    workers = _workers(threads, out.size)
+    if workers > 1:
+        rows = min(rows, -(-gh.out // workers))
+    starts = range(0, gh.out, rows)
+
+    def band(start: int) -> None:
+        stop = min(start + rows, gh.out)
+        windows, first = gh.band(start, stop)
+        source = _slice_axis(x, axes[0], first, first + windows.length)
+        target = _slice_axis(out, axes[0], start, stop)
+        reduction.compute(source, axes, channel_axis, windows, gw, target)
+
+    if workers == 1 or len(starts) == 1:
+        for start in starts:
+            band(start)
+    else:
+        # list() re-raises the first exception a band raised
+        list(_executor(workers).map(band, starts))
+    return out
+
+
+def _slice_axis(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    index: list[slice] = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
+
+
+def _workers(threads: int | None, output_size: int) -> int:
+    if threads is None:
+        if output_size < _THREAD_MIN_OUTPUT:
+            return 1
+        return available_cores()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        message = f"threads must be a positive integer, got {threads!r}"
+        raise ParameterError(message)
+    return int(threads)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects CPU affinity, e.g. under taskset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+@lru_cache(maxsize=None)
+def _executor(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poolcli")
+

@@ -1,0 +1,227 @@
+"""Where the windows fall along one axis: output lengths, taps and pixel counts.
+
+A 2-D window is the product of two 1-D windows, so everything the engine needs to
+know about placement is computed per axis, once, on small integer arrays. A *tap*
+is one kernel offset: for every output position it touches, the input position it
+reads. Taps that would read padding are simply absent for those outputs, which is
+how padding "never wins" and is never materialised.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+
+#: An index along one axis: a slice (regular windows) or an integer array (adaptive).
+Index = Union[slice, np.ndarray]
+
+
+def pair(name: str, value: object) -> tuple[int, int]:
+    """``value`` as an (h, w) pair of ints; an int means the same on both axes."""
+    items = value if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
+    if len(items) != 2:
+        message = f"{name} must be an int or an (h, w) pair of ints, got {value!r}"
+        raise ParameterError(message)
+    try:
+        if any(isinstance(v, (bool, np.bool_)) for v in items):
+            raise TypeError
+        h, w = (operator.index(v) for v in items)
+    except TypeError:
+        message = f"{name} must be an int or an (h, w) pair of ints, got {value!r}"
+        raise ParameterError(message) from None
+    return h, w
+
+
+def check_window_parameters(
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> None:
+    """Raise :class:`ParameterError` for parameters no input could satisfy."""
+    for name, values in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        if min(values) < 1:
+            message = f"{name} must be at least 1, got {_show(values)}"
+            raise ParameterError(message)
+    for k, p in zip(kernel, padding):
+        if p < 0 or p > k // 2:
+            message = (
+                f"padding must be between 0 and half the kernel (kernel {_show(kernel)} "
+                f"allows at most {_show(tuple(k // 2 for k in kernel))}), got {_show(padding)}"
+            )
+            raise ParameterError(message)
+
+
+def output_length(
+    n: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
+    """PyTorch's pooled length of an axis of ``n`` pixels (may be < 1: no window fits).
+
+    ``floor_or_ceil((n + 2p - d(k-1) - 1) / s) + 1``; in ceil mode the last window is
+    dropped when it would start at or past ``n + p``.
+    """
+    span = n + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= n + padding:
+            out -= 1
+    else:
+        out = span // stride + 1
+    return out
+
+
+@dataclass(frozen=True)
+class Tap:
+    """One kernel offset: output positions ``dst`` read input positions ``src``."""
+
+    dst: Index
+    src: Index
+
+
+@dataclass(frozen=True)
+class AxisWindows:
+    """All windows along one axis of ``length`` input pixels.
+
+    ``real[i]`` counts the taps of output ``i`` that land on real pixels;
+    ``padded[i]`` also counts those on zero padding (PyTorch's ``count_include_pad``
+    divisor, which never includes a ceil-mode overhang past the padding).
+    """
+
+    length: int
+    taps: tuple[Tap, ...]
+    real: np.ndarray
+    padded: np.ndarray
+
+    @property
+    def out(self) -> int:
+        return len(self.real)
+
+    @property
+    def max_taps(self) -> int:
+        return int(self.real.max())
+
+    def band(self, start: int, stop: int) -> tuple[AxisWindows, int]:
+        """The windows of outputs ``start:stop`` and the first input pixel they read.
+
+        Input positions of the result count from that first pixel, so the band can
+        be computed from ``x[first:first + result.length]`` alone.
+        """
+        clipped = [_clip_tap(tap, start, stop) for tap in self.taps]
+        kept = [tap for tap in clipped if tap is not None]
+        first = min(_first(tap.src) for tap in kept)
+        last = max(_last(tap.src) for tap in kept)
+        shifted = tuple(
+            Tap(_shift(tap.dst, -start), _shift(tap.src, -first)) for tap in kept
+        )
+        band = AxisWindows(
+            last - first + 1, shifted, self.real[start:stop], self.padded[start:stop]
+        )
+        return band, first
+
+    def covers_all(self, tap: Tap) -> bool:
+        """True when ``tap`` contributes to every output."""
+        if isinstance(tap.dst, slice):
+            return tap.dst.start == 0 and tap.dst.stop == self.out
+        return len(tap.dst) == self.out
+
+
+def regular_windows(
+    n: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    ceil_mode: bool,
+    *,
+    axis: int,
+) -> AxisWindows:
+    """The windows of an ordinary (PyTorch-style) pooling along an axis of ``n`` pixels."""
+    out = output_length(n, kernel, stride, padding, dilation, ceil_mode)
+    if out < 1:
+        reach = dilation * (kernel - 1) + 1
+        reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
+        padded = f" plus padding {padding} on each side" if padding else ""
+        remedy = "a smaller kernel" if ceil_mode else "a smaller kernel, or ceil mode to keep a partial window"
+        message = (
+            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); use {remedy}"
+        )
+        raise InputError(message)
+    taps = []
+    for t in range(kernel):
+        offset = t * dilation - padding  # output i reads input i * stride + offset
+        lo = max(0, -(offset // stride))
+        hi = min(out, (n - 1 - offset) // stride + 1)
+        if lo < hi:
+            start = lo * stride + offset
+            taps.append(Tap(slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride)))
+    positions = (
+        np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation - padding
+    )
+    real = ((positions >= 0) & (positions < n)).sum(axis=1)
+    padded = ((positions >= -padding) & (positions < n + padding)).sum(axis=1)
+    if real.min() < 1:
+        message = (
+            f"along axis {axis} some windows hold only padding (kernel {kernel}, "
+            f"dilation {dilation}, padding {padding}, {n} pixels); use less padding or dilation"
+        )
+        raise InputError(message)
+    return AxisWindows(n, tuple(taps), real, padded)
+
+
+def adaptive_windows(n: int, out: int, *, axis: int) -> AxisWindows:
+    """PyTorch's adaptive windows: output ``i`` covers ``floor(i*n/out):ceil((i+1)*n/out)``."""
+    if not 1 <= out <= n:
+        message = (
+            f"output size {out} along axis {axis} must be between 1 and the input's {n} "
+            "pixels (poolcli only downsamples)"
+        )
+        raise InputError(message)
+    if n % out == 0:
+        return regular_windows(n, n // out, n // out, 0, 1, False, axis=axis)
+    i = np.arange(out)
+    starts = i * n // out
+    lengths = -(-(i + 1) * n // out) - starts
+    taps = []
+    for t in range(int(lengths.max())):
+        dst = np.flatnonzero(lengths > t)
+        taps.append(Tap(dst, starts[dst] + t))
+    return AxisWindows(n, tuple(taps), lengths, lengths)
+
+
+def _clip_tap(tap: Tap, start: int, stop: int) -> Tap | None:
+    if isinstance(tap.dst, slice):
+        assert isinstance(tap.src, slice)
+        lo, hi = max(tap.dst.start, start), min(tap.dst.stop, stop)
+        if lo >= hi:
+            return None
+        step = tap.src.step
+        first = tap.src.start + (lo - tap.dst.start) * step
+        return Tap(slice(lo, hi), slice(first, first + (hi - lo - 1) * step + 1, step))
+    keep = (tap.dst >= start) & (tap.dst < stop)
+    if not keep.any():
+        return None
+    assert isinstance(tap.src, np.ndarray)
+    return Tap(tap.dst[keep], tap.src[keep])
+
+
+def _first(index: Index) -> int:
+    return int(index.start if isinstance(index, slice) else index[0])
+
+
+def _last(index: Index) -> int:
+    return int(index.stop - 1 if isinstance(index, slice) else index[-1])
+
+
+def _shift(index: Index, by: int) -> Index:
+    if isinstance(index, slice):
+        return slice(index.start + by, index.stop + by, index.step)
+    return index + by
+
+
+def _show(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else str(values)

@@ -1,0 +1,183 @@
+"""Median and mode: order statistics over window stacks.
+
+These are not separable, so a band of windows is gathered into a stack of shape
+``(taps, *band_output_shape)``: one slice per kernel offset, each a strided copy of
+the input, with padding positions holding a sentinel that sorts last. The stack is
+sorted along its first axis by a sorting network of element-wise ``minimum`` /
+``maximum`` calls (fast for small kernels) or ``np.sort`` (large kernels). The
+engine keeps bands small enough that a stack never dwarfs the input.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .geometry import AxisWindows, Index
+from .numeric import highest, mean_of_two
+
+# Sorting networks beyond this many inputs cost more calls than np.sort saves.
+_NETWORK_LIMIT = 32
+
+
+def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> np.ndarray:
+    """Median of the real pixels of each window of ``y`` (spatial axes first).
+
+    Even counts give the mean of the two middle values; integers round half up.
+    Any NaN in a window gives NaN, as ``np.median`` does.
+    """
+    work = y.view(np.uint8) if y.dtype == bool else y
+    stack = window_stack(work, gh, gw, highest(work.dtype))
+    has_nan = None
+    if stack.dtype.kind == "f":
+        nan = np.isnan(stack)
+        has_nan = nan.any(axis=0)
+        stack[nan] = np.inf
+    sort_stack(stack)
+    counts = real_counts(gh, gw, stack.ndim - 1)
+    low = _select(stack, (counts - 1) // 2)
+    high = _select(stack, counts // 2)
+    result = mean_of_two(low, high)
+    if has_nan is not None and has_nan.any():
+        result[has_nan] = np.nan
+    return result.view(bool) if y.dtype == bool else result
+
+
+def mode(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, pixels: bool = False) -> np.ndarray:
+    """Most frequent value among the real pixels of each window; ties go to the smallest.
+
+    With ``pixels=True`` the last axis of ``y`` holds a pixel's channels and whole
+    pixels vote (ties go to the lexicographically smallest), so the result only
+    holds colours that occur in the window.
+    """
+    labels, decode = _labels(y, pixels)
+    stack = window_stack(labels, gh, gw, highest(labels.dtype))
+    sort_stack(stack)
+    counts = real_counts(gh, gw, stack.ndim - 1)
+    uniform = bool((counts == stack.shape[0]).all())
+    best = stack[0].copy()
+    best_run = np.ones(best.shape, np.int32)
+    run = np.ones(best.shape, np.int32)
+    for j in range(1, stack.shape[0]):
+        run *= stack[j] == stack[j - 1]  # a new value restarts the run at 1
+        run += 1
+        better = run > best_run
+        if not uniform:
+            better &= j < counts
+        np.copyto(best_run, run, where=better)
+        np.copyto(best, stack[j], where=better)
+    return decode(best)
+
+
+def window_stack(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, fill: object) -> np.ndarray:
+    """Every window's taps of ``y`` (spatial axes first) along a new first axis."""
+    shape = (len(gh.taps) * len(gw.taps), gh.out, gw.out) + y.shape[2:]
+    stack = np.empty(shape, y.dtype)
+    j = 0
+    for th in gh.taps:
+        for tw in gw.taps:
+            plane = stack[j]
+            if not (gh.covers_all(th) and gw.covers_all(tw)):
+                plane[...] = fill
+            _assign(plane, th.dst, tw.dst, _gather(y, th.src, tw.src))
+            j += 1
+    return stack
+
+
+def real_counts(gh: AxisWindows, gw: AxisWindows, ndim: int) -> np.ndarray:
+    """Real pixels per window, shaped to broadcast against an output of ``ndim`` dims."""
+    counts = gh.real[:, None] * gw.real[None, :]
+    return counts.reshape(counts.shape + (1,) * (ndim - 2))
+
+
+def sort_stack(stack: np.ndarray) -> None:
+    """Sort ``stack`` along its first axis, in place."""
+    n = stack.shape[0]
+    if n > _NETWORK_LIMIT:
+        stack[...] = np.sort(stack, axis=0)
+        return
+    scratch = np.empty_like(stack[0])
+    for i, j in _network(n):
+        np.minimum(stack[i], stack[j], out=scratch)
+        np.maximum(stack[i], stack[j], out=stack[j])
+        stack[i] = scratch
+
+
+@lru_cache(maxsize=None)
+def _network(n: int) -> tuple[tuple[int, int], ...]:
+    """Batcher's odd-even merge sort comparators for ``n`` inputs (i < j: min to i).
+
+    Built for the next power of two and pruned to ``n``: the missing inputs act as
+    +inf at the end, which no comparator would move.
+    """
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    a, b = i + j, i + j + k
+                    if a // (2 * p) == b // (2 * p) and b < n:
+                        pairs.append((a, b))
+            k //= 2
+        p *= 2
+    return tuple(pairs)
+
+
+def _select(stack: np.ndarray, index: np.ndarray) -> np.ndarray:
+    if (index == index.flat[0]).all():
+        return stack[int(index.flat[0])]
+    return np.take_along_axis(stack, index[None], axis=0)[0]
+
+
+def _gather(y: np.ndarray, rows: Index, cols: Index) -> np.ndarray:
+    if isinstance(rows, slice) and isinstance(cols, slice):
+        return y[rows, cols]
+    return y[_as_array(rows)[:, None], _as_array(cols)[None, :]]
+
+
+def _assign(plane: np.ndarray, rows: Index, cols: Index, values: np.ndarray) -> None:
+    if isinstance(rows, slice) and isinstance(cols, slice):
+        plane[rows, cols] = values
+    else:
+        plane[_as_array(rows)[:, None], _as_array(cols)[None, :]] = values
+
+
+def _as_array(index: Index) -> np.ndarray:
+    if isinstance(index, slice):
+        return np.arange(index.start, index.stop, index.step)
+    return index
+
+
+def _labels(y: np.ndarray, pixels: bool):
+    """Integer labels whose order is the values' order, and the map back to values."""
+    if not pixels:
+        if y.dtype.kind in "iu":
+            return y, lambda best: best
+        if y.dtype == bool:
+            return y.view(np.uint8), lambda best: best.view(bool)
+        values, inverse = np.unique(y, return_inverse=True)
+        return inverse.reshape(y.shape), lambda best: values[best]
+    channels = y.shape[-1]
+    work = y.view(np.uint8) if y.dtype == bool else y
+    bits = work.dtype.itemsize * 8
+    if work.dtype.kind in "iu" and channels * bits <= 63:
+        low = int(np.iinfo(work.dtype).min)
+        offset = work.astype(np.int64) - low
+        shifts = np.arange(channels - 1, -1, -1, dtype=np.int64) * bits
+        code = (offset << shifts).sum(axis=-1)
+        mask = (1 << bits) - 1
+
+        def unpack(best: np.ndarray) -> np.ndarray:
+            parts = ((best[..., None] >> shifts) & mask) + low
+            return parts.astype(y.dtype)
+
+        return code, unpack
+    flat = y.reshape(-1, channels)
+    values, inverse = np.unique(flat, axis=0, return_inverse=True)
+    return inverse.reshape(y.shape[:-1]), lambda best: values[best]
