@@ -25,8 +25,9 @@ from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pa
 from .modes import PoolMode
 from .separable import reduce_axis
 
-#: Aim for band temporaries of about this size: small enough to stay in cache.
-_BAND_BYTES = 2 << 20
+#: Aim for band temporaries of about this size. Smaller bands fit the cache better
+#: but pay Python overhead per band, which threads then contend for (measured).
+_BAND_BYTES = 8 << 20
 #: Median and mode gather whole windows; their bands may be larger.
 _STACK_BYTES = 16 << 20
 #: Below this many output elements threads cost more than they save.

@@ -81,7 +81,7 @@ def accumulator(x: np.ndarray, taps: int, headroom: int = 0) -> np.dtype:
     lo, hi = value_range(dtype)
     if dtype.itemsize == 8 and x.size:
         lo, hi = int(x.min()), int(x.max())
-    low, high = min(lo, 0) * taps - headroom, max(hi, 0) * taps + headroom
+    low, high = min(lo, 0) * taps, max(hi, 0) * taps + headroom
     candidates = _UNSIGNED if dtype.kind in "ub" else _SIGNED
     for candidate in candidates:
         info = np.iinfo(candidate)
