@@ -25,12 +25,14 @@ _EXPORTS = {
     "output_shape": "poolcli.pooling",
     "PoolMode": "poolcli.pooling",
     "PoolcliError": "poolcli.errors",
+    "pool_image": "poolcli.images",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from .errors import PoolcliError
+    from .images import pool_image
     from .pooling import PoolMode, adaptive_pool, output_shape, pool
 
 

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import DTYPE_NAMES
 from ..errors import InputError
 
-SUPPORTED = tuple(
-    np.dtype(name)
-    for name in (
-        "bool", "uint8", "uint16", "uint32", "uint64",
-        "int8", "int16", "int32", "int64",
-        "float16", "float32", "float64",
-    )
-)  # fmt: skip
+SUPPORTED = tuple(np.dtype(name) for name in DTYPE_NAMES)
 
 _SIGNED = (np.int16, np.int32, np.int64)
 _UNSIGNED = (np.uint16, np.uint32, np.uint64)

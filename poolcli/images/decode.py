@@ -1,0 +1,266 @@
+"""Reading inputs: every frame of an image, upright, or the arrays of a .npy/.npz.
+
+Untrusted bytes meet Pillow's parsers here, so everything they can raise becomes
+an :class:`InputError` with one line of explanation. Sizes are checked against the
+pixel limit from the header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Union
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ..errors import InputError, LimitError
+from . import arrays
+from .metadata import Metadata
+
+#: What can be read: a path, the file's bytes, or a binary stream.
+Source = Union[str, os.PathLike, bytes, BinaryIO]
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Decoded:
+    """One input, decoded: image frames (upright) or named arrays, and its metadata."""
+
+    format: str
+    frames: list[Image.Image] = field(default_factory=list)
+    arrays: dict[str, arrays.LaidOut] = field(default_factory=dict)
+    metadata: Metadata = field(default_factory=Metadata)
+
+    @property
+    def is_array(self) -> bool:
+        return bool(self.arrays)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the first frame or array."""
+        if self.is_array:
+            return next(iter(self.arrays.values())).size
+        return self.frames[0].size
+
+
+def read_bytes(source: Source) -> bytes | None:
+    """The bytes of a stream or bytes source; None for a path (read lazily)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if hasattr(source, "read"):
+        return source.read()  # type: ignore[union-attr]
+    return None
+
+
+@contextmanager
+def opened(source: Source) -> Iterator[BinaryIO]:
+    """A seekable binary stream over ``source``; InputError when it cannot be opened."""
+    data = read_bytes(source)
+    if data is not None:
+        yield io.BytesIO(data)
+        return
+    try:
+        stream = open(source, "rb")  # noqa: SIM115 - closed below
+    except IsADirectoryError:
+        message = "is a directory, not a file (use -r to pool a folder)"
+        raise InputError(message) from None
+    except OSError as error:
+        raise InputError(_os_reason(error)) from None
+    with stream:
+        yield stream
+
+
+def decode(
+    source: Source,
+    *,
+    max_pixels: int | None,
+    frame: int | None = None,
+    layout: str | None = None,
+) -> Decoded:
+    """Decode ``source`` fully: all frames (or frame ``frame``), or its arrays."""
+    with opened(source) as stream:
+        head = stream.read(8)
+        stream.seek(0)
+        if not head:
+            message = "file is empty"
+            raise InputError(message)
+        if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
+            return _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
+        return _decode_image(stream, max_pixels=max_pixels, frame=frame)
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Header facts of one frame or array: enough to plan, never decoded."""
+
+    name: str
+    mode: str
+    size: tuple[int, int]
+    shape: tuple[int, ...] | None = None
+    layout: str | None = None
+
+
+@dataclass
+class Description:
+    """What ``probe`` learns from headers alone."""
+
+    format: str
+    planes: list[Plane]
+    metadata: Metadata
+    is_array: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.planes[0].size
+
+
+def probe(source: Source, *, max_pixels: int | None = None, layout: str | None = None) -> Description:
+    """Read headers only: format, every frame's (or array's) mode and size, metadata."""
+    with opened(source) as stream:
+        head = stream.read(8)
+        stream.seek(0)
+        if not head:
+            message = "file is empty"
+            raise InputError(message)
+        if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
+            is_npz = head.startswith(_ZIP_MAGIC)
+            headers = arrays.probe(stream, is_npz, layout=layout)
+            planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
+            return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
+        with _pillow_errors():
+            image = _open_image(stream, max_pixels)
+            metadata = Metadata.from_image(image)
+            planes = []
+            for index in range(getattr(image, "n_frames", 1)):
+                image.seek(index)
+                _check_pixels(image.size, max_pixels)
+                planes.append(Plane(str(index), image.mode, _upright_size(image)))
+            return Description(image.format or "?", planes, metadata)
+
+
+def _decode_image(stream: BinaryIO, *, max_pixels: int | None, frame: int | None) -> Decoded:
+    with _pillow_errors():
+        image = _open_image(stream, max_pixels)
+        metadata = Metadata.from_image(image)
+        count = getattr(image, "n_frames", 1)
+        indices = range(count) if frame is None else [_frame_index(frame, count)]
+        frames = []
+        durations, disposals, blends = [], [], []
+        for index in indices:
+            image.seek(index)
+            _check_pixels(image.size, max_pixels)
+            image.load()
+            info = dict(image.info)
+            durations.append(info.get("duration"))
+            disposals.append(info.get("disposal", getattr(image, "disposal_method", None)))
+            blends.append(info.get("blend"))
+            # Pillow applies a TIFF orientation at load() and drops the tag, so this
+            # only turns frames whose EXIF orientation is still pending: never twice.
+            upright = ImageOps.exif_transpose(image.copy()) or image.copy()
+            frames.append(upright)
+        metadata.set_animation(durations, disposals, blends)
+        return Decoded(image.format or "?", frames, metadata=metadata)
+
+
+def _decode_arrays(stream, head, *, max_pixels, layout, frame) -> Decoded:
+    if frame is not None:
+        message = "--frame applies to multi-frame images, not to .npy/.npz arrays"
+        raise InputError(message)
+    return arrays.read(stream, is_npz=head.startswith(_ZIP_MAGIC), layout=layout, max_pixels=max_pixels)
+
+
+def _frame_index(frame: int, count: int) -> int:
+    if not -count <= frame < count:
+        message = f"--frame {frame} is out of range: the image has {count} frame(s), 0 to {count - 1}"
+        raise InputError(message)
+    return frame % count
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """Size after EXIF orientation, without decoding."""
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        orientation = 1
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int | None) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        message = (
+            f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,} (a decompression bomb?); raise it with --max-pixels N or "
+            "lift it with --max-pixels none"
+        )
+        raise LimitError(message)
+
+
+def _is_npz(stream: BinaryIO) -> bool:
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+    finally:
+        stream.seek(0)
+    return bool(names) and all(name.endswith(".npy") for name in names)
+
+
+_LIMIT_LOCK = threading.Lock()
+
+
+def _open_image(stream: BinaryIO, max_pixels: int | None) -> Image.Image:
+    """``Image.open`` with poolcli's pixel limit instead of Pillow's.
+
+    Pillow refuses at twice its own limit inside ``open``, before the size can be
+    read, with a message that names no option. Its check is switched off for the
+    header read (under a lock: it is a global), and ours applied to the header size.
+    """
+    with _LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    _check_pixels(image.size, max_pixels)
+    return image
+
+
+@contextmanager
+def _pillow_errors() -> Iterator[None]:
+    """Turn whatever a parser raises into one line that says what is wrong."""
+    try:
+        yield
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        message = "not an image Pillow can read, nor a .npy/.npz array"
+        raise InputError(message) from None
+    except MemoryError:
+        message = "ran out of memory decoding it; lower -j or --max-pixels"
+        raise InputError(message) from None
+    except Exception as error:  # noqa: BLE001 - whatever a parser raises means a bad input
+        raise InputError(f"cannot decode: {_one_line(error)}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _os_reason(error: OSError) -> str:
+    reason = error.strerror or _one_line(error)
+    return f"cannot open: {reason[0].lower() + reason[1:] if reason else reason}"

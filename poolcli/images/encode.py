@@ -1,0 +1,221 @@
+"""Writing images: output format, the nearest mode a format holds, frames, options.
+
+Pillow silently converts some modes on save (16-bit to 8-bit by clipping, RGBA to
+RGB for BMP, anything to a 256-colour palette for GIF). poolcli decides instead,
+with a note on stderr whenever a conversion loses something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from ..errors import OutputError
+from .metadata import ANIMATED, MULTI_FRAME
+
+#: Modes each format stores exactly (reads back with the same values).
+FORMAT_MODES = {
+    "PNG": {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"},
+    "TIFF": {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B", "I", "F"},
+    "JPEG": {"L", "RGB", "CMYK"},
+    "MPO": {"L", "RGB", "CMYK"},
+    "WEBP": {"RGB", "RGBA"},
+    "AVIF": {"RGB", "RGBA"},
+    "GIF": {"1", "L", "P"},
+    "BMP": {"1", "L", "P", "RGB"},
+    "PPM": {"1", "L", "RGB", "I;16", "I", "F"},
+    "TGA": {"1", "L", "LA", "P", "RGB", "RGBA"},
+    "ICO": {"RGB", "RGBA"},
+    "PCX": {"1", "L", "P", "RGB"},
+    "QOI": {"RGB", "RGBA"},
+    "SGI": {"L", "RGB", "RGBA"},
+    "PDF": {"1", "L", "RGB", "CMYK"},
+    "IM": {"1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I", "F", "I;16", "I;16B"},
+}
+
+#: Defaults that differ from Pillow's, chosen for pooled photos (``-O`` overrides).
+DEFAULT_OPTIONS: dict[str, dict[str, object]] = {
+    "JPEG": {"quality": 90},
+    "MPO": {"quality": 90},
+    "WEBP": {"quality": 90},
+    "PNG": {"compress_level": 6},
+}
+
+# What a mode becomes where it is not held: lossless choices first, then lossy ones.
+_FALLBACKS = {
+    "1": ["L", "RGB", "RGBA"],
+    "L": ["RGB", "RGBA", "I;16", "P"],
+    "LA": ["RGBA", "L", "RGB"],
+    "P": ["RGB", "RGBA", "L"],
+    "PA": ["RGBA", "P", "RGB", "L"],
+    "RGB": ["RGBA", "P", "L"],
+    "RGBA": ["RGB", "P", "LA", "L"],
+    "CMYK": ["RGB", "RGBA", "L"],
+    "YCbCr": ["RGB", "RGBA", "L"],
+    "LAB": ["RGB", "RGBA", "L"],
+    "I;16": ["I", "I;16B", "L", "RGB"],
+    "I;16B": ["I;16", "I", "L", "RGB"],
+    "I": ["I;16", "F", "L", "RGB"],
+    "F": ["I", "I;16", "L", "RGB"],
+}
+_LOSSLESS = {
+    ("1", "L"), ("1", "RGB"), ("1", "RGBA"), ("L", "RGB"), ("L", "RGBA"), ("L", "I;16"),
+    ("LA", "RGBA"), ("P", "RGB"), ("P", "RGBA"), ("PA", "RGBA"), ("RGB", "RGBA"),
+    ("I;16", "I"), ("I;16", "I;16B"), ("I;16B", "I;16"), ("I;16B", "I"),
+}  # fmt: skip
+
+
+def format_names() -> dict[str, str]:
+    """Lower-case names and extensions (``png``, ``jpg``, ``tif``...) -> Pillow format."""
+    Image.init()
+    names = {ext.lstrip(".").lower(): fmt for ext, fmt in Image.registered_extensions().items()}
+    names.update({fmt.lower(): fmt for fmt in Image.SAVE})
+    names.update({"npy": "NPY", "npz": "NPZ"})
+    return names
+
+
+def format_for(name: str) -> str | None:
+    """The format a ``--format`` value or a file extension names, or None."""
+    return format_names().get(name.lower().lstrip("."))
+
+
+def writable(format: str) -> bool:
+    Image.init()
+    return format in ("NPY", "NPZ") or format in Image.SAVE
+
+
+def extension(format: str) -> str:
+    """The usual file extension of ``format`` (``.png``, ``.jpg``, ``.npy``...)."""
+    preferred = {"JPEG": ".jpg", "TIFF": ".tif", "NPY": ".npy", "NPZ": ".npz", "PPM": ".ppm"}
+    if format in preferred:
+        return preferred[format]
+    Image.init()
+    for ext, fmt in Image.registered_extensions().items():
+        if fmt == format:
+            return ext
+    return "." + format.lower()
+
+
+def save(
+    frames: list[Image.Image],
+    target: BinaryIO,
+    format: str,
+    *,
+    metadata_options: Mapping[str, object],
+    user_options: Mapping[str, object],
+    notes: list[str],
+) -> None:
+    """Write ``frames`` to ``target`` as ``format``; conversions are noted, not hidden."""
+    if len(frames) > 1 and format not in MULTI_FRAME:
+        keepers = "GIF, PNG (APNG), WebP or TIFF"
+        message = (
+            f"the input has {len(frames)} frames and {format} holds one: pick one with "
+            f"--frame N, or write {keepers}"
+        )
+        raise OutputError(message)
+    if len(frames) > 1 and format in ANIMATED and len({f.size for f in frames}) > 1:
+        sizes = ", ".join(sorted({f"{w}x{h}" for w, h in (f.size for f in frames)}))
+        message = (
+            f"the frames differ in size ({sizes}) and {format} animations have one size; "
+            "write TIFF, or pick one with --frame N"
+        )
+        raise OutputError(message)
+    frames = [nearest_mode(frame, format, notes) for frame in frames]
+    if len(frames) > 1 and format in ANIMATED:
+        frames = _common_mode(frames)
+    options = {**DEFAULT_OPTIONS.get(format, {}), **metadata_options, **user_options}
+    first, rest = frames[0], frames[1:]
+    if rest:
+        options.update(save_all=True, append_images=rest)
+    try:
+        first.save(target, format=format, **options)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = f"cannot write {format}: {text}"
+        raise OutputError(message) from None
+
+
+def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Image:
+    """``image`` in the nearest mode ``format`` holds (itself when it holds it)."""
+    held = FORMAT_MODES.get(format)
+    if held is None or image.mode in held:
+        return image
+    if format == "GIF":
+        return _for_gif(image, notes)
+    for target in _FALLBACKS.get(image.mode, ["RGBA", "RGB", "L"]):
+        if target in held:
+            converted = convert(image, target)
+            _note(notes, f"{format} cannot hold mode {image.mode}: written as {target}{_loss(image, target)}")
+            return converted
+    message = f"{format} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
+    raise OutputError(message)
+
+
+def _for_gif(image: Image.Image, notes: list[str]) -> Image.Image:
+    """RGB or RGBA for Pillow's GIF writer, which builds an adaptive palette and a
+    transparent index itself (far better than a generic conversion to P)."""
+    transparent = image.mode in ("LA", "PA", "RGBA") or "transparency" in image.info
+    rgb = convert(image, "RGBA" if transparent else "RGB")
+    if rgb.getcolors(256) is None:
+        _note(notes, "GIF holds 256 colours per frame: frames with more were quantised (lossy)")
+    if transparent and not set(np.unique(np.asarray(rgb)[..., -1]).tolist()) <= {0, 255}:
+        _note(notes, "GIF transparency is on or off per pixel: partial alpha was rounded (lossy)")
+    return rgb
+
+
+def _loss(image: Image.Image, target: str) -> str:
+    """What the conversion loses, for the note ('' when nothing)."""
+    if (image.mode, target) in _LOSSLESS:
+        return ""
+    if image.mode in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
+        return " (transparency flattened onto white)"
+    if image.mode in ("I", "F") and target in ("I;16", "I"):
+        values = np.asarray(image)
+        exact = values.min() >= 0 and values.max() <= 65535 and (values == np.round(values)).all()
+        return "" if exact else " (values rounded and clipped to 0..65535; TIFF or .npy keeps them)"
+    if image.mode in ("I;16", "I;16B") and target in ("L", "RGB"):
+        return " (16 bits scaled to 8)"
+    return " (lossy)"
+
+
+def convert(image: Image.Image, target: str) -> Image.Image:
+    """Mode conversion that keeps meaning where Pillow's ``convert`` would not."""
+    source = image.mode
+    if source in ("I;16", "I;16B") and target in ("L", "RGB"):
+        # Pillow clips 16-bit values at 255; scale the full range instead (65535 -> 255)
+        values = np.asarray(image).astype(np.uint32)
+        scaled = ((values * 255 + 32767) // 65535).astype(np.uint8)
+        gray = Image.fromarray(scaled)
+        return gray if target == "L" else gray.convert("RGB")
+    if source in ("I;16", "I;16B", "I", "F") and target in ("I;16", "I;16B", "I"):
+        values = np.asarray(image).astype(np.float64)
+        values = np.floor(values + 0.5)  # F rounds half up; integers are unchanged
+        values = np.clip(values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1)
+        from .arrays import from_array
+
+        return from_array(values.astype({"I": np.int32}.get(target, np.uint16)), target)
+    if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
+        # flatten onto white, as a viewer shows transparency, rather than exposing
+        # whatever colour hides under alpha 0
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert(target)
+    return image.convert(target)
+
+
+def _common_mode(frames: list[Image.Image]) -> list[Image.Image]:
+    """Animated formats want one mode: the richest one present (P and RGB -> RGBA)."""
+    modes = {f.mode for f in frames}
+    if len(modes) == 1:
+        return frames
+    target = "RGBA" if any(m in ("RGBA", "LA", "PA") or "transparency" in f.info
+                           for f in frames for m in [f.mode]) else "RGB"  # fmt: skip
+    return [f if f.mode == target else f.convert(target) for f in frames]
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)

@@ -1,0 +1,154 @@
+"""Metadata that survives pooling: ICC profile, EXIF, XMP, DPI, PNG text, animation.
+
+Read once from the input, adjusted to the pooled result (EXIF orientation reset to 1
+and pixel dimensions updated, DPI divided by the pooling scale), and handed to
+Pillow's ``save`` as the keywords each output format understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image, PngImagePlugin
+
+_ORIENTATION = 0x0112
+_EXIF_IFD = 0x8769
+_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+
+# Output formats and the metadata keywords their Pillow writers take.
+_ICC = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
+_EXIF = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
+_XMP = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
+_DPI = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "PCX"}
+#: Formats that keep every frame, and which animation keywords they take.
+ANIMATED = {"GIF", "PNG", "WEBP", "AVIF"}
+MULTI_FRAME = {"GIF", "PNG", "WEBP", "TIFF", "MPO", "AVIF", "PDF"}
+
+
+@dataclass
+class Metadata:
+    """What poolcli carries from an input to its output."""
+
+    icc_profile: bytes | None = None
+    exif: Image.Exif | None = None
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    text: dict[str, str] = field(default_factory=dict)
+    loop: int | None = None
+    background: object = None
+    comment: bytes | None = None
+    durations: list[float] = field(default_factory=list)
+    disposals: list[int] = field(default_factory=list)
+    blends: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_image(cls, image: Image.Image) -> Metadata:
+        """The metadata of an opened (not necessarily loaded) image's first frame."""
+        info = image.info
+        exif = None
+        if "exif" in info or image.format in ("JPEG", "MPO", "WEBP", "PNG"):
+            try:
+                candidate = image.getexif()
+            except Exception:  # noqa: BLE001 - a corrupt EXIF block is dropped, not fatal
+                candidate = None
+            if candidate:
+                exif = candidate
+        text = {}
+        if image.format == "PNG":
+            text = {k: v for k, v in getattr(image, "text", {}).items() if isinstance(v, str)}
+        xmp = info.get("xmp")
+        return cls(
+            icc_profile=info.get("icc_profile") or None,
+            exif=exif,
+            xmp=xmp.encode() if isinstance(xmp, str) else xmp,
+            dpi=_dpi(info),
+            text=text,
+            loop=info.get("loop"),
+            background=info.get("background"),
+            comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
+        )
+
+    def set_animation(self, durations: list, disposals: list, blends: list) -> None:
+        """Per-frame timing as read; missing values become the formats' defaults."""
+        if any(d is not None for d in durations):
+            self.durations = [d if d is not None else 0 for d in durations]
+        if any(d is not None for d in disposals):
+            self.disposals = [d if d is not None else 0 for d in disposals]
+        if any(b is not None for b in blends):
+            self.blends = [b if b is not None else 0 for b in blends]
+
+    @property
+    def present(self) -> list[str]:
+        """Names of what is present, for ``poolcli info``."""
+        names = [
+            ("icc_profile", self.icc_profile),
+            ("exif", self.exif),
+            ("xmp", self.xmp),
+            ("dpi", self.dpi),
+            ("text", self.text),
+            ("animation", self.durations or self.loop is not None),
+        ]
+        return [name for name, value in names if value]
+
+    def save_options(
+        self,
+        format: str,
+        *,
+        scale: tuple[float, float],
+        size: tuple[int, int],
+        frames: int,
+    ) -> dict[str, object]:
+        """Keywords for ``Image.save`` in ``format`` for a result of ``size`` (w, h)."""
+        options: dict[str, object] = {}
+        if self.icc_profile and format in _ICC:
+            options["icc_profile"] = self.icc_profile
+        if self.exif is not None and format in _EXIF:
+            options["exif"] = self._exif_bytes(size)
+        if self.xmp and format in _XMP:
+            options["xmp"] = self.xmp
+        if self.dpi and format in _DPI:
+            options["dpi"] = (self.dpi[0] / scale[0], self.dpi[1] / scale[1])
+        if self.text and format == "PNG":
+            pnginfo = PngImagePlugin.PngInfo()
+            for key, value in self.text.items():
+                pnginfo.add_text(key, value)
+            options["pnginfo"] = pnginfo
+        if self.comment and format == "GIF":
+            options["comment"] = self.comment
+        if frames > 1 and format in ANIMATED:
+            if self.loop is not None:
+                options["loop"] = self.loop
+            if self.durations:
+                options["duration"] = self.durations[:frames]
+            if self.disposals and format in ("GIF", "PNG"):
+                options["disposal"] = self.disposals[:frames]
+            if self.blends and format == "PNG":
+                options["blend"] = self.blends[:frames]
+        return options
+
+    def _exif_bytes(self, size: tuple[int, int]) -> bytes:
+        assert self.exif is not None
+        exif = Image.Exif()
+        exif.load(self.exif.tobytes())
+        # The pixels are now upright: orientation 1, and the stored size is the new one.
+        exif[_ORIENTATION] = 1
+        try:
+            sub = exif.get_ifd(_EXIF_IFD)
+        except Exception:  # noqa: BLE001 - a broken sub-IFD is left as it was
+            sub = {}
+        if _PIXEL_X in sub:
+            sub[_PIXEL_X] = size[0]
+        if _PIXEL_Y in sub:
+            sub[_PIXEL_Y] = size[1]
+        return exif.tobytes()
+
+
+def _dpi(info: dict) -> tuple[float, float] | None:
+    dpi = info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x > 0 and y > 0 else None

@@ -1,0 +1,54 @@
+"""Running the engine with image settings: repeats, adaptive sizes, one pass at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from ..pooling import adaptive_pool, pool
+from ..pooling.modes import PoolMode
+from .settings import PoolSettings
+
+
+def passes(settings: PoolSettings) -> Iterator[PoolSettings]:
+    """The single passes ``settings`` stands for (``repeat`` of them, or one adaptive)."""
+    single = replace(settings, repeat=1)
+    for _ in range(settings.repeat):
+        yield single
+
+
+def pool_pass(
+    array: np.ndarray,
+    settings: PoolSettings,
+    *,
+    mode: PoolMode | None = None,
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array."""
+    mode = settings.mode if mode is None else mode
+    if settings.size is not None:
+        height, width = array.shape[:2]
+        out_w, out_h = settings.adaptive_size(width, height)
+        return adaptive_pool(
+            array, (out_h, out_w), mode=mode, p=settings.p, channel_axis=channel_axis,
+            threads=settings.threads,
+        )  # fmt: skip
+    options = settings.engine_options
+    if mode is not PoolMode.AVG:
+        options["divisor"] = None
+    return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, **options)
+
+
+def pool_all(
+    array: np.ndarray,
+    settings: PoolSettings,
+    *,
+    mode: PoolMode | None = None,
+    channel_axis: int | None = None,
+) -> np.ndarray:
+    """Every pass of ``settings`` over an (H, W, ...) array."""
+    for single in passes(settings):
+        array = pool_pass(array, single, mode=mode, channel_axis=channel_axis)
+    return array

@@ -1,0 +1,109 @@
+"""The mode policy: how a frame of each Pillow mode is pooled, and what mode comes out.
+
+- ``1``: max = OR, min = AND, mode = majority; the other modes average, so they
+  give ``L`` (0 or 255 per pixel in, grey levels out).
+- ``L``, ``I;16``/``I;16B``, ``I``, ``F``: pooled at their own bit depth.
+- ``LA``, ``RGB``, ``RGBA``, ``CMYK``, ``YCbCr``, ``LAB``: per channel, in their own space;
+  averaging modes weight colour by alpha (see :mod:`poolcli.images.alpha`).
+- ``P``/``PA``: ``mode`` pools the palette indices and keeps the palette; every other
+  mode converts to ``RGB``/``RGBA`` first (transparency kept).
+- ``La``/``RGBa`` (premultiplied) become ``LA``/``RGBA``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..errors import InputError
+from ..pooling.modes import PoolMode
+from . import linear as srgb
+from .alpha import pool_premultiplied
+from .arrays import from_array
+from .passes import pool_all
+from .settings import AlphaPolicy, PoolSettings
+
+_UNPREMULTIPLIED = {"La": "LA", "RGBa": "RGBA", "I;16L": "I;16", "I;16N": "I;16"}
+_WITH_ALPHA = {"LA", "RGBA"}
+#: Modes whose codes are sRGB-encoded light, so --linear applies.
+_SRGB = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B"}
+_POOLABLE = {"1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B", "I", "F"}
+
+
+def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> Image.Image:
+    """Pool one decoded frame as the mode policy says; notes for stderr are appended."""
+    mode = settings.mode
+    image = _poolable(image, mode, notes)
+    if image.mode in ("P", "PA"):
+        return _pool_palette(image, settings)
+    array = np.asarray(image)
+    averaging = mode.weighted_by_alpha
+    linear = settings.linear and averaging and image.mode in _SRGB
+    if settings.linear and averaging and not linear:
+        _note(notes, f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored")
+    if mode is PoolMode.SUM and array.dtype.kind != "f":
+        _note(notes, f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums")
+    if image.mode in _WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED:
+        colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
+        pooled = np.concatenate([colour, alpha[..., None]], axis=-1)
+    elif linear:
+        pooled = _pool_linear(array, image.mode, settings)
+    else:
+        channel_axis = 2 if array.ndim == 3 else None
+        pooled = pool_all(array, settings, channel_axis=channel_axis)
+    if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
+        info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
+        pooled = np.clip(pooled, info.min, info.max) if info else pooled
+    return from_array(pooled.astype(array.dtype, copy=False), image.mode)
+
+
+def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Image:
+    """``image`` in a mode the policy pools directly (conversions per the module doc)."""
+    if image.mode in _UNPREMULTIPLIED:
+        return image.convert(_UNPREMULTIPLIED[image.mode])
+    if image.mode in ("P", "PA"):
+        if mode is PoolMode.MODE:
+            return image
+        transparent = image.mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if transparent else "RGB")
+    if image.mode == "1" and not mode.selects:
+        return image.convert("L")
+    if image.mode in _POOLABLE:
+        return image
+    target = "RGBA" if "A" in image.mode else "RGB"
+    try:
+        converted = image.convert(target)
+    except (ValueError, OSError) as error:
+        message = f"cannot pool mode {image.mode}: {error}"
+        raise InputError(message) from None
+    _note(notes, f"mode {image.mode} pooled as {target}")
+    return converted
+
+
+def _pool_palette(image: Image.Image, settings: PoolSettings) -> Image.Image:
+    """``mode`` pooling of palette indices: the palette and transparency stay as they are."""
+    indices = np.asarray(image)
+    pooled = pool_all(indices, settings, channel_axis=2 if indices.ndim == 3 else None)
+    result = from_array(pooled, image.mode)
+    palette = image.palette
+    if palette is not None:
+        result.putpalette(palette.copy())
+    if "transparency" in image.info:
+        result.info["transparency"] = image.info["transparency"]
+    return result
+
+
+def _pool_linear(array: np.ndarray, mode: str, settings: PoolSettings) -> np.ndarray:
+    """Averaging in linear light; alpha (when not weighting) pooled as stored."""
+    codes = array.astype(array.dtype.newbyteorder("="), copy=False)
+    colour = codes[..., :-1] if mode in _WITH_ALPHA else codes
+    pooled = srgb.to_codes(pool_all(srgb.to_linear(colour), settings), codes.dtype)
+    if mode in _WITH_ALPHA:
+        alpha = pool_all(codes[..., -1], settings)
+        pooled = np.concatenate([pooled, alpha[..., None]], axis=-1)
+    return pooled
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)

@@ -1,0 +1,220 @@
+"""What to do to one input: the pooling parameters plus the image policy switches.
+
+:class:`PoolSettings` is built once (by the CLI or a library caller), validated up
+front, and then applied to every input; it also predicts output sizes from header
+sizes, so dry runs and ``poolcli info`` never decode pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from ..choices import DEFAULT_MAX_PIXELS, AlphaPolicy
+from ..errors import InputError, ParameterError
+from ..pooling.geometry import check_window_parameters, output_length, pair
+from ..pooling.modes import PoolMode
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Pooling parameters (as :func:`poolcli.pool`) and image switches.
+
+    ``kernel``, ``stride``, ``padding`` and ``dilation`` are (h, w) pairs. ``size``
+    asks for adaptive pooling to (width, height) instead; either side may be None
+    to keep the aspect ratio. ``repeat`` applies the pooling that many times.
+    """
+
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] | None = None
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    mode: PoolMode = PoolMode.AVG
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor: int | None = None
+    p: float = 2.0
+    size: tuple[int | None, int | None] | None = None
+    repeat: int = 1
+    alpha: AlphaPolicy = AlphaPolicy.PREMULTIPLIED
+    linear: bool = False
+    threads: int | None = field(default=None, compare=False)
+
+    @classmethod
+    def make(cls, kernel: int | tuple[int, int] = 2, **options: object) -> PoolSettings:
+        """Settings from loose values (ints for pairs, strings for enums), validated."""
+        values: dict[str, object] = dict(options)
+        values["kernel"] = pair("kernel", kernel)
+        for name in ("stride", "padding", "dilation"):
+            if values.get(name) is not None:
+                values[name] = pair(name, values[name])
+        if "mode" in values:
+            values["mode"] = PoolMode.parse(values["mode"])  # type: ignore[arg-type]
+        if "alpha" in values:
+            try:
+                values["alpha"] = AlphaPolicy(values["alpha"])
+            except ValueError:
+                message = f"alpha must be 'premultiplied' or 'independent', got {values['alpha']!r}"
+                raise ParameterError(message) from None
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    @property
+    def effective_stride(self) -> tuple[int, int]:
+        return self.kernel if self.stride is None else self.stride
+
+    @property
+    def engine_options(self) -> dict[str, object]:
+        """Keyword arguments for :func:`poolcli.pool` (without ``mode``)."""
+        return dict(
+            stride=self.effective_stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            ceil_mode=self.ceil_mode,
+            count_include_pad=self.count_include_pad,
+            divisor=self.divisor,
+            p=self.p,
+            threads=self.threads,
+        )
+
+    def with_mode(self, mode: PoolMode) -> PoolSettings:
+        return replace(self, mode=mode)
+
+    def check(self, max_pixels: int | None = None) -> None:
+        """Raise :class:`ParameterError` for settings that no allowed image could satisfy.
+
+        With ``max_pixels``, a kernel reach or an output size that needs a bigger
+        image than the limit allows is refused too, before any file is read.
+        """
+        check_window_parameters(self.kernel, self.effective_stride, self.padding, self.dilation)
+        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
+            message = f"repeat must be a whole number of at least 1, got {self.repeat!r}"
+            raise ParameterError(message)
+        if self.size is not None:
+            if self.repeat != 1:
+                message = "--size picks the output size itself; it does not combine with --repeat"
+                raise ParameterError(message)
+            width, height = self.size
+            if width is None and height is None:
+                message = "size needs a width, a height or both, as WxH, Wx or xH"
+                raise ParameterError(message)
+            for side in (width, height):
+                if side is not None and side < 1:
+                    message = f"size sides must be at least 1 pixel, got {_show_size(self.size)}"
+                    raise ParameterError(message)
+        if self.divisor is not None and self.mode is not PoolMode.AVG:
+            message = f"--divisor only applies to mode avg, not {self.mode.value}"
+            raise ParameterError(message)
+        if self.mode is PoolMode.LP and max(self.padding) > 0:
+            message = f"mode lp takes no padding (as PyTorch's LPPool2d), got {self.padding}"
+            raise ParameterError(message)
+        if self.mode is PoolMode.LP and not (math.isfinite(self.p) and self.p > 0):
+            message = f"--p must be a finite number above 0, got {self.p}"
+            raise ParameterError(message)
+        if max_pixels is not None:
+            self._check_reach(max_pixels)
+
+    def _check_reach(self, max_pixels: int) -> None:
+        """Refuse settings that need an axis longer than any image ``max_pixels`` allows."""
+        if self.size is not None:
+            width, height = self.size
+            area = (width or 1) * (height or 1)
+            if area > max_pixels:
+                message = (
+                    f"--size {_show_size(self.size)} asks for {area:,} pixels, more than "
+                    f"--max-pixels {max_pixels:,} allows any input to have; pooling only shrinks"
+                )
+                raise ParameterError(message)
+            return
+        for axis, name in ((0, "height"), (1, "width")):
+            needed = self.minimum_input(axis, limit=max_pixels)
+            if needed > max_pixels:
+                message = (
+                    f"kernel {self.kernel[1]}x{self.kernel[0]} (WxH) with repeat {self.repeat} "
+                    f"needs an image {name} of at least {needed:,} pixels, more than "
+                    f"--max-pixels {max_pixels:,} allows; use a smaller kernel or repeat"
+                )
+                raise ParameterError(message)
+
+    def minimum_input(self, axis: int, limit: int = 1 << 62) -> int:
+        """The shortest axis that survives every repeat with one output (capped past ``limit``)."""
+        k, s = self.kernel[axis], self.effective_stride[axis]
+        p, reach = self.padding[axis], self.dilation[axis] * (self.kernel[axis] - 1) + 1
+        n = 1
+        for _ in range(self.repeat):
+            # invert output_length: the smallest input giving n outputs
+            if self.ceil_mode:
+                before = max((n - 2) * s + reach - 2 * p + 1, (n - 1) * s - p + 1, 1)
+            else:
+                before = max((n - 1) * s + reach - 2 * p, 1)
+            if before == n or before > limit:  # a fixed point, or already out of reach
+                return before
+            n = before
+        return n
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the result for an input of that size; InputError if none."""
+        if self.size is not None:
+            return self.adaptive_size(width, height)
+        h, w = height, width
+        for step in range(self.repeat):
+            try:
+                h = self._length(h, 0)
+                w = self._length(w, 1)
+            except InputError as error:
+                if self.repeat == 1:
+                    raise
+                message = (
+                    f"pass {step + 1} of --repeat {self.repeat} has a {w}x{h} image left, "
+                    f"too small for kernel {self.kernel[1]}x{self.kernel[0]}: {error}"
+                )
+                raise InputError(message) from None
+        return w, h
+
+    def adaptive_size(self, width: int, height: int) -> tuple[int, int]:
+        """The --size target for an input of width x height (aspect kept for a missing side)."""
+        assert self.size is not None
+        out_w, out_h = self.size
+        if out_w is None:
+            assert out_h is not None
+            out_w = max(1, _round_half_up(width * out_h / height))
+        if out_h is None:
+            out_h = max(1, _round_half_up(height * out_w / width))
+        if out_w > width or out_h > height:
+            message = (
+                f"--size {out_w}x{out_h} is larger than the {width}x{height} input; "
+                "pooling only shrinks"
+            )
+            raise InputError(message)
+        return out_w, out_h
+
+    def _length(self, n: int, axis: int) -> int:
+        k, s = self.kernel[axis], self.effective_stride[axis]
+        p, d = self.padding[axis], self.dilation[axis]
+        out = output_length(n, k, s, p, d, self.ceil_mode)
+        if out < 1:
+            side = "height" if axis == 0 else "width"
+            remedy = "" if self.ceil_mode else " or --ceil-mode to keep a partial window"
+            message = (
+                f"kernel {self.kernel[1]}x{self.kernel[0]} (WxH) is larger than the image "
+                f"{side} of {n} pixels; use a smaller kernel{remedy}"
+            )
+            raise InputError(message)
+        return out
+
+    def scale(self, width: int, height: int) -> tuple[float, float]:
+        """How many input pixels one output pixel spans, (x, y): DPI divides by this."""
+        out_w, out_h = self.output_size(width, height)
+        if self.size is None:
+            sy, sx = self.effective_stride
+            return float(sx**self.repeat), float(sy**self.repeat)
+        return width / out_w, height / out_h
+
+
+def _round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def _show_size(size: tuple[int | None, int | None]) -> str:
+    width, height = size
+    return f"{'' if width is None else width}x{'' if height is None else height}"
