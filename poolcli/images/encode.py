@@ -14,7 +14,11 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
+from . import animation
 from .metadata import ANIMATED, MULTI_FRAME
+
+#: Formats whose animations poolcli assembles itself, frame for frame.
+ANIMATED_WRITERS = {"GIF", "PNG", "WEBP"}
 
 #: Modes each format stores exactly (reads back with the same values).
 FORMAT_MODES = {
@@ -124,14 +128,18 @@ def save(
         )
         raise OutputError(message)
     frames = [nearest_mode(frame, format, notes) for frame in frames]
-    if len(frames) > 1 and format in ANIMATED:
+    if len(frames) > 1 and format in ANIMATED and format not in ("GIF", "WEBP"):
+        # GIF and WebP frames are encoded one by one; APNG frames share one mode
         frames = _common_mode(frames)
     options = {**DEFAULT_OPTIONS.get(format, {}), **metadata_options, **user_options}
     first, rest = frames[0], frames[1:]
-    if rest:
-        options.update(save_all=True, append_images=rest)
     try:
-        first.save(target, format=format, **options)
+        if rest and format in ANIMATED_WRITERS:
+            animation.save(frames, target, format, options)
+        elif rest:
+            first.save(target, format=format, save_all=True, append_images=rest, **options)
+        else:
+            first.save(target, format=format, **options)
     except (OSError, ValueError, TypeError, KeyError) as error:
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         message = f"cannot write {format}: {text}"
@@ -141,10 +149,14 @@ def save(
 def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Image:
     """``image`` in the nearest mode ``format`` holds (itself when it holds it)."""
     held = FORMAT_MODES.get(format)
+    palette_alpha = image.mode in ("P", "PA") and "transparency" in image.info
+    if format == "GIF" and (image.mode not in held or palette_alpha):
+        return _for_gif(image, notes)
+    if palette_alpha and format != "PNG" and held is not None and "RGBA" in held:
+        # only PNG stores a palette's transparency; elsewhere RGBA keeps it exactly
+        return image.convert("RGBA")
     if held is None or image.mode in held:
         return image
-    if format == "GIF":
-        return _for_gif(image, notes)
     for target in _FALLBACKS.get(image.mode, ["RGBA", "RGB", "L"]):
         if target in held:
             converted = convert(image, target)
@@ -155,15 +167,40 @@ def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Ima
 
 
 def _for_gif(image: Image.Image, notes: list[str]) -> Image.Image:
-    """RGB or RGBA for Pillow's GIF writer, which builds an adaptive palette and a
-    transparent index itself (far better than a generic conversion to P)."""
+    """A palette image for GIF: exact when the frame has at most 256 colours and
+    on/off transparency; otherwise RGB(A) for Pillow's adaptive quantiser, noted."""
     transparent = image.mode in ("LA", "PA", "RGBA") or "transparency" in image.info
-    rgb = convert(image, "RGBA" if transparent else "RGB")
-    if rgb.getcolors(256) is None:
-        _note(notes, "GIF holds 256 colours per frame: frames with more were quantised (lossy)")
-    if transparent and not set(np.unique(np.asarray(rgb)[..., -1]).tolist()) <= {0, 255}:
+    rgba = np.asarray(convert(image, "RGBA" if transparent else "RGB"))
+    exact = _exact_palette(rgba)
+    if exact is not None:
+        return exact
+    if transparent and not set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}:
         _note(notes, "GIF transparency is on or off per pixel: partial alpha was rounded (lossy)")
-    return rgb
+    _note(notes, "GIF holds 256 colours per frame: frames with more were quantised (lossy)")
+    return Image.fromarray(rgba)
+
+
+def _exact_palette(pixels: np.ndarray) -> Image.Image | None:
+    """``pixels`` (H, W, 3 or 4 uint8) as a P image with the very same colours, or None.
+
+    Fully transparent pixels share one index; partial alpha cannot be held.
+    """
+    height, width, channels = pixels.shape
+    flat = pixels.reshape(-1, channels)
+    clear = flat[:, 3] == 0 if channels == 4 else np.zeros(len(flat), bool)
+    if channels == 4 and not np.isin(flat[:, 3], (0, 255)).all():
+        return None
+    code = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
+    code[clear] = 1 << 24  # one slot, after every colour, for "transparent"
+    colours, index = np.unique(code, return_inverse=True)
+    if len(colours) > 256:
+        return None
+    palette = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
+    result = Image.frombytes("P", (width, height), index.astype(np.uint8).tobytes())
+    result.putpalette(palette.astype(np.uint8).tobytes())
+    if clear.any():
+        result.info["transparency"] = len(colours) - 1
+    return result
 
 
 def _loss(image: Image.Image, target: str) -> str:
