@@ -2,7 +2,8 @@
 
 An invisible pixel has no colour to give, so averaging modes weight each colour by
 its alpha: ``colour = Σ(c·a) / Σa``, rounded half up once. Pillow's ``reduce`` means
-the same but rounds through 8-bit premultiplied values and lands up to 6 levels off.
+the same but rounds through 8-bit premultiplied values and lands several levels
+off where alpha is low (up to 16 on random pixels).
 Alpha itself is pooled like any channel (its mean equals Pillow's). A window with
 no opacity at all gets colour 0, as Pillow gives. ``rms`` weights the same way,
 ``sqrt(Σ(a·c²) / Σa)``; ``lp`` is a sum, not a mean, so each pixel counts by its

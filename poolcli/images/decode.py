@@ -186,6 +186,8 @@ def _frame_index(frame: int, count: int) -> int:
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:
     """Size after EXIF orientation, without decoding."""
+    if image.format == "TIFF":
+        return image.size  # Pillow reports a TIFF's display size and rotates at load
     try:
         orientation = image.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation

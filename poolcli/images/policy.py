@@ -32,6 +32,7 @@ _POOLABLE = {"1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;1
 
 def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> Image.Image:
     """Pool one decoded frame as the mode policy says; notes for stderr are appended."""
+    settings.output_size(*image.size)  # refuse a too-small image in image words
     mode = settings.mode
     image = _poolable(image, mode, notes)
     if image.mode in ("P", "PA"):

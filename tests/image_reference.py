@@ -1,0 +1,84 @@
+"""Reference expectations for pooled images, written independently of poolcli.images.
+
+``expected_array`` re-derives, from Pillow and the loop reference alone, what the
+image layer must produce for a single-frame 8-bit file: orientation applied,
+the mode policy's conversions, alpha-weighted means done with exact fractions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from reference import reference_pool, regular_windows
+
+CORPUS = Path(__file__).parent / "corpus"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+EIGHT_BIT = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB"}
+
+
+def entries(expect: str) -> list[dict]:
+    return [entry for entry in MANIFEST if entry["expect"] == expect]
+
+
+def upright(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        image.load()
+        return ImageOps.exif_transpose(image)
+
+
+def expected_mode(image: Image.Image, mode: str) -> str:
+    """The mode poolcli's policy gives (before any output-format conversion)."""
+    source = image.mode
+    if source in ("La", "RGBa"):
+        return {"La": "LA", "RGBa": "RGBA"}[source]
+    if source in ("P", "PA"):
+        if mode == "mode":
+            return source
+        return "RGBA" if source == "PA" or "transparency" in image.info else "RGB"
+    if source == "1":
+        return "1" if mode in ("max", "min", "mode") else "L"
+    return source
+
+
+def policy_input(image: Image.Image, mode: str) -> Image.Image:
+    target = expected_mode(image, mode)
+    return image if target == image.mode else image.convert(target)
+
+
+def expected_array(image: Image.Image, mode: str, crop: int = 128) -> np.ndarray:
+    """Pooled pixels (kernel 2, ceil mode) of the top-left ``crop`` square of ``image``."""
+    converted = policy_input(image, mode)
+    array = np.asarray(converted)[:crop, :crop]
+    alpha = converted.mode in ("LA", "RGBA")
+    if mode == "avg" and alpha:
+        return premultiplied_avg(array)
+    channel_axis = 2 if array.ndim == 3 and mode == "mode" else None
+    return reference_pool(array, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)
+
+
+def premultiplied_avg(array: np.ndarray) -> np.ndarray:
+    """Σ(c·a)/Σa rounded half up for colour, plain mean for alpha, windows 2x2 ceil."""
+    h, w, c = array.shape
+    rows = regular_windows(h, 2, 2, 0, 1, True)
+    cols = regular_windows(w, 2, 2, 0, 1, True)
+    out = np.zeros((len(rows), len(cols), c), np.uint8)
+    for i, (real_r, _) in enumerate(rows):
+        for j, (real_c, _) in enumerate(cols):
+            pixels = [array[r, q].astype(int) for r in real_r for q in real_c]
+            weights = sum(int(p[-1]) for p in pixels)
+            for k in range(c - 1):
+                if weights:
+                    total = sum(int(p[k]) * int(p[-1]) for p in pixels)
+                    out[i, j, k] = math.floor(Fraction(total, weights) + Fraction(1, 2))
+            mean = Fraction(sum(int(p[-1]) for p in pixels), len(pixels))
+            out[i, j, -1] = math.floor(mean + Fraction(1, 2))
+    return out
+
+
+def half(size: tuple[int, int]) -> tuple[int, int]:
+    return (-(-size[0] // 2), -(-size[1] // 2))
