@@ -95,6 +95,7 @@ def read(stream: BinaryIO, *, is_npz: bool, layout: str | None, max_pixels: int 
         laid_layout = pick_layout(shape, layout, name)
         _check_size(shape, laid_layout, max_pixels, name)
         try:
+            member.seek(0)
             array = npy_format.read_array(member, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
             message = f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
@@ -246,7 +247,8 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
     label = f"array {name!r}" if name else "the .npy file"
     try:
         version = npy_format.read_magic(member)
-        shape, fortran, dtype = npy_format._read_array_header(member, version)  # noqa: SLF001
+        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, fortran, dtype = read_header(member)
     except (ValueError, OSError, EOFError, SyntaxError) as error:
         raise InputError(f"{label} has a broken header: {error}") from None
     if dtype.hasobject:
