@@ -21,6 +21,7 @@ from PIL import Image
 from ..choices import DEFAULT_LAYOUT, LAYOUTS
 from ..errors import InputError, LimitError, OutputError
 from ..pooling.numeric import SUPPORTED, check_dtype, round_half_up
+from .pixels import image_from
 
 # (dtype, channels) -> Pillow mode, for arrays written as images
 _IMAGE_MODES = {
@@ -199,19 +200,7 @@ def to_images(laid: LaidOut) -> list[Image.Image]:
             f"mode (fitting: {fitting}); write .npy/.npz, or convert with --dtype"
         )
         raise OutputError(message)
-    return [from_array(frame, mode) for frame in batch]
-
-
-def from_array(array: np.ndarray, mode: str) -> Image.Image:
-    """An image of ``mode`` from an (H, W, C) or (H, W) array of the mode's dtype."""
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    height, width = array.shape[:2]
-    if mode == "1":
-        return Image.fromarray(np.ascontiguousarray(array, dtype=bool))
-    raw = {"I;16": "<u2", "I;16B": ">u2", "I;16L": "<u2", "I": "=i4", "F": "=f4"}.get(mode)
-    data = np.ascontiguousarray(array, dtype=raw or np.uint8)
-    return Image.frombytes(mode, (width, height), data.tobytes())
+    return [image_from(frame, mode) for frame in batch]
 
 
 def image_array(frames: Iterable[np.ndarray]) -> np.ndarray:

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from ..errors import InputError, LimitError
 from . import arrays
 from .metadata import Metadata
+from .pixels import use_block_allocator
 
 #: What can be read: a path, the file's bytes, or a binary stream.
 Source = Union[str, os.PathLike, bytes, BinaryIO]
@@ -147,6 +148,7 @@ def probe(source: Source, *, max_pixels: int | None = None, layout: str | None =
 
 
 def _decode_image(stream: BinaryIO, *, max_pixels: int | None, frame: int | None) -> Decoded:
+    use_block_allocator()  # decoded frames can then be pooled without a copy
     with _pillow_errors():
         image = _open_image(stream, max_pixels)
         metadata = Metadata.from_image(image)
@@ -162,12 +164,28 @@ def _decode_image(stream: BinaryIO, *, max_pixels: int | None, frame: int | None
             durations.append(info.get("duration"))
             disposals.append(info.get("disposal", getattr(image, "disposal_method", None)))
             blends.append(info.get("blend"))
-            # Pillow applies a TIFF orientation at load() and drops the tag, so this
-            # only turns frames whose EXIF orientation is still pending: never twice.
-            upright = ImageOps.exif_transpose(image.copy()) or image.copy()
-            frames.append(upright)
+            frames.append(_upright(image, keep=len(indices) > 1))
         metadata.set_animation(durations, disposals, blends)
         return Decoded(image.format or "?", frames, metadata=metadata)
+
+
+def _upright(image: Image.Image, *, keep: bool) -> Image.Image:
+    """The loaded frame turned by its EXIF orientation; a copy only when needed.
+
+    Pillow applies a TIFF orientation at load() and drops the tag, so only frames
+    whose EXIF orientation is still pending turn here: never twice. ``keep`` copies
+    a frame that the next ``seek`` would overwrite.
+    """
+    if _orientation(image) not in (None, 1):
+        return ImageOps.exif_transpose(image)
+    return image.copy() if keep else image
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        return image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        return None
 
 
 def _decode_arrays(stream, head, *, max_pixels, layout, frame) -> Decoded:
@@ -188,10 +206,7 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     """Size after EXIF orientation, without decoding."""
     if image.format == "TIFF":
         return image.size  # Pillow reports a TIFF's display size and rotates at load
-    try:
-        orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
-        orientation = 1
+    orientation = _orientation(image)
     width, height = image.size
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 

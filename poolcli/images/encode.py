@@ -16,6 +16,7 @@ from PIL import Image
 from ..errors import OutputError
 from . import animation
 from .metadata import ANIMATED, MULTI_FRAME
+from .pixels import image_from
 
 #: Formats whose animations poolcli assembles itself, frame for frame.
 ANIMATED_WRITERS = {"GIF", "PNG", "WEBP"}
@@ -231,9 +232,7 @@ def convert(image: Image.Image, target: str) -> Image.Image:
         values = np.asarray(image).astype(np.float64)
         values = np.floor(values + 0.5)  # F rounds half up; integers are unchanged
         values = np.clip(values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1)
-        from .arrays import from_array
-
-        return from_array(values.astype({"I": np.int32}.get(target, np.uint16)), target)
+        return image_from(values.astype({"I": np.int32}.get(target, np.uint16)), target)
     if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
         # flatten onto white, as a viewer shows transparency, rather than exposing
         # whatever colour hides under alpha 0

@@ -19,8 +19,8 @@ from ..errors import InputError
 from ..pooling.modes import PoolMode
 from . import linear as srgb
 from .alpha import pool_premultiplied
-from .arrays import from_array
 from .passes import pool_all
+from .pixels import image_from, view
 from .settings import AlphaPolicy, PoolSettings
 
 _UNPREMULTIPLIED = {"La": "LA", "RGBa": "RGBA", "I;16L": "I;16", "I;16N": "I;16"}
@@ -37,14 +37,17 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
     image = _poolable(image, mode, notes)
     if image.mode in ("P", "PA"):
         return _pool_palette(image, settings)
-    array = np.asarray(image)
     averaging = mode.weighted_by_alpha
     linear = settings.linear and averaging and image.mode in _SRGB
+    weighted = image.mode in _WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
+    # whole-pixel modes and the colour transforms want the real channels only
+    array = view(image, padded=not (weighted or linear or mode is PoolMode.MODE))
     if settings.linear and averaging and not linear:
         _note(notes, f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored")
     if mode is PoolMode.SUM and array.dtype.kind != "f":
         _note(notes, f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums")
-    if image.mode in _WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED:
+    if weighted:
         colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
         pooled = np.concatenate([colour, alpha[..., None]], axis=-1)
     elif linear:
@@ -55,7 +58,7 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
     if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
-    return from_array(pooled.astype(array.dtype, copy=False), image.mode)
+    return image_from(pooled.astype(array.dtype, copy=False), image.mode)
 
 
 def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Image:
@@ -83,9 +86,9 @@ def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Ima
 
 def _pool_palette(image: Image.Image, settings: PoolSettings) -> Image.Image:
     """``mode`` pooling of palette indices: the palette and transparency stay as they are."""
-    indices = np.asarray(image)
+    indices = view(image)
     pooled = pool_all(indices, settings, channel_axis=2 if indices.ndim == 3 else None)
-    result = from_array(pooled, image.mode)
+    result = image_from(pooled, image.mode)
     palette = image.palette
     if palette is not None:
         result.putpalette(palette.copy())

@@ -1,0 +1,61 @@
+"""Zero-copy pixel access must give exactly what np.asarray gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from poolcli.images.pixels import image_from, use_block_allocator, view
+
+MODES = ["L", "P", "I", "F", "I;16", "I;16B", "RGB", "RGBA", "CMYK", "LA", "1", "YCbCr"]
+
+
+def sample(mode: str) -> Image.Image:
+    rng = np.random.default_rng(len(mode))
+    raw = rng.integers(0, 256, 7 * 5 * 4 * 4, dtype=np.uint8).tobytes()
+    return Image.frombytes(mode, (7, 5), raw[: len(Image.new(mode, (7, 5)).tobytes())])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_view_equals_asarray_in_every_mode(mode):
+    use_block_allocator()
+    image = sample(mode)
+    shared = view(image)
+    np.testing.assert_array_equal(shared, np.asarray(image))
+    assert shared.dtype.newbyteorder("=") == np.asarray(image).dtype.newbyteorder("=")
+
+
+def test_rgb_can_come_padded_and_shares_memory():
+    use_block_allocator()
+    image = sample("RGB")
+    padded = view(image, padded=True)
+    assert padded.shape == (5, 7, 4)
+    assert not padded.flags.writeable
+    np.testing.assert_array_equal(padded[..., :3], np.asarray(image))
+    again = view(image, padded=True)
+    assert np.shares_memory(padded, again)  # both map Pillow's own buffer
+
+
+def test_shared_pixels_outlive_the_image():
+    use_block_allocator()
+    image = sample("RGBA")
+    expected = np.asarray(image).copy()
+    shared = view(image)
+    del image
+    np.testing.assert_array_equal(shared, expected)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_image_from_round_trips(mode):
+    image = sample(mode)
+    array = np.asarray(image)
+    rebuilt = image_from(array, mode)
+    assert rebuilt.mode == mode
+    np.testing.assert_array_equal(np.asarray(rebuilt), array)
+
+
+def test_image_from_drops_the_padding_channel():
+    rgbx = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    image = image_from(rgbx, "RGB")
+    np.testing.assert_array_equal(np.asarray(image), rgbx[..., :3])
