@@ -104,7 +104,7 @@ def convert(
     if decoded.is_array:
         return _convert_arrays(decoded, target, settings, write, notes)
     in_size = decoded.frames[0].size
-    pooled = [pool_frame(frame, settings, notes) for frame in decoded.frames]
+    pooled = _pool_frames(decoded.frames, settings, notes)
     out_size = pooled[0].size
     if write.format in ("NPY", "NPZ"):
         planes = {f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)}
@@ -119,6 +119,18 @@ def convert(
         encode.save(pooled, target, write.format, metadata_options=options,
                     user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(decoded.format, in_size, out_size, len(pooled), tuple(notes))
+
+
+def _pool_frames(frames: list[Image.Image], settings: PoolSettings, notes: list[str]) -> list[Image.Image]:
+    """Pool every frame, letting go of each decoded frame before its result becomes an
+    image: peak memory stays near one input plus one output."""
+    results = []
+    for index in range(len(frames)):
+        pooled = pool_frame(frames[index], settings, notes)
+        frames[index] = None  # type: ignore[call-overload]
+        results.append(pooled.image())
+        del pooled
+    return results
 
 
 def _convert_arrays(decoded, target, settings, write, notes) -> Report:
@@ -184,7 +196,7 @@ def pool_image(
     settings = PoolSettings.make(kernel, mode=mode, **options)
     settings.output_size(*image.size)
     notes: list[str] = []
-    result = pool_frame(image, settings, notes)
+    result = pool_frame(image, settings, notes).image()
     if "icc_profile" in image.info:
         result.info["icc_profile"] = image.info["icc_profile"]
     return result

@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from PIL import Image
+from PIL import Image, ImagePalette
 
 from ..errors import InputError
 from ..pooling.modes import PoolMode
@@ -30,7 +32,25 @@ _SRGB = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B"}
 _POOLABLE = {"1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B", "I", "F"}
 
 
-def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> Image.Image:
+@dataclass
+class PooledFrame:
+    """Pooled pixels, not yet an image: the caller can free the input frame first."""
+
+    array: np.ndarray
+    mode: str
+    palette: ImagePalette.ImagePalette | None = None
+    transparency: object = None
+
+    def image(self) -> Image.Image:
+        result = image_from(self.array, self.mode)
+        if self.palette is not None:
+            result.putpalette(self.palette)
+        if self.transparency is not None:
+            result.info["transparency"] = self.transparency
+        return result
+
+
+def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
     """Pool one decoded frame as the mode policy says; notes for stderr are appended."""
     settings.output_size(*image.size)  # refuse a too-small image in image words
     mode = settings.mode
@@ -58,7 +78,7 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
     if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
-    return image_from(pooled.astype(array.dtype, copy=False), image.mode)
+    return PooledFrame(pooled.astype(array.dtype, copy=False), image.mode)
 
 
 def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Image:
@@ -84,17 +104,12 @@ def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Ima
     return converted
 
 
-def _pool_palette(image: Image.Image, settings: PoolSettings) -> Image.Image:
+def _pool_palette(image: Image.Image, settings: PoolSettings) -> PooledFrame:
     """``mode`` pooling of palette indices: the palette and transparency stay as they are."""
     indices = view(image)
     pooled = pool_all(indices, settings, channel_axis=2 if indices.ndim == 3 else None)
-    result = image_from(pooled, image.mode)
-    palette = image.palette
-    if palette is not None:
-        result.putpalette(palette.copy())
-    if "transparency" in image.info:
-        result.info["transparency"] = image.info["transparency"]
-    return result
+    palette = image.palette.copy() if image.palette is not None else None
+    return PooledFrame(pooled, image.mode, palette, image.info.get("transparency"))
 
 
 def _pool_linear(array: np.ndarray, mode: str, settings: PoolSettings) -> np.ndarray:
