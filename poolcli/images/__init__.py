@@ -17,7 +17,7 @@ from PIL import Image
 from ..errors import OutputError
 from ..pooling.modes import PoolMode
 from . import arrays, encode
-from .decode import Source, decode, probe
+from .decode import Source, decoding, probe
 from .passes import pool_all
 from .policy import pool_frame
 from ..choices import DEFAULT_MAX_PIXELS, LAYOUTS, AlphaPolicy
@@ -99,12 +99,20 @@ def convert(
     read: ReadOptions = ReadOptions(),
 ) -> Report:
     """Pool ``source`` as ``settings`` say and write the result to ``target``."""
-    decoded = decode(source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout)
     notes: list[str] = []
-    if decoded.is_array:
-        return _convert_arrays(decoded, target, settings, write, notes)
-    in_size = decoded.frames[0].size
-    pooled = _pool_frames(decoded.frames, settings, notes)
+    with decoding(source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout) as decoded:
+        if decoded.is_array:
+            return _convert_arrays(decoded, target, settings, write, notes)
+        results, in_size = [], None
+        for frame in decoded.frames:  # one decoded frame in memory at a time
+            in_size = in_size or frame.size
+            results.append(pool_frame(frame, settings, notes))
+            del frame  # the loop variable would keep the last input alive
+        metadata = decoded.metadata
+        input_format = decoded.format
+    assert in_size is not None
+    # the decoded input is gone now: turn results into images, each array freed in turn
+    pooled = [results.pop(0).image() for _ in range(len(results))]
     out_size = pooled[0].size
     if write.format in ("NPY", "NPZ"):
         planes = {f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)}
@@ -113,24 +121,12 @@ def convert(
             planes = {"": arrays.image_array(planes.values())}
         arrays.write(target, planes, npz=write.format == "NPZ")
     else:
-        options = decoded.metadata.save_options(
+        options = metadata.save_options(
             write.format, scale=settings.scale(*in_size), size=out_size, frames=len(pooled)
         )
         encode.save(pooled, target, write.format, metadata_options=options,
                     user_options=write.save_options, notes=notes)  # fmt: skip
-    return Report(decoded.format, in_size, out_size, len(pooled), tuple(notes))
-
-
-def _pool_frames(frames: list[Image.Image], settings: PoolSettings, notes: list[str]) -> list[Image.Image]:
-    """Pool every frame, letting go of each decoded frame before its result becomes an
-    image: peak memory stays near one input plus one output."""
-    results = []
-    for index in range(len(frames)):
-        pooled = pool_frame(frames[index], settings, notes)
-        frames[index] = None  # type: ignore[call-overload]
-        results.append(pooled.image())
-        del pooled
-    return results
+    return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
 
 
 def _convert_arrays(decoded, target, settings, write, notes) -> Report:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import threading
 import warnings
 import zipfile
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Union
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError, LimitError
 from . import arrays
@@ -33,23 +34,22 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 @dataclass
 class Decoded:
-    """One input, decoded: image frames (upright) or named arrays, and its metadata."""
+    """One input being decoded: its frames (a one-pass stream) or its arrays.
+
+    ``frames`` yields each frame upright, decoded on demand: a frame is only valid
+    until the next one is requested, so memory holds one input frame at a time.
+    ``metadata`` gains the animation timing as the frames are read.
+    """
 
     format: str
-    frames: list[Image.Image] = field(default_factory=list)
-    arrays: dict[str, arrays.LaidOut] = field(default_factory=dict)
     metadata: Metadata = field(default_factory=Metadata)
+    frames: Iterator[Image.Image] = field(default_factory=lambda: iter(()))
+    arrays: dict[str, arrays.LaidOut] = field(default_factory=dict)
+    frame_count: int = 1
 
     @property
     def is_array(self) -> bool:
         return bool(self.arrays)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the first frame or array."""
-        if self.is_array:
-            return next(iter(self.arrays.values())).size
-        return self.frames[0].size
 
 
 def read_bytes(source: Source) -> bytes | None:
@@ -79,14 +79,15 @@ def opened(source: Source) -> Iterator[BinaryIO]:
         yield stream
 
 
-def decode(
+@contextmanager
+def decoding(
     source: Source,
     *,
     max_pixels: int | None,
     frame: int | None = None,
     layout: str | None = None,
-) -> Decoded:
-    """Decode ``source`` fully: all frames (or frame ``frame``), or its arrays."""
+) -> Iterator[Decoded]:
+    """Open ``source`` for decoding: all its frames (or frame ``frame``), or its arrays."""
     with opened(source) as stream:
         head = stream.read(8)
         stream.seek(0)
@@ -94,8 +95,33 @@ def decode(
             message = "file is empty"
             raise InputError(message)
         if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
-            return _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
-        return _decode_image(stream, max_pixels=max_pixels, frame=frame)
+            yield _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
+            return
+        use_block_allocator()  # decoded frames can then be pooled without a copy
+        with _silenced(), _pillow_errors():
+            image = _open_image(stream, max_pixels)
+            metadata = Metadata.from_image(image)
+            count = getattr(image, "n_frames", 1)
+        indices = range(count) if frame is None else [_frame_index(frame, count)]
+        frames = _frames(image, indices, metadata, max_pixels)
+        yield Decoded(image.format or "?", metadata, frames, frame_count=len(indices))
+
+
+def _frames(image: Image.Image, indices, metadata: Metadata, max_pixels: int | None) -> Iterator[Image.Image]:
+    """Each frame of ``image`` loaded and upright, one at a time."""
+    durations, disposals, blends = [], [], []
+    for index in indices:
+        with _silenced(), _pillow_errors():
+            image.seek(index)
+            _check_pixels(image.size, max_pixels)
+            image.load()
+            info = image.info
+            durations.append(info.get("duration"))
+            disposals.append(info.get("disposal", getattr(image, "disposal_method", None)))
+            blends.append(info.get("blend"))
+            upright = _upright(image)
+        yield upright
+    metadata.set_animation(durations, disposals, blends)
 
 
 @dataclass(frozen=True)
@@ -136,7 +162,7 @@ def probe(source: Source, *, max_pixels: int | None = None, layout: str | None =
             headers = arrays.probe(stream, is_npz, layout=layout)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
-        with _pillow_errors():
+        with _silenced(), _pillow_errors():
             image = _open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             planes = []
@@ -147,38 +173,15 @@ def probe(source: Source, *, max_pixels: int | None = None, layout: str | None =
             return Description(image.format or "?", planes, metadata)
 
 
-def _decode_image(stream: BinaryIO, *, max_pixels: int | None, frame: int | None) -> Decoded:
-    use_block_allocator()  # decoded frames can then be pooled without a copy
-    with _pillow_errors():
-        image = _open_image(stream, max_pixels)
-        metadata = Metadata.from_image(image)
-        count = getattr(image, "n_frames", 1)
-        indices = range(count) if frame is None else [_frame_index(frame, count)]
-        frames = []
-        durations, disposals, blends = [], [], []
-        for index in indices:
-            image.seek(index)
-            _check_pixels(image.size, max_pixels)
-            image.load()
-            info = dict(image.info)
-            durations.append(info.get("duration"))
-            disposals.append(info.get("disposal", getattr(image, "disposal_method", None)))
-            blends.append(info.get("blend"))
-            frames.append(_upright(image, keep=len(indices) > 1))
-        metadata.set_animation(durations, disposals, blends)
-        return Decoded(image.format or "?", frames, metadata=metadata)
-
-
-def _upright(image: Image.Image, *, keep: bool) -> Image.Image:
-    """The loaded frame turned by its EXIF orientation; a copy only when needed.
+def _upright(image: Image.Image) -> Image.Image:
+    """The loaded frame turned by its EXIF orientation (the frame itself if upright).
 
     Pillow applies a TIFF orientation at load() and drops the tag, so only frames
-    whose EXIF orientation is still pending turn here: never twice. ``keep`` copies
-    a frame that the next ``seek`` would overwrite.
+    whose EXIF orientation is still pending turn here: never twice.
     """
     if _orientation(image) not in (None, 1):
         return ImageOps.exif_transpose(image)
-    return image.copy() if keep else image
+    return image
 
 
 def _orientation(image: Image.Image) -> int | None:
@@ -254,6 +257,34 @@ def _open_image(stream: BinaryIO, max_pixels: int | None) -> Image.Image:
             Image.MAX_IMAGE_PIXELS = saved
     _check_pixels(image.size, max_pixels)
     return image
+
+
+@contextmanager
+def _silenced() -> Iterator[None]:
+    """Keep parsers quiet: Python warnings ignored, and what C libraries print to
+    stderr (libtiff reports every damaged strip there) captured, so the command line
+    shows one line per problem. The first captured line explains a failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to protect
+            yield
+            return
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            except InputError as error:
+                os.dup2(saved, 2)
+                sink.seek(0)
+                chatter = sink.read(400).decode("utf-8", "replace").strip().splitlines()
+                if chatter:
+                    raise InputError(f"{error} ({chatter[0].strip()})") from None
+                raise
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ with a note on stderr whenever a conversion loses something.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import BinaryIO
 
@@ -135,13 +136,20 @@ def save(
     options = {**DEFAULT_OPTIONS.get(format, {}), **metadata_options, **user_options}
     first, rest = frames[0], frames[1:]
     try:
-        if rest and format in ANIMATED_WRITERS:
-            animation.save(frames, target, format, options)
-        elif rest:
-            first.save(target, format=format, save_all=True, append_images=rest, **options)
-        else:
-            first.save(target, format=format, **options)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # encoders warn about metadata they skip
+            if rest and format in ANIMATED_WRITERS:
+                animation.save(frames, target, format, options)
+            elif rest:
+                first.save(target, format=format, save_all=True, append_images=rest, **options)
+            else:
+                first.save(target, format=format, **options)
+    except OutputError:
+        raise
+    except MemoryError:
+        message = f"ran out of memory encoding {format}"
+        raise OutputError(message) from None
+    except Exception as error:  # noqa: BLE001 - an encoder refusing is an output error
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         message = f"cannot write {format}: {text}"
         raise OutputError(message) from None
@@ -229,8 +237,8 @@ def convert(image: Image.Image, target: str) -> Image.Image:
         gray = Image.fromarray(scaled)
         return gray if target == "L" else gray.convert("RGB")
     if source in ("I;16", "I;16B", "I", "F") and target in ("I;16", "I;16B", "I"):
-        values = np.asarray(image).astype(np.float64)
-        values = np.floor(values + 0.5)  # F rounds half up; integers are unchanged
+        values = np.nan_to_num(np.asarray(image).astype(np.float64), posinf=2.0**32, neginf=-(2.0**32))
+        values = np.floor(values + 0.5)  # F rounds half up (NaN as 0); integers are unchanged
         values = np.clip(values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1)
         return image_from(values.astype({"I": np.int32}.get(target, np.uint16)), target)
     if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):

@@ -7,6 +7,7 @@ Pillow's ``save`` as the keywords each output format understands.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 from PIL import Image, PngImagePlugin
@@ -128,6 +129,12 @@ class Metadata:
 
     def _exif_bytes(self, size: tuple[int, int]) -> bytes:
         assert self.exif is not None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged tags are dropped, not reported
+            return self._rewritten_exif(size)
+
+    def _rewritten_exif(self, size: tuple[int, int]) -> bytes:
+        assert self.exif is not None
         exif = Image.Exif()
         exif.load(self.exif.tobytes())
         # The pixels are now upright: orientation 1, and the stored size is the new one.
@@ -151,4 +158,5 @@ def _dpi(info: dict) -> tuple[float, float] | None:
         x, y = (float(v) for v in dpi)
     except (TypeError, ValueError):
         return None
-    return (x, y) if x > 0 and y > 0 else None
+    # a damaged header can claim anything; keep only resolutions a device could have
+    return (x, y) if 0 < x < 1e6 and 0 < y < 1e6 else None

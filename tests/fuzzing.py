@@ -1,0 +1,64 @@
+"""Seeded mutations of the corpus files: bit flips, truncations, splices, absurd sizes.
+
+Deterministic for a seed, so a failing case can be rebuilt from its number alone.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+CORPUS = Path(__file__).parent / "corpus"
+# small files keep thousands of cases fast; they still cover every container
+SOURCES = sorted(p for p in CORPUS.iterdir() if p.suffix != ".json" and p.suffix != ".md" and p.stat().st_size < 150_000)
+
+
+def mutate(case: int) -> tuple[str, bytes]:
+    """The ``case``-th mutated file: (description, bytes)."""
+    rng = random.Random(case)
+    source = rng.choice(SOURCES)
+    data = bytearray(source.read_bytes())
+    kind = rng.choice(["flip", "truncate", "splice", "size", "flip", "zero"])
+    if not data:
+        return f"{case}:{source.name}:empty", b""
+    if kind == "flip":
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    elif kind == "zero":
+        start = rng.randrange(len(data))
+        data[start : start + rng.randint(1, 64)] = bytes(min(64, len(data) - start))
+    elif kind == "truncate":
+        data = data[: rng.randrange(len(data))]
+    elif kind == "splice":
+        other = rng.choice(SOURCES).read_bytes()
+        if other:
+            a, b = sorted(rng.randrange(len(data)) for _ in range(2))
+            c = rng.randrange(len(other))
+            data[a:b] = other[c : c + rng.randint(1, 512)]
+    else:
+        data = absurd_size(bytes(data), rng)
+    return f"{case}:{source.name}:{kind}", bytes(data)
+
+
+def absurd_size(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite the image dimensions in a header to something huge or zero."""
+    big = rng.choice([0, 1, 65535, 1 << 20, 1 << 30, (1 << 31) - 1, 0xFFFFFFFF])
+    out = bytearray(data)
+    if data.startswith(b"\x89PNG") and len(data) > 24:
+        out[16:24] = struct.pack(">II", big & 0xFFFFFFFF, rng.choice([1, big & 0xFFFFFFFF]))
+    elif data[:3] == b"GIF" and len(data) > 10:
+        out[6:10] = struct.pack("<HH", big & 0xFFFF, rng.choice([1, big & 0xFFFF]))
+    elif data[:2] == b"BM" and len(data) > 26:
+        out[18:26] = struct.pack("<ii", big & 0x7FFFFFFF, rng.choice([1, -(big & 0x7FFFFFFF)]))
+    elif data[:2] == b"\xff\xd8":
+        at = max(data.find(b"\xff\xc0"), data.find(b"\xff\xc2"))
+        if at > 0 and len(data) > at + 9:
+            out[at + 5 : at + 9] = struct.pack(">HH", big & 0xFFFF, rng.choice([1, big & 0xFFFF]))
+    elif data[:6] == b"\x93NUMPY":
+        out = bytearray(data.replace(b"'shape': (", f"'shape': ({big}, ".encode(), 1))
+    else:
+        at = rng.randrange(len(out))
+        out[at : at + 4] = struct.pack("<I", big & 0xFFFFFFFF)
+    return bytes(out)
