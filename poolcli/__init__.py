@@ -28,7 +28,15 @@ _EXPORTS = {
     "pool_image": "poolcli.images",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "PoolMode",
+    "PoolcliError",
+    "__version__",
+    "adaptive_pool",
+    "output_shape",
+    "pool",
+    "pool_image",
+]
 
 if TYPE_CHECKING:
     from .errors import PoolcliError

@@ -45,4 +45,11 @@ DTYPE_NAMES = (
     "float16", "float32", "float64",
 )  # fmt: skip
 
-__all__ = ["DEFAULT_LAYOUT", "DEFAULT_MAX_PIXELS", "DTYPE_NAMES", "LAYOUTS", "AlphaPolicy", "PoolMode"]
+__all__ = [
+    "DEFAULT_LAYOUT",
+    "DEFAULT_MAX_PIXELS",
+    "DTYPE_NAMES",
+    "LAYOUTS",
+    "AlphaPolicy",
+    "PoolMode",
+]

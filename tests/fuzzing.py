@@ -11,7 +11,11 @@ from pathlib import Path
 
 CORPUS = Path(__file__).parent / "corpus"
 # small files keep thousands of cases fast; they still cover every container
-SOURCES = sorted(p for p in CORPUS.iterdir() if p.suffix != ".json" and p.suffix != ".md" and p.stat().st_size < 150_000)
+SOURCES = sorted(
+    p
+    for p in CORPUS.iterdir()
+    if p.suffix != ".json" and p.suffix != ".md" and p.stat().st_size < 150_000
+)
 
 
 def mutate(case: int) -> tuple[str, bytes]:

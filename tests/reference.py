@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from fractions import Fraction
-from itertools import product
 
 import numpy as np
 

@@ -60,8 +60,13 @@ def test_3d_arrays_default_to_channels_first():
 
 @pytest.mark.parametrize(
     ("layout", "shape", "axes"),
-    [("hw", (12, 10), (0, 1)), ("hwc", (12, 10, 3), (0, 1)), ("chw", (3, 12, 10), (1, 2)),
-     ("nchw", (2, 3, 12, 10), (2, 3)), ("nhwc", (2, 12, 10, 3), (1, 2))],  # fmt: skip
+    [
+        ("hw", (12, 10), (0, 1)),
+        ("hwc", (12, 10, 3), (0, 1)),
+        ("chw", (3, 12, 10), (1, 2)),
+        ("nchw", (2, 3, 12, 10), (2, 3)),
+        ("nhwc", (2, 12, 10, 3), (1, 2)),
+    ],  # fmt: skip
 )
 def test_every_layout_pools_its_own_spatial_axes(layout, shape, axes):
     array = np.arange(np.prod(shape), dtype=np.int16).reshape(shape)
@@ -76,7 +81,10 @@ def test_default_layouts_follow_pytorch():
 
 
 def test_a_layout_that_does_not_fit_names_the_ones_that_do():
-    with pytest.raises(InputError, match=r"shape 8x12x10 \(3 dims\) but layout nchw needs 4; use --layout hwc or chw"):
+    with pytest.raises(
+        InputError,
+        match=r"shape 8x12x10 \(3 dims\) but layout nchw needs 4; use --layout hwc or chw",
+    ):
         run(npy(FEATURES), layout="nchw")
     with pytest.raises(InputError, match="has 5 dims"):
         run(npy(np.zeros((1, 1, 1, 4, 4))))
@@ -86,7 +94,9 @@ def test_object_arrays_and_pickles_are_refused_without_unpickling():
     objects = np.array([[{"a": 1}, None]], dtype=object)
     buffer = io.BytesIO()
     np.save(buffer, objects, allow_pickle=True)
-    with pytest.raises(InputError, match=r"holds Python objects \(dtype object\); poolcli never unpickles"):
+    with pytest.raises(
+        InputError, match=r"holds Python objects \(dtype object\); poolcli never unpickles"
+    ):
         run(buffer.getvalue())
     with pytest.raises(InputError, match="not an image Pillow can read, nor a .npy/.npz array"):
         run(pickle.dumps(np.zeros((4, 4))))

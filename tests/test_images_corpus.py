@@ -20,7 +20,9 @@ ERRORS = entries("error")
 
 def _pool(path, fmt, mode, **write):
     buffer = io.BytesIO()
-    report = convert(path, buffer, PoolSettings.make(2, mode=mode, ceil_mode=True), WriteOptions(fmt, **write))
+    report = convert(
+        path, buffer, PoolSettings.make(2, mode=mode, ceil_mode=True), WriteOptions(fmt, **write)
+    )
     buffer.seek(0)
     return report, buffer
 
@@ -109,7 +111,8 @@ def test_every_error_file_is_refused_in_one_line(entry):
     with pytest.raises(expected) as raised:
         _pool(path, "PNG", "avg")
     message = str(raised.value)
-    assert message and "\n" not in message
+    assert message
+    assert "\n" not in message
     assert "Traceback" not in message
 
 

@@ -14,7 +14,7 @@ from poolcli.errors import InputError, OutputError, ParameterError
 from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert, pool_image
 
 
-def pooled(source, fmt="PNG", *, read=ReadOptions(), save_options=None, dtype=None, **settings):
+def pooled(source, fmt="PNG", *, read=None, save_options=None, dtype=None, **settings):
     settings.setdefault("kernel", 2)
     kernel = settings.pop("kernel")
     buffer = io.BytesIO()
@@ -23,7 +23,7 @@ def pooled(source, fmt="PNG", *, read=ReadOptions(), save_options=None, dtype=No
         buffer,
         PoolSettings.make(kernel, **settings),
         WriteOptions(fmt, save_options or {}, dtype),
-        read,
+        read or ReadOptions(),
     )
     buffer.seek(0)
     return report, buffer
@@ -40,8 +40,12 @@ def png_bytes(image: Image.Image, **options) -> bytes:
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("icc_profile.png", "PNG"), ("pil_sample_rgb.jpg", "JPEG"), ("pil_sample_rgb.jpg", "WEBP"),
-     ("progressive_cat.jpg", "TIFF")],  # fmt: skip
+    [
+        ("icc_profile.png", "PNG"),
+        ("pil_sample_rgb.jpg", "JPEG"),
+        ("pil_sample_rgb.jpg", "WEBP"),
+        ("progressive_cat.jpg", "TIFF"),
+    ],  # fmt: skip
 )
 def test_icc_profile_bytes_are_identical_after_pooling(name, fmt):
     with Image.open(CORPUS / name) as original:
@@ -149,7 +153,9 @@ def test_float_tiff_keeps_float_values():
     _, buffer = pooled(path, "TIFF", mode="avg")
     with Image.open(buffer) as result:
         assert result.mode == "F"
-        np.testing.assert_allclose(np.asarray(result), reference_pool(source, 2, mode="avg"), rtol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(result), reference_pool(source, 2, mode="avg"), rtol=1e-6
+        )
 
 
 def test_bilevel_max_stays_bilevel_and_avg_turns_grey():
@@ -207,7 +213,11 @@ def test_alpha_weighting_is_exact_where_pillow_rounds():
     blocks = rgba.reshape(32, 2, 32, 2, 4).astype(np.int64)
     alpha = blocks[..., 3].sum(axis=(1, 3))
     colour = (blocks[..., :3] * blocks[..., 3:]).sum(axis=(1, 3))
-    exact = np.where(alpha[..., None] > 0, (2 * colour + alpha[..., None]) // (2 * np.maximum(alpha, 1)[..., None]), 0)
+    exact = np.where(
+        alpha[..., None] > 0,
+        (2 * colour + alpha[..., None]) // (2 * np.maximum(alpha, 1)[..., None]),
+        0,
+    )
     np.testing.assert_array_equal(ours[..., :3], exact)
     np.testing.assert_array_equal(ours[..., 3], theirs[..., 3])  # alpha: Pillow's plain mean
     # Pillow rounds through 8-bit premultiplied values: close, but not exact
@@ -243,7 +253,9 @@ def _frames_and_durations(buffer):
         return frames, durations, image.info.get("loop")
 
 
-@pytest.mark.parametrize(("fmt", "options"), [("GIF", {}), ("PNG", {}), ("WEBP", {"lossless": True})])
+@pytest.mark.parametrize(
+    ("fmt", "options"), [("GIF", {}), ("PNG", {}), ("WEBP", {"lossless": True})]
+)
 def test_animated_gif_keeps_frame_count_durations_and_pixels(fmt, options):
     path = CORPUS / "chi.gif"
     _, buffer = pooled(path, fmt, save_options=options, mode="mode", ceil_mode=True)
@@ -254,7 +266,7 @@ def test_animated_gif_keeps_frame_count_durations_and_pixels(fmt, options):
     _, reference = pooled(path, "TIFF", mode="mode", ceil_mode=True)
     with Image.open(reference) as tiff:
         expected = [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(tiff)]
-    for got, want in zip(frames, expected):
+    for got, want in zip(frames, expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -268,7 +280,11 @@ def test_apng_keeps_its_delays():
 
 
 def test_multi_frame_into_a_one_frame_format_names_frame_and_formats():
-    with pytest.raises(OutputError, match=r"31 frames and JPEG holds one: pick one with --frame N, or write GIF, PNG \(APNG\), WebP or TIFF"):
+    with pytest.raises(
+        OutputError,
+        match=r"31 frames and JPEG holds one: pick one with --frame N, "
+        r"or write GIF, PNG \(APNG\), WebP or TIFF",
+    ):
         pooled(CORPUS / "chi.gif", "JPEG")
     report, buffer = pooled(CORPUS / "chi.gif", "JPEG", read=ReadOptions(frame=3))
     assert report.frames == 1
@@ -288,7 +304,11 @@ def test_frames_of_different_sizes_need_tiff():
 
 
 def test_kernel_larger_than_the_image_suggests_ceil_mode():
-    with pytest.raises(InputError, match=r"kernel 3x3 \(WxH\) is larger than the image width of 2 pixels; use a smaller kernel or --ceil-mode"):
+    with pytest.raises(
+        InputError,
+        match=r"kernel 3x3 \(WxH\) is larger than the image width of 2 pixels; "
+        r"use a smaller kernel or --ceil-mode",
+    ):
         pooled(png_bytes(Image.new("L", (2, 5))), "PNG", kernel=3)
 
 
@@ -310,7 +330,9 @@ def test_repeat_pools_again_and_again():
 
 def test_impossible_settings_are_refused_before_reading():
     settings = PoolSettings.make(1_000_000_000)
-    with pytest.raises(ParameterError, match="needs an image height of at least 1,000,000,000 pixels"):
+    with pytest.raises(
+        ParameterError, match="needs an image height of at least 1,000,000,000 pixels"
+    ):
         settings.check(max_pixels=89_478_485)
     with pytest.raises(ParameterError, match="asks for 10,000,000,000 pixels"):
         PoolSettings.make(2, size=(100_000, 100_000)).check(max_pixels=89_478_485)

@@ -14,13 +14,13 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
+from ..choices import DEFAULT_MAX_PIXELS, LAYOUTS, AlphaPolicy
 from ..errors import OutputError
 from ..pooling.modes import PoolMode
 from . import arrays, encode
 from .decode import Source, decoding, probe
 from .passes import pool_all
 from .policy import pool_frame
-from ..choices import DEFAULT_MAX_PIXELS, LAYOUTS, AlphaPolicy
 from .settings import PoolSettings
 
 __all__ = [
@@ -76,14 +76,19 @@ def output_format(target_name: str | None, requested: str | None, input_format: 
     if requested:
         fmt = encode.format_for(requested)
         if fmt is None or not encode.writable(fmt):
-            message = f"unknown output format {requested!r}; try png, jpg, webp, gif, tif, npy or npz"
+            message = (
+                f"unknown output format {requested!r}; try png, jpg, webp, gif, tif, npy or npz"
+            )
             raise OutputError(message)
         return fmt
     if target_name and "." in target_name.rsplit("/", 1)[-1]:
         suffix = target_name.rsplit(".", 1)[-1]
         fmt = encode.format_for(suffix)
         if fmt is None or not encode.writable(fmt):
-            message = f"cannot tell an output format from '.{suffix}'; name the file .png, .jpg, ... or pass --format"
+            message = (
+                f"cannot tell an output format from '.{suffix}'; "
+                "name the file .png, .jpg, ... or pass --format"
+            )
             raise OutputError(message)
         return fmt
     if encode.writable(input_format):
@@ -100,7 +105,9 @@ def convert(
 ) -> Report:
     """Pool ``source`` as ``settings`` say and write the result to ``target``."""
     notes: list[str] = []
-    with decoding(source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout) as decoded:
+    with decoding(
+        source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout
+    ) as decoded:
         if decoded.is_array:
             return _convert_arrays(decoded, target, settings, write, notes)
         results, in_size = [], None
@@ -115,7 +122,9 @@ def convert(
     pooled = [results.pop(0).image() for _ in range(len(results))]
     out_size = pooled[0].size
     if write.format in ("NPY", "NPZ"):
-        planes = {f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)}
+        planes = {
+            f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)
+        }
         planes = {name: arrays.cast(a, write.dtype) for name, a in planes.items()}
         if write.format == "NPY":
             planes = {"": arrays.image_array(planes.values())}
@@ -141,10 +150,12 @@ def _convert_arrays(decoded, target, settings, write, notes) -> Report:
         if write.format == "NPY" and len(pooled) > 1:
             message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
             raise OutputError(message)
-        arrays.write(target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ")
+        arrays.write(
+            target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
+        )
         return Report(decoded.format, in_size, first.size, len(pooled), tuple(notes))
     if len(pooled) > 1:
-        message = f"the .npz holds {len(pooled)} arrays; write .npz, or one image per array is not supported"
+        message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
     frames = arrays.to_images(first)
     encode.save(frames, target, write.format, metadata_options={},
@@ -196,4 +207,3 @@ def pool_image(
     if "icc_profile" in image.info:
         result.info["icc_profile"] = image.info["icc_profile"]
     return result
-

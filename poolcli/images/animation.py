@@ -56,7 +56,7 @@ def save(frames: Sequence[Image.Image], target: BinaryIO, format: str, options: 
 
 def _write_apng(frames, target, durations, loop, options) -> None:
     disposal = [_PNG_OP_NONE]
-    for previous, frame in zip(frames, frames[1:]):
+    for previous, frame in zip(frames, frames[1:], strict=False):
         same = _identical(previous, frame)
         # Pillow merges a frame into an identical previous one with the same ops;
         # flipping the disposal keeps it (blend SOURCE repaints, so both render alike).
@@ -91,7 +91,11 @@ def _write_gif(frames, target, durations, loop, comment, still) -> None:
         transparent = block.transparent
         packed = (disposal << 2) | (1 if transparent is not None else 0)
         delay = round(durations[index] / 10)  # GIF counts centiseconds
-        out += b"\x21\xf9\x04" + struct.pack("<BHB", packed, min(delay, 0xFFFF), transparent or 0) + b"\x00"
+        out += (
+            b"\x21\xf9\x04"
+            + struct.pack("<BHB", packed, min(delay, 0xFFFF), transparent or 0)
+            + b"\x00"
+        )
         out += block.image
     out += b"\x3b"
     target.write(bytes(out))
@@ -141,7 +145,9 @@ def _still_gif(frame: Image.Image, options: dict) -> _GifFrame:
     while data[i]:
         i += data[i] + 1
     pixels = data[start : i + 1]
-    descriptor = b"\x2c" + struct.pack("<HHHHB", left, top, w, h, 0x80 | (packed & 0x40) | table_bits)
+    descriptor = b"\x2c" + struct.pack(
+        "<HHHHB", left, top, w, h, 0x80 | (packed & 0x40) | table_bits
+    )
     return _GifFrame(descriptor + table + pixels, transparent)
 
 
@@ -153,9 +159,13 @@ def _write_webp(frames, target, durations, loop, options, still) -> None:
     if icc:
         body += _chunk(b"ICCP", icc)
     background = options.get("background")
-    bgra = bytes(background[2::-1] + background[3:]) if isinstance(background, tuple) and len(background) == 4 else b"\0\0\0\0"
+    bgra = (
+        bytes(background[2::-1] + background[3:])
+        if isinstance(background, tuple) and len(background) == 4
+        else b"\0\0\0\0"
+    )
     body += _chunk(b"ANIM", bgra + struct.pack("<H", 0 if loop is None else loop))
-    for frame, duration in zip(frames, durations):
+    for frame, duration in zip(frames, durations, strict=True):
         payload = _still_webp(frame, still)
         header = _u24(0) + _u24(0) + _u24(width - 1) + _u24(height - 1) + _u24(int(duration))
         body += _chunk(b"ANMF", header + bytes([0b10]) + payload)  # do not blend, keep
@@ -163,7 +173,13 @@ def _write_webp(frames, target, durations, loop, options, still) -> None:
         body += _chunk(b"EXIF", exif[6:] if exif.startswith(b"Exif\0\0") else exif)
     if xmp:
         body += _chunk(b"XMP ", xmp)
-    flags = 0x02 | (0x10 if alpha else 0) | (0x20 if icc else 0) | (0x08 if exif else 0) | (0x04 if xmp else 0)
+    flags = (
+        0x02
+        | (0x10 if alpha else 0)
+        | (0x20 if icc else 0)
+        | (0x08 if exif else 0)
+        | (0x04 if xmp else 0)
+    )
     vp8x = _chunk(b"VP8X", bytes([flags, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1))
     content = b"WEBP" + vp8x + bytes(body)
     target.write(b"RIFF" + struct.pack("<I", len(content)) + content)
@@ -193,7 +209,9 @@ def _u24(value: int) -> bytes:
 
 
 def _sub_blocks(data: bytes) -> bytes:
-    return b"".join(bytes([len(part)]) + part for part in (data[i : i + 255] for i in range(0, len(data), 255)))
+    return b"".join(
+        bytes([len(part)]) + part for part in (data[i : i + 255] for i in range(0, len(data), 255))
+    )
 
 
 def _identical(a: Image.Image, b: Image.Image) -> bool:

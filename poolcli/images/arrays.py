@@ -12,7 +12,7 @@ import math
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -86,7 +86,7 @@ def pick_layout(shape: tuple[int, ...], layout: str | None, name: str = "") -> s
     return layout
 
 
-def read(stream: BinaryIO, *, is_npz: bool, layout: str | None, max_pixels: int | None):
+def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int | None):
     """Decode a .npy or .npz stream into a :class:`~poolcli.images.decode.Decoded`."""
     from .decode import Decoded  # decode imports this module
 
@@ -99,7 +99,9 @@ def read(stream: BinaryIO, *, is_npz: bool, layout: str | None, max_pixels: int 
             member.seek(0)
             array = npy_format.read_array(member, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
-            message = f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
+            message = (
+                f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
+            )
             raise InputError(message) from None
         arrays[name] = LaidOut(array, laid_layout, name)
     if not arrays:
@@ -108,7 +110,7 @@ def read(stream: BinaryIO, *, is_npz: bool, layout: str | None, max_pixels: int 
     return Decoded("NPZ" if is_npz else "NPY", arrays=arrays)
 
 
-def probe(stream: BinaryIO, is_npz: bool, *, layout: str | None) -> list[ArrayHeader]:
+def probe(stream: IO[bytes], is_npz: bool, *, layout: str | None) -> list[ArrayHeader]:
     """Headers only: each array's name, shape, dtype and layout."""
     headers = []
     for name, member in _members(stream, is_npz):
@@ -137,12 +139,14 @@ def write(target: BinaryIO, arrays: dict[str, np.ndarray], *, npz: bool) -> None
     """Write one array as .npy, or several as an uncompressed .npz, to ``target``."""
     try:
         if npz:
-            np.savez(target, **{name or "arr_0": array for name, array in arrays.items()})
+            named: dict[str, Any] = {name or "arr_0": array for name, array in arrays.items()}
+            np.savez(target, **named)
         else:
             (array,) = arrays.values()
             np.save(target, array, allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise OutputError(f"cannot write the array: {error}") from None
+        message = f"cannot write the array: {error}"
+        raise OutputError(message) from None
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:
@@ -217,7 +221,7 @@ def image_array(frames: Iterable[np.ndarray]) -> np.ndarray:
     return np.stack([f if f.ndim == 3 else f[..., None] for f in frames])
 
 
-def _members(stream: BinaryIO, is_npz: bool):
+def _members(stream: IO[bytes], is_npz: bool):
     if not is_npz:
         yield "", stream
         return
@@ -227,19 +231,25 @@ def _members(stream: BinaryIO, is_npz: bool):
             for info in archive.infolist():
                 name = info.filename[: -len(".npy")]
                 with archive.open(info) as member:
-                    yield name, io.BufferedReader(member)  # type: ignore[arg-type]
+                    yield name, io.BufferedReader(member)  # type: ignore[type-var]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
-        raise InputError(f"cannot read the .npz archive: {error}") from None
+        message = f"cannot read the .npz archive: {error}"
+        raise InputError(message) from None
 
 
 def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
     label = f"array {name!r}" if name else "the .npy file"
     try:
         version = npy_format.read_magic(member)
-        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        read_header = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(member)
     except (ValueError, OSError, EOFError, SyntaxError) as error:
-        raise InputError(f"{label} has a broken header: {error}") from None
+        message = f"{label} has a broken header: {error}"
+        raise InputError(message) from None
     if dtype.hasobject:
         message = (
             f"{label} holds Python objects (dtype {dtype}); poolcli never unpickles "
@@ -249,7 +259,8 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         check_dtype(dtype)
     except InputError as error:
-        raise InputError(f"{label}: {error}") from None
+        message = f"{label}: {error}"
+        raise InputError(message) from None
     return tuple(shape), dtype
 
 
@@ -260,7 +271,8 @@ def _check_size(shape: tuple[int, ...], layout: str, max_pixels: int | None, nam
         label = f"array {name!r}" if name else "the array"
         message = (
             f"{label} is {shape[aw]}x{shape[ah]} = {pixels:,} pixels per plane, over the "
-            f"limit of {max_pixels:,}; raise it with --max-pixels N or lift it with --max-pixels none"
+            f"limit of {max_pixels:,}; raise it with --max-pixels N "
+            "or lift it with --max-pixels none"
         )
         raise LimitError(message)
     if math.prod(shape) == 0:

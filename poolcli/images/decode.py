@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Union
+from typing import IO, BinaryIO, Union, cast
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -26,7 +26,7 @@ from .metadata import Metadata
 from .pixels import use_block_allocator
 
 #: What can be read: a path, the file's bytes, or a binary stream.
-Source = Union[str, os.PathLike, bytes, BinaryIO]
+Source = Union[str, os.PathLike, bytes, BinaryIO]  # noqa: UP007 - a runtime alias on 3.10
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -57,19 +57,19 @@ def read_bytes(source: Source) -> bytes | None:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     if hasattr(source, "read"):
-        return source.read()  # type: ignore[union-attr]
+        return source.read()
     return None
 
 
 @contextmanager
-def opened(source: Source) -> Iterator[BinaryIO]:
+def opened(source: Source) -> Iterator[IO[bytes]]:
     """A seekable binary stream over ``source``; InputError when it cannot be opened."""
     data = read_bytes(source)
     if data is not None:
         yield io.BytesIO(data)
         return
     try:
-        stream = open(source, "rb")  # noqa: SIM115 - closed below
+        stream = open(cast("str | os.PathLike[str]", source), "rb")  # noqa: SIM115 - closed below
     except IsADirectoryError:
         message = "is a directory, not a file (use -r to pool a folder)"
         raise InputError(message) from None
@@ -107,7 +107,9 @@ def decoding(
         yield Decoded(image.format or "?", metadata, frames, frame_count=len(indices))
 
 
-def _frames(image: Image.Image, indices, metadata: Metadata, max_pixels: int | None) -> Iterator[Image.Image]:
+def _frames(
+    image: Image.Image, indices, metadata: Metadata, max_pixels: int | None
+) -> Iterator[Image.Image]:
     """Each frame of ``image`` loaded and upright, one at a time."""
     durations, disposals, blends = [], [], []
     for index in indices:
@@ -149,7 +151,9 @@ class Description:
         return self.planes[0].size
 
 
-def probe(source: Source, *, max_pixels: int | None = None, layout: str | None = None) -> Description:
+def probe(
+    source: Source, *, max_pixels: int | None = None, layout: str | None = None
+) -> Description:
     """Read headers only: format, every frame's (or array's) mode and size, metadata."""
     with opened(source) as stream:
         head = stream.read(8)
@@ -195,12 +199,16 @@ def _decode_arrays(stream, head, *, max_pixels, layout, frame) -> Decoded:
     if frame is not None:
         message = "--frame applies to multi-frame images, not to .npy/.npz arrays"
         raise InputError(message)
-    return arrays.read(stream, is_npz=head.startswith(_ZIP_MAGIC), layout=layout, max_pixels=max_pixels)
+    return arrays.read(
+        stream, is_npz=head.startswith(_ZIP_MAGIC), layout=layout, max_pixels=max_pixels
+    )
 
 
 def _frame_index(frame: int, count: int) -> int:
     if not -count <= frame < count:
-        message = f"--frame {frame} is out of range: the image has {count} frame(s), 0 to {count - 1}"
+        message = (
+            f"--frame {frame} is out of range: the image has {count} frame(s), 0 to {count - 1}"
+        )
         raise InputError(message)
     return frame % count
 
@@ -225,7 +233,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int | None) -> None:
         raise LimitError(message)
 
 
-def _is_npz(stream: BinaryIO) -> bool:
+def _is_npz(stream: IO[bytes]) -> bool:
     try:
         with zipfile.ZipFile(stream) as archive:
             names = archive.namelist()
@@ -239,7 +247,7 @@ def _is_npz(stream: BinaryIO) -> bool:
 _LIMIT_LOCK = threading.Lock()
 
 
-def _open_image(stream: BinaryIO, max_pixels: int | None) -> Image.Image:
+def _open_image(stream: IO[bytes], max_pixels: int | None) -> Image.Image:
     """``Image.open`` with poolcli's pixel limit instead of Pillow's.
 
     Pillow refuses at twice its own limit inside ``open``, before the size can be
@@ -280,7 +288,8 @@ def _silenced() -> Iterator[None]:
                 sink.seek(0)
                 chatter = sink.read(400).decode("utf-8", "replace").strip().splitlines()
                 if chatter:
-                    raise InputError(f"{error} ({chatter[0].strip()})") from None
+                    message = f"{error} ({chatter[0].strip()})"
+                    raise InputError(message) from None
                 raise
             finally:
                 os.dup2(saved, 2)
@@ -301,7 +310,8 @@ def _pillow_errors() -> Iterator[None]:
         message = "ran out of memory decoding it; lower -j or --max-pixels"
         raise InputError(message) from None
     except Exception as error:  # noqa: BLE001 - whatever a parser raises means a bad input
-        raise InputError(f"cannot decode: {_one_line(error)}") from None
+        message = f"cannot decode: {_one_line(error)}"
+        raise InputError(message) from None
 
 
 def _one_line(error: BaseException) -> str:

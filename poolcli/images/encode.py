@@ -25,7 +25,22 @@ ANIMATED_WRITERS = {"GIF", "PNG", "WEBP"}
 #: Modes each format stores exactly (reads back with the same values).
 FORMAT_MODES = {
     "PNG": {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"},
-    "TIFF": {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B", "I", "F"},
+    "TIFF": {
+        "1",
+        "L",
+        "LA",
+        "P",
+        "PA",
+        "RGB",
+        "RGBA",
+        "CMYK",
+        "YCbCr",
+        "LAB",
+        "I;16",
+        "I;16B",
+        "I",
+        "F",
+    },
     "JPEG": {"L", "RGB", "CMYK"},
     "MPO": {"L", "RGB", "CMYK"},
     "WEBP": {"RGB", "RGBA"},
@@ -159,7 +174,7 @@ def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Ima
     """``image`` in the nearest mode ``format`` holds (itself when it holds it)."""
     held = FORMAT_MODES.get(format)
     palette_alpha = image.mode in ("P", "PA") and "transparency" in image.info
-    if format == "GIF" and (image.mode not in held or palette_alpha):
+    if format == "GIF" and (image.mode not in FORMAT_MODES["GIF"] or palette_alpha):
         return _for_gif(image, notes)
     if palette_alpha and format != "PNG" and held is not None and "RGBA" in held:
         # only PNG stores a palette's transparency; elsewhere RGBA keeps it exactly
@@ -169,7 +184,8 @@ def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Ima
     for target in _FALLBACKS.get(image.mode, ["RGBA", "RGB", "L"]):
         if target in held:
             converted = convert(image, target)
-            _note(notes, f"{format} cannot hold mode {image.mode}: written as {target}{_loss(image, target)}")
+            loss = _loss(image, target)
+            _note(notes, f"{format} cannot hold mode {image.mode}: written as {target}{loss}")
             return converted
     message = f"{format} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
     raise OutputError(message)
@@ -237,9 +253,13 @@ def convert(image: Image.Image, target: str) -> Image.Image:
         gray = Image.fromarray(scaled)
         return gray if target == "L" else gray.convert("RGB")
     if source in ("I;16", "I;16B", "I", "F") and target in ("I;16", "I;16B", "I"):
-        values = np.nan_to_num(np.asarray(image).astype(np.float64), posinf=2.0**32, neginf=-(2.0**32))
+        values = np.nan_to_num(
+            np.asarray(image).astype(np.float64), posinf=2.0**32, neginf=-(2.0**32)
+        )
         values = np.floor(values + 0.5)  # F rounds half up (NaN as 0); integers are unchanged
-        values = np.clip(values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1)
+        values = np.clip(
+            values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1
+        )
         return image_from(values.astype({"I": np.int32}.get(target, np.uint16)), target)
     if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
         # flatten onto white, as a viewer shows transparency, rather than exposing

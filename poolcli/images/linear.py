@@ -7,7 +7,7 @@ light, pools there, and encodes back; a uniform window keeps its exact code.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -17,13 +17,13 @@ def srgb_to_linear(v: np.ndarray) -> np.ndarray:
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decode_table(bits: int) -> np.ndarray:
     top = (1 << bits) - 1
     return srgb_to_linear(np.arange(top + 1, dtype=np.float64) / top)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _thresholds(bits: int) -> np.ndarray:
     # linear value at each half-code: code k wins between thresholds k-1 and k
     top = (1 << bits) - 1

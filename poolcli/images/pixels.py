@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 #: Modes exported as one scalar per pixel, and the dtype their bytes hold.
-_SCALAR = {
+_SCALAR: dict[str, np.dtype] = {
     "L": np.dtype(np.uint8),
     "P": np.dtype(np.uint8),
     "I": np.dtype("=i4"),
@@ -64,13 +64,15 @@ def image_from(array: np.ndarray, mode: str) -> Image.Image:
     if mode == "1":
         return Image.fromarray(np.ascontiguousarray(array, dtype=bool))
     if mode == "RGB" and array.ndim == 3 and array.shape[2] == 4:
-        return Image.frombytes("RGB", (width, height), _bytes(array.astype(np.uint8, copy=False)), "raw", "RGBX")
+        return Image.frombytes(
+            "RGB", (width, height), _bytes(array.astype(np.uint8, copy=False)), "raw", "RGBX"
+        )
     dtype = _SCALAR.get(mode, np.dtype(np.uint8))
     return Image.frombytes(mode, (width, height), _bytes(array.astype(dtype, copy=False)))
 
 
 def _bytes(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array)).cast("B")
+    return np.ascontiguousarray(array).data.cast("B")
 
 
 class _ArrowSchema(ctypes.Structure):
@@ -135,6 +137,8 @@ def _arrow_view(image: Image.Image) -> np.ndarray | None:
         return None  # rows in several blocks, or no Arrow support: copy instead
     exported = _ArrowArray.from_address(_capsule_pointer(array, b"arrow_array"))
     width, height = image.size
+    shape: tuple[int, ...]
+    dtype: np.dtype
     if image.mode in _FOUR_BYTES:
         if exported.n_children != 1:
             return None

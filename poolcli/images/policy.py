@@ -59,14 +59,22 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
         return _pool_palette(image, settings)
     averaging = mode.weighted_by_alpha
     linear = settings.linear and averaging and image.mode in _SRGB
-    weighted = image.mode in _WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    weighted = (
+        image.mode in _WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    )
     # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
     # whole-pixel modes and the colour transforms want the real channels only
     array = view(image, padded=not (weighted or linear or mode is PoolMode.MODE))
     if settings.linear and averaging and not linear:
-        _note(notes, f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored")
+        _note(
+            notes,
+            f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored",
+        )
     if mode is PoolMode.SUM and array.dtype.kind != "f":
-        _note(notes, f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums")
+        _note(
+            notes,
+            f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums",
+        )
     if weighted:
         colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
         pooled = np.concatenate([colour, alpha[..., None]], axis=-1)

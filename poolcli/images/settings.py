@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from ..choices import DEFAULT_MAX_PIXELS, AlphaPolicy
+from ..choices import AlphaPolicy
 from ..errors import InputError, ParameterError
 from ..pooling.geometry import check_window_parameters, output_length, pair
 from ..pooling.modes import PoolMode
+
 
 @dataclass(frozen=True)
 class PoolSettings:
@@ -64,7 +66,7 @@ class PoolSettings:
         return self.kernel if self.stride is None else self.stride
 
     @property
-    def engine_options(self) -> dict[str, object]:
+    def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`poolcli.pool` (without ``mode``)."""
         return dict(
             stride=self.effective_stride,
@@ -138,7 +140,7 @@ class PoolSettings:
 
     def minimum_input(self, axis: int, limit: int = 1 << 62) -> int:
         """The shortest axis that survives every repeat with one output (capped past ``limit``)."""
-        k, s = self.kernel[axis], self.effective_stride[axis]
+        s = self.effective_stride[axis]
         p, reach = self.padding[axis], self.dilation[axis] * (self.kernel[axis] - 1) + 1
         n = 1
         for _ in range(self.repeat):
