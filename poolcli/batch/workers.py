@@ -1,0 +1,221 @@
+"""Running jobs: in this process, or on a pool of worker processes.
+
+Start method: **forkserver** where the platform has it (spawn elsewhere). A forked
+copy of the main process would inherit whatever threads it runs (the engine's
+thread pool, OpenBLAS's) and the locks they hold, which can deadlock the child;
+spawn is safe but every worker would import NumPy and Pillow again (a quarter of a
+second each). The fork server is a fresh, single-threaded process that imports
+:mod:`poolcli.batch.preload` (NumPy, Pillow, every Pillow plugin) once, then forks
+warm workers in milliseconds.
+
+Each worker holds one job at a time on its own pipe, so the main process always
+knows which job a worker is on: a worker that dies (a decoder crash, the OOM
+killer) fails only its job, and is replaced. Results are yielded as they finish.
+
+Interruption (Ctrl-C, SIGTERM, a ``--fail-fast`` stop, or a consumer that stops
+iterating): workers get SIGTERM, which unwinds them through the atomic writer's
+cleanup; those still busy after a grace period are killed, then the temporary
+files of the jobs in flight are swept. Workers ignore SIGINT so that a Ctrl-C in a
+terminal, sent to the whole process group, is handled once, here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import BinaryIO
+
+from .jobs import Job, Result, Status, Work, run_job
+from .writing import sweep
+
+#: How long workers get to clean up after SIGTERM before they are killed.
+GRACE_SECONDS = 1.0
+_PRELOAD = ["poolcli.batch.preload"]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects CPU affinity, e.g. under taskset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    work: Work,
+    *,
+    workers: int,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+) -> Iterator[Result]:
+    """Run ``jobs``, yielding each :class:`Result` as it finishes.
+
+    With one worker, or one job, the jobs run here and the engine may use every
+    core; with more, each worker's engine runs one thread (the processes already
+    fill the cores). Outputs are the same either way.
+    """
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            yield run_job(job, work, stdin=stdin, stdout=stdout)
+        return
+    single_threaded = replace(work, settings=replace(work.settings, threads=1))
+    yield from _Pool(workers, single_threaded).run(jobs)
+
+
+def warm_up() -> None:
+    """Start the fork server now, so it loads while the main process plans."""
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (so it cleans up like Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+class _Worker:
+    """A worker process, its pipe, and the job it is on."""
+
+    def __init__(self, context, work: Work) -> None:
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, work), daemon=True, name="poolcli-worker")
+        self.process.start()
+        child.close()
+        self.job: Job | None = None
+
+    def give(self, job: Job) -> None:
+        self.job = job
+        self.connection.send(job)
+
+
+class _Pool:
+    def __init__(self, size: int, work: Work) -> None:
+        self.size = size
+        self.work = work
+        self.context = _context()
+        self.workers: list[_Worker] = []
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Result]:
+        waiting = deque(jobs)
+        finished = False
+        try:
+            self.workers = [_Worker(self.context, self.work) for _ in range(self.size)]
+            for worker in self.workers:
+                if waiting:
+                    worker.give(waiting.popleft())
+            while any(w.job is not None for w in self.workers):
+                busy = [slot for slot, w in enumerate(self.workers) if w.job is not None]
+                events = [self.workers[s].connection for s in busy]
+                events += [self.workers[s].process.sentinel for s in busy]
+                ready = set(multiprocessing.connection.wait(events))
+                for slot in busy:
+                    result = self._collect(slot, ready)
+                    if result is None:
+                        continue
+                    yield result
+                    if waiting:  # a dead worker's slot now holds its replacement
+                        self.workers[slot].give(waiting.popleft())
+            finished = True
+        finally:
+            self._close(finished)
+
+    def _collect(self, slot: int, ready: set) -> Result | None:
+        """The result of the worker in ``slot`` if it has one; a failure for its job
+        if it died (and a fresh worker in its slot)."""
+        worker = self.workers[slot]
+        assert worker.job is not None
+        if worker.connection in ready:
+            try:
+                result = worker.connection.recv()
+            except (EOFError, OSError):
+                result = None
+            else:
+                worker.job = None
+                return result
+        elif worker.process.sentinel not in ready:
+            return None
+        # the pipe closed or the process ended with a job in hand: it died
+        job, worker.job = worker.job, None
+        worker.process.join(GRACE_SECONDS)
+        code = worker.process.exitcode
+        sweep([job.target], self.work.run_id)
+        worker.connection.close()
+        self.workers[slot] = _Worker(self.context, self.work)
+        cause = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        message = f"the worker process died ({cause}) on this file; if memory ran out, lower -j or --max-pixels"
+        return Result(job.index, Status.ERROR, message)
+
+    def _close(self, finished: bool) -> None:
+        in_flight = [w.job.target for w in self.workers if w.job is not None]
+        if finished:
+            for worker in self.workers:
+                try:
+                    worker.connection.send(None)
+                except OSError:
+                    pass
+        else:
+            for worker in self.workers:
+                if worker.process.is_alive():
+                    worker.process.terminate()
+        for worker in self.workers:
+            worker.process.join(GRACE_SECONDS)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.connection.close()
+        sweep(in_flight, self.work.run_id)
+
+
+def _serve(connection, work: Work) -> None:
+    """A worker's loop: receive a job, run it, send the result; None or EOF ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        result = run_job(job, work)
+        try:
+            connection.send(result)
+        except OSError:
+            return
+
+
+def _exit_on_sigterm(signum, frame):
+    # SystemExit unwinds through the atomic writer's cleanup (its temporary file is
+    # removed) and ends the process quietly.
+    raise SystemExit(128 + signum)
