@@ -187,7 +187,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     to_stdout = any(job.target == batch.STDOUT for job in plan.jobs)
     if to_stdout and params["as_json"]:
         raise click.UsageError("--json writes to stdout, so the image cannot: use -o FILE")
-    if to_stdout and not params["dry_run"] and click.get_binary_stream("stdout").isatty():
+    if to_stdout and not params["dry_run"] and _binary("stdout").isatty():
         message = "refusing to write image bytes to a terminal; redirect stdout (> out.png) or use -o FILE"
         raise click.UsageError(message)
     if plan.total == 0:
@@ -198,7 +198,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     run_id = f"{os.getpid()}-{secrets.token_hex(4)}"
     work = batch.Work(settings, read, dict(params["save_options"]), params["dtype"], existing, run_id)
     console.verbose_settings(settings, workers, plan)
-    stdin, stdout = click.get_binary_stream("stdin"), click.get_binary_stream("stdout")
+    stdin, stdout = _binary("stdin"), _binary("stdout")
     if params["dry_run"]:
         results: Iterable[batch.Result] = (batch.preview_job(job, work, stdin=stdin) for job in plan.jobs)
     else:
@@ -242,7 +242,7 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # stops the workers if we stopped early
-    if plan.total > 1 or tally.failed or dry_run or tally.done != plan.total:
+    if plan.total > 1 or dry_run or tally.done != plan.total:
         console.summary(tally.summary(plan.total, time.perf_counter() - started, dry_run=dry_run), tally.failed)
     return ExitStatus.INPUT_FAILED if tally.failed else ExitStatus.OK
 
@@ -290,7 +290,7 @@ def _info(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, params: di
     )
     rules = batch.Rules(params["recursive"], params["include"], params["exclude"], params["follow_symlinks"])
     failed = False
-    stdin = click.get_binary_stream("stdin")
+    stdin = _binary("stdin")
     with _interruptible():
         try:
             for item in batch.discover(inputs, rules):
@@ -364,7 +364,7 @@ class Console:
     def __init__(self, *, quiet: bool, verbose: bool) -> None:
         self.quiet = quiet
         self.verbose = verbose
-        self.stream = click.get_text_stream("stderr")
+        self.stream = sys.stderr
         # click strips colour when stderr is not a terminal; NO_COLOR turns it off everywhere
         self.color: bool | None = False if os.environ.get("NO_COLOR") else None
         self._bar_active = False
@@ -437,6 +437,11 @@ class Console:
     def _clear_bar(self) -> None:
         if self._bar_active:
             self.stream.write("\r\033[K")
+
+
+def _binary(name: str):
+    """The binary stream under sys.stdin or sys.stdout (CliRunner swaps those)."""
+    return getattr(sys, name).buffer
 
 
 def _is_terminal(stream) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..errors import PoolcliError
+from ..errors import InputError, PoolcliError
 from ..images import PoolSettings, ReadOptions, WriteOptions, convert, describe
 from .discovery import STDIN
 from .naming import STDOUT
@@ -102,6 +102,7 @@ def run_job(
     try:
         if job.target != STDOUT and work.existing is not Existing.OVERWRITE and os.path.lexists(job.target):
             raise OutputExists(f"{job.target} exists")
+        source: str | bytes = job.source
         source = _source(job, stdin)
         write = WriteOptions(job.format, work.save_options, work.dtype)
 
@@ -122,6 +123,8 @@ def run_job(
             return Result(job.index, Status.SKIPPED, seconds=time.perf_counter() - started)
         message = f"{exists}; pass --overwrite to replace it or --skip-existing to keep it"
         return _failure(job, message, started)
+    except InputError as error:
+        return _failure(job, _size_problem(source, work) or str(error), started)
     except PoolcliError as error:
         return _failure(job, str(error), started)
     except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
@@ -166,12 +169,26 @@ def _planned_sizes(description, work: Work) -> list[tuple[tuple[int, int], tuple
     if work.read.frame is not None and not description.is_array:
         count = len(planes)
         if not -count <= work.read.frame < count:
-            from ..errors import InputError
-
             message = f"--frame {work.read.frame} is out of range: the image has {count} frame(s), 0 to {count - 1}"
             raise InputError(message)
         planes = [planes[work.read.frame]]
     return [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
+
+
+def _size_problem(source: str | bytes, work: Work) -> str | None:
+    """The image-worded reason (a kernel larger than the image, a --repeat that runs
+    out of pixels) when the headers show one, else None.
+
+    ``convert`` lets the engine find these for images, in the engine's words (axis
+    numbers, no option names); headers are read again only on this failure path.
+    """
+    try:
+        _planned_sizes(describe(source, work.read), work)
+    except InputError as error:
+        return str(error)
+    except (PoolcliError, OSError):
+        return None
+    return None
 
 
 def _source(job: Job, stdin: BinaryIO | None) -> str | bytes:
