@@ -178,7 +178,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
         batch.warm_up()  # the fork server loads while we plan
     listed = []
     if params["files_from"] is not None:
-        listed = batch.read_list(params["files_from"].read(), null=params["null"])
+        listed = batch.read_list(_read_list_file(params["files_from"]), null=params["null"])
     rules = batch.Rules(params["recursive"], params["include"], params["exclude"], params["follow_symlinks"])
     try:
         plan = batch.plan(inputs, rules, listed=listed, output=output, requested_format=params["format_name"])
@@ -254,11 +254,21 @@ def _check_combinations(inputs: tuple[str, ...], params: dict[str, Any]) -> None
         raise click.UsageError("-0 describes a --files-from list; give --files-from FILE too")
     if not inputs and params["files_from"] is None:
         raise click.UsageError("no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE")
-    stdin_list = params["files_from"] is not None and params["files_from"].name == "<stdin>"
-    if stdin_list and "-" in inputs:
+    if params["files_from"] == "-" and "-" in inputs:
         raise click.UsageError("stdin cannot be both an input (-) and the --files-from list")
     if params["verbose"] and params["quiet"]:
         raise click.UsageError("-v and -q exclude each other")
+
+
+def _read_list_file(name: str) -> bytes:
+    if name == "-":
+        return _binary("stdin").read()
+    try:
+        with open(name, "rb") as stream:
+            return stream.read()
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise click.BadParameter(f"cannot read {name}: {reason}", param_hint="--files-from") from None
 
 
 def _settings(params: dict[str, Any]):

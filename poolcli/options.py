@@ -257,7 +257,7 @@ follow_symlinks = click.option(
     "--follow-symlinks", is_flag=True, help="Follow symlinks to directories (each directory once).",
 )  # fmt: skip
 files_from = click.option(
-    "--files-from", type=click.File("rb"), default=None, metavar="FILE",
+    "--files-from", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
     help="Read more INPUT names from FILE (- for stdin), one a line.",
 )  # fmt: skip
 null = click.option("-0", "--null", is_flag=True, help="--files-from names end with NUL (find -print0).")
