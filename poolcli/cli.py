@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -168,14 +167,16 @@ def main() -> None:
 
 
 def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -> ExitStatus:
-    from . import batch  # imports NumPy and Pillow
+    from .batch.workers import available_cores, warm_up
 
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
     _check_combinations(inputs, params)
-    settings, read = _settings(params)
-    workers = params["jobs"] or batch.available_cores()
+    workers = params["jobs"] or available_cores()
     if workers > 1 and not params["dry_run"] and (len(inputs) > 1 or params["recursive"] or params["files_from"]):
-        batch.warm_up()  # the fork server loads while we plan
+        warm_up()  # the fork server loads NumPy and Pillow while this process does too, and plans
+    from . import batch
+
+    settings, read = _settings(params)
     listed = []
     if params["files_from"] is not None:
         listed = batch.read_list(_read_list_file(params["files_from"]), null=params["null"])
@@ -195,7 +196,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
         return ExitStatus.OK
     existing = (batch.Existing.OVERWRITE if params["overwrite"]
                 else batch.Existing.SKIP if params["skip_existing"] else batch.Existing.REFUSE)  # fmt: skip
-    run_id = f"{os.getpid()}-{secrets.token_hex(4)}"
+    run_id = f"{os.getpid()}-{os.urandom(4).hex()}"
     work = batch.Work(settings, read, dict(params["save_options"]), params["dtype"], existing, run_id)
     console.verbose_settings(settings, workers, plan)
     stdin, stdout = _binary("stdin"), _binary("stdout")

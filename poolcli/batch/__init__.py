@@ -1,11 +1,12 @@
 """Inputs to jobs to outputs: the batch layer under ``poolcli pool`` and ``poolcli info``.
 
-:func:`plan` turns arguments into :class:`Job` objects (discovery, naming, the
-checks that must pass before any work); :func:`run_jobs` runs them in this process
+:func:`~.planning.plan` turns arguments into :class:`Job` objects (discovery, naming, the
+checks that must pass before any work); :func:`~.workers.run_jobs` runs them in this process
 or on worker processes, writing every output atomically; :mod:`.report` formats
 what happened. Nothing here imports click.
 
 Modules: :mod:`.discovery` (which files), :mod:`.naming` (which outputs),
+:mod:`.planning` (both, checked together),
 :mod:`.writing` (atomic writes), :mod:`.jobs` (one file), :mod:`.workers`
 (processes and interruption), :mod:`.report` (lines and counts), :mod:`.info`
 (``poolcli info``).
@@ -13,87 +14,41 @@ Modules: :mod:`.discovery` (which files), :mod:`.naming` (which outputs),
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .discovery import STDIN, Input, Rules, discover, read_list
-from .jobs import Existing, Job, Result, Status, Work, preview_job, run_job
-from .naming import DEFAULT_DIRECTORY, STDOUT, PlanError, plan_targets
-from .workers import available_cores, run_jobs, sigterm_as_interrupt, warm_up
+# Names load on first use: the CLI starts the worker processes (workers.py needs
+# neither NumPy nor Pillow) before it imports the layers that do.
+_EXPORTS = {
+    "STDIN": "discovery", "Input": "discovery", "Rules": "discovery", "discover": "discovery",
+    "read_list": "discovery",
+    "Existing": "jobs", "Job": "jobs", "Result": "jobs", "Status": "jobs", "Work": "jobs",
+    "preview_job": "jobs", "run_job": "jobs",
+    "DEFAULT_DIRECTORY": "naming", "STDOUT": "naming", "PlanError": "naming",
+    "Plan": "planning", "plan": "planning",
+    "available_cores": "workers", "run_jobs": "workers", "sigterm_as_interrupt": "workers",
+    "warm_up": "workers",
+}  # fmt: skip
 
-__all__ = [
-    "DEFAULT_DIRECTORY",
-    "STDIN",
-    "STDOUT",
-    "Existing",
-    "Input",
-    "Job",
-    "Plan",
-    "PlanError",
-    "Result",
-    "Rules",
-    "Status",
-    "Work",
-    "available_cores",
-    "plan",
-    "preview_job",
-    "read_list",
-    "run_job",
-    "run_jobs",
-    "sigterm_as_interrupt",
-    "warm_up",
-]
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .discovery import STDIN, Input, Rules, discover, read_list
+    from .jobs import Existing, Job, Result, Status, Work, preview_job, run_job
+    from .naming import DEFAULT_DIRECTORY, STDOUT, PlanError
+    from .planning import Plan, plan
+    from .workers import available_cores, run_jobs, sigterm_as_interrupt, warm_up
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Every input found, in order: a :class:`Job` for each, or a problem :class:`Result`."""
-
-    jobs: list[Job]
-    problems: list[Result]
-    #: Input and output (None when there is none) of each index, for reports.
-    sources: list[str]
-    targets: dict[int, str]
-
-    @property
-    def total(self) -> int:
-        return len(self.sources)
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        message = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(message)
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
-def plan(
-    arguments: Sequence[str],
-    rules: Rules,
-    *,
-    listed: Sequence[str] = (),
-    output: str | None = None,
-    requested_format: str | None = None,
-) -> Plan:
-    """Find the inputs, name their outputs, and check the whole plan before any work.
-
-    ``listed`` are the names read from ``--files-from``. Raises :class:`PlanError`
-    for bad usage (two inputs to one output, an output that is an input, stdout
-    for several inputs, ...). The output directory, and ./pooled (the default
-    one), are never searched for inputs, unless named as an input themselves.
-    """
-    # the output directory, and poolcli's default one, are never searched for inputs
-    skip = tuple({DEFAULT_DIRECTORY, output or DEFAULT_DIRECTORY} - {STDOUT})
-    rules = Rules(rules.recursive, rules.include, rules.exclude, rules.follow_symlinks, skip)
-    inputs = [*discover(arguments, rules), *discover(listed, rules, listed=True)]
-    walked = rules.recursive and any(arg != STDIN and _is_directory(arg) for arg in [*arguments, *listed])
-    good = [(index, item) for index, item in enumerate(inputs) if item.problem is None]
-    targets = plan_targets([item for _, item in good], output, requested_format, walked=walked) if good else []
-    jobs = [
-        Job(index, item.path, target.path, target.format)
-        for (index, item), target in zip(good, targets)
-    ]
-    problems = [
-        Result(index, Status.ERROR, item.problem)
-        for index, item in enumerate(inputs)
-        if item.problem is not None
-    ]
-    return Plan(jobs, problems, [item.path for item in inputs], {job.index: job.target for job in jobs})
-
-
-def _is_directory(path: str) -> bool:
-    return os.path.isdir(path)
+def __dir__() -> list[str]:
+    return sorted(__all__)

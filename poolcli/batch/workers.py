@@ -25,19 +25,24 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from .jobs import Job, Result, Status, Work, run_job
 from .writing import sweep
+
+if TYPE_CHECKING:  # jobs imports NumPy and Pillow: loaded when jobs run, not to start workers
+    from .jobs import Job, Result, Work
 
 #: How long workers get to clean up after SIGTERM before they are killed.
 GRACE_SECONDS = 1.0
-_PRELOAD = ["poolcli.batch.preload"]
+#: A worker's first message: it started (so a later death is its job's doing).
+_READY = "ready"
+_PRELOAD = "poolcli.batch.preload"
 
 
 def available_cores() -> int:
@@ -61,6 +66,8 @@ def run_jobs(
     core; with more, each worker's engine runs one thread (the processes already
     fill the cores). Outputs are the same either way.
     """
+    from .jobs import run_job
+
     workers = min(workers, len(jobs))
     if workers <= 1:
         for job in jobs:
@@ -100,8 +107,24 @@ def _context():
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(_PRELOAD)
+        context.set_forkserver_preload(_preload())
     return context
+
+
+def _preload() -> list[str]:
+    """Modules the fork server imports once, for every worker.
+
+    Workers import the main script, as spawned children do, unless it ran with
+    ``-m``. When that script is poolcli's console script, the fork server imports
+    it once instead (click and the CLI); any other script is left to the usual
+    rules (guarded by ``if __name__ == "__main__"``), and a worker that cannot
+    start is replaced by running its jobs in this process.
+    """
+    main = sys.modules.get("__main__")
+    cli = sys.modules.get("poolcli.cli")
+    if cli is not None and getattr(main, "main", None) is getattr(cli, "main", False):
+        return ["__main__", _PRELOAD]
+    return [_PRELOAD]
 
 
 class _Worker:
@@ -113,6 +136,8 @@ class _Worker:
         self.process.start()
         child.close()
         self.job: Job | None = None
+        #: It said it started; a worker that dies before this could not start at all.
+        self.ready = False
 
     def give(self, job: Job) -> None:
         self.job = job
@@ -131,47 +156,60 @@ class _Pool:
         finished = False
         try:
             self.workers = [_Worker(self.context, self.work) for _ in range(self.size)]
-            for worker in self.workers:
-                if waiting:
-                    worker.give(waiting.popleft())
+            self._feed(waiting)
             while any(w.job is not None for w in self.workers):
-                busy = [slot for slot, w in enumerate(self.workers) if w.job is not None]
-                events = [self.workers[s].connection for s in busy]
-                events += [self.workers[s].process.sentinel for s in busy]
+                busy = [w for w in self.workers if w.job is not None]
+                events = [w.connection for w in busy] + [w.process.sentinel for w in busy]
                 ready = set(multiprocessing.connection.wait(events))
-                for slot in busy:
-                    result = self._collect(slot, ready)
-                    if result is None:
-                        continue
-                    yield result
-                    if waiting:  # a dead worker's slot now holds its replacement
-                        self.workers[slot].give(waiting.popleft())
+                for worker in busy:
+                    result = self._collect(worker, ready, waiting)
+                    if result is not None:
+                        yield result
+                self._feed(waiting)
             finished = True
         finally:
             self._close(finished)
+        # Left when no worker could start (say, a __main__ script the fork server
+        # cannot import): run the rest here rather than fail them.
+        from .jobs import run_job
 
-    def _collect(self, slot: int, ready: set) -> Result | None:
-        """The result of the worker in ``slot`` if it has one; a failure for its job
-        if it died (and a fresh worker in its slot)."""
-        worker = self.workers[slot]
+        for job in waiting:
+            yield run_job(job, self.work)
+
+    def _feed(self, waiting: deque) -> None:
+        for worker in self.workers:
+            if worker.job is None and waiting:
+                worker.give(waiting.popleft())
+
+    def _collect(self, worker: _Worker, ready: set, waiting: deque) -> Result | None:
+        """The worker's result, if it sent one; if it died, a failure for its job
+        (and a replacement), or the job back in line if the worker never started."""
         assert worker.job is not None
         if worker.connection in ready:
             try:
-                result = worker.connection.recv()
+                message = worker.connection.recv()
             except (EOFError, OSError):
-                result = None
+                pass  # it died: below
             else:
+                if message == _READY:
+                    worker.ready = True
+                    return None
                 worker.job = None
-                return result
+                return message
         elif worker.process.sentinel not in ready:
             return None
-        # the pipe closed or the process ended with a job in hand: it died
         job, worker.job = worker.job, None
         worker.process.join(GRACE_SECONDS)
         code = worker.process.exitcode
-        sweep([job.target], self.work.run_id)
         worker.connection.close()
-        self.workers[slot] = _Worker(self.context, self.work)
+        sweep([job.target], self.work.run_id)
+        self.workers.remove(worker)
+        if not worker.ready:
+            waiting.appendleft(job)  # not the file's fault; no replacement either
+            return None
+        self.workers.append(_Worker(self.context, self.work))
+        from .jobs import Result, Status
+
         cause = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
         message = f"the worker process died ({cause}) on this file; if memory ran out, lower -j or --max-pixels"
         return Result(job.index, Status.ERROR, message)
@@ -201,6 +239,9 @@ def _serve(connection, work: Work) -> None:
     """A worker's loop: receive a job, run it, send the result; None or EOF ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from .jobs import run_job
+
+    connection.send(_READY)
     while True:
         try:
             job = connection.recv()
