@@ -154,6 +154,9 @@ def info(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, show_traceb
 
 def main() -> None:
     """The ``poolcli`` console script."""
+    # poolcli never calls BLAS; without OpenBLAS's thread pool (started when NumPy
+    # loads) this process stays single-threaded, so workers can be forked safely
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         cli(prog_name="poolcli")
     except BrokenPipeError:

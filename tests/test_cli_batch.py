@@ -255,3 +255,35 @@ def test_newline_in_a_name_stays_on_one_line(tmp_path):
     (tmp_path / "bad\nname.png").write_bytes(b"")
     result = run(tmp_path / "bad\nname.png", "-o", tmp_path / "out.png")
     assert result.stderr == f"poolcli: {tmp_path}/bad\\nname.png: file is empty\n"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, photos):
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "poolcli", "pool", "-r", str(photos), "-o", str(tmp_path / "out"), "-j", "1"],
+            stderr=follower, stdout=subprocess.PIPE, check=False, env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert done.stdout == b""
+    text = shown.decode()
+    assert "4/4" in text
+    assert "files/s" in text
+    assert "\npoolcli: 4 ok, 0 skipped, 0 failed in " in text  # NO_COLOR: no colour codes
+    quiet = run("-r", photos, "-o", tmp_path / "out2")  # not a terminal: no bar
+    assert quiet.stderr.startswith("poolcli: 4 ok")

@@ -77,11 +77,14 @@ def outputs(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir()} if directory.exists() else {}
 
 
-@pytest.mark.parametrize(("sig", "whole_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
-                         ids=["ctrl-c-to-the-group", "sigterm-to-poolcli"])  # fmt: skip
-def test_interrupt_then_resume(batch, sig, whole_group):
-    out = f"out-{sig.name}"
-    process = poolcli("-r", "in", "-o", out, "-j", "2", "--json", *POOL, cwd=batch, start_new_session=True)
+@pytest.mark.parametrize(
+    ("sig", "whole_group", "jobs"),
+    [(signal.SIGINT, True, "2"), (signal.SIGTERM, False, "2"), (signal.SIGINT, False, "1")],
+    ids=["ctrl-c-to-the-group", "sigterm-to-poolcli", "ctrl-c-in-process"],
+)
+def test_interrupt_then_resume(batch, sig, whole_group, jobs):
+    out = f"out-{sig.name}-{jobs}"
+    process = poolcli("-r", "in", "-o", out, "-j", jobs, "--json", *POOL, cwd=batch, start_new_session=True)
     first = process.stdout.readline()  # one file done: the batch is under way
     assert b'"status": "ok"' in first
     if whole_group:

@@ -1,12 +1,16 @@
 """Running jobs: in this process, or on a pool of worker processes.
 
-Start method: **forkserver** where the platform has it (spawn elsewhere). A forked
-copy of the main process would inherit whatever threads it runs (the engine's
-thread pool, OpenBLAS's) and the locks they hold, which can deadlock the child;
-spawn is safe but every worker would import NumPy and Pillow again (a quarter of a
-second each). The fork server is a fresh, single-threaded process that imports
-:mod:`poolcli.batch.preload` (NumPy, Pillow, every Pillow plugin) once, then forks
-warm workers in milliseconds.
+Start method, chosen per pool:
+
+- **fork** on Linux when this process runs a single thread. Workers then start in
+  a millisecond with NumPy, Pillow and the image layer already loaded, and
+  inherit no thread pool: there is none (the engine's is made only when the
+  engine runs here; the CLI caps OpenBLAS at one thread before NumPy loads).
+- **forkserver** otherwise (a process with threads, such as one that already ran
+  the engine threaded): forking a multi-threaded process can deadlock a child on a
+  lock another thread held. The fork server is a fresh, single-threaded process
+  that imports :mod:`poolcli.batch.preload` (NumPy, Pillow, every plugin) once,
+  then forks warm workers. **spawn** where neither exists.
 
 Each worker holds one job at a time on its own pipe, so the main process always
 knows which job a worker is on: a worker that dies (a decoder crash, the OOM
@@ -78,7 +82,8 @@ def run_jobs(
 
 
 def warm_up() -> None:
-    """Start the fork server now, so it loads while the main process plans."""
+    """Start the fork server now, if workers will need one, so that it loads while
+    the main process plans."""
     context = _context()
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
@@ -104,11 +109,22 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _context():
+    """The multiprocessing context for new workers (see the module docstring)."""
     methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and _threads() == 1:
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(_preload())
     return context
+
+
+def _threads() -> int:
+    """Threads this process runs, as the kernel counts them (native ones too)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 2  # unknown: assume threads
 
 
 def _preload() -> list[str]:
@@ -131,6 +147,9 @@ class _Worker:
     """A worker process, its pipe, and the job it is on."""
 
     def __init__(self, context, work: Work) -> None:
+        # a forked child would write out whatever sits in these buffers a second time
+        sys.stdout.flush()
+        sys.stderr.flush()
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, work), daemon=True, name="poolcli-worker")
         self.process.start()
