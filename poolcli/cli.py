@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -50,7 +50,9 @@ With --json, each file gives one line on stdout:
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="poolcli", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="poolcli", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Downsample images and feature maps by pooling (max, min, avg, sum, lp, rms,
     median, mode), exactly as PyTorch's pooling layers do.
@@ -73,7 +75,8 @@ def cli() -> None:
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option(
     "-o", "--output", metavar="OUT", default=None,
-    help="A file (one input), a directory (mirrors the inputs), or - for stdout  [default: ./pooled/]",
+    help="A file (one input), a directory (mirrors the inputs), or - for stdout"
+    "  [default: ./pooled/]",
 )  # fmt: skip
 @options.pool_options
 @options.read_options
@@ -131,7 +134,9 @@ def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **para
 @options.json_lines
 @options.traceback
 @click.pass_context
-def info(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, show_traceback: bool, **params: Any) -> None:
+def info(
+    ctx: click.Context, inputs: tuple[str, ...], as_json: bool, show_traceback: bool, **params: Any
+) -> None:
     """Describe each INPUT from its headers: format, mode, size, frames, dtype and
     the metadata present. With pool options (-k, --size, ...), also the size the
     output would have. Pixels are not decoded.
@@ -175,7 +180,11 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
     _check_combinations(inputs, params)
     workers = params["jobs"] or available_cores()
-    if workers > 1 and not params["dry_run"] and (len(inputs) > 1 or params["recursive"] or params["files_from"]):
+    if (
+        workers > 1
+        and not params["dry_run"]
+        and (len(inputs) > 1 or params["recursive"] or params["files_from"])
+    ):
         warm_up()  # the fork server loads NumPy and Pillow while this process does too, and plans
     from . import batch
 
@@ -183,28 +192,36 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     listed = []
     if params["files_from"] is not None:
         listed = batch.read_list(_read_list_file(params["files_from"]), null=params["null"])
-    rules = batch.Rules(params["recursive"], params["include"], params["exclude"], params["follow_symlinks"])
+    rules = batch.Rules(
+        params["recursive"], params["include"], params["exclude"], params["follow_symlinks"]
+    )
     try:
-        plan = batch.plan(inputs, rules, listed=listed, output=output, requested_format=params["format_name"])
+        plan = batch.plan(
+            inputs, rules, listed=listed, output=output, requested_format=params["format_name"]
+        )
     except batch.PlanError as error:
-        raise click.UsageError(str(error)) from None
+        _usage(str(error))
     to_stdout = any(job.target == batch.STDOUT for job in plan.jobs)
     if to_stdout and params["as_json"]:
-        raise click.UsageError("--json writes to stdout, so the image cannot: use -o FILE")
+        _usage("--json writes to stdout, so the image cannot: use -o FILE")
     if to_stdout and not params["dry_run"] and _binary("stdout").isatty():
-        message = "refusing to write image bytes to a terminal; redirect stdout (> out.png) or use -o FILE"
-        raise click.UsageError(message)
+        _usage("refusing to write image bytes to a terminal; redirect stdout or use -o FILE")
     if plan.total == 0:
-        console.note("no inputs found (in directories only image, .npy and .npz files are taken; see --include)")
+        console.note("no inputs found (directories give image, .npy and .npz files; see --include)")
         return ExitStatus.OK
-    existing = (batch.Existing.OVERWRITE if params["overwrite"]
-                else batch.Existing.SKIP if params["skip_existing"] else batch.Existing.REFUSE)  # fmt: skip
+    existing = batch.Existing.REFUSE
+    if params["overwrite"] or params["skip_existing"]:
+        existing = batch.Existing.OVERWRITE if params["overwrite"] else batch.Existing.SKIP
     run_id = f"{os.getpid()}-{os.urandom(4).hex()}"
-    work = batch.Work(settings, read, dict(params["save_options"]), params["dtype"], existing, run_id)
+    work = batch.Work(
+        settings, read, dict(params["save_options"]), params["dtype"], existing, run_id
+    )
     console.verbose_settings(settings, workers, plan)
     stdin, stdout = _binary("stdin"), _binary("stdout")
     if params["dry_run"]:
-        results: Iterable[batch.Result] = (batch.preview_job(job, work, stdin=stdin) for job in plan.jobs)
+        results: Iterable[batch.Result] = (
+            batch.preview_job(job, work, stdin=stdin) for job in plan.jobs
+        )
     else:
         results = batch.run_jobs(plan.jobs, work, workers=workers, stdin=stdin, stdout=stdout)
     return _report(plan, results, params, console)
@@ -240,28 +257,38 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
                     console.line("stopping at the first failure (--fail-fast)")
                     break
         except KeyboardInterrupt:
-            console.line(f"interrupted; {tally.summary(plan.total, time.perf_counter() - started)}", always=True)
+            console.line(
+                f"interrupted; {tally.summary(plan.total, time.perf_counter() - started)}",
+                always=True,
+            )
             return ExitStatus.INTERRUPTED
         finally:
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # stops the workers if we stopped early
     if plan.total > 1 or dry_run or tally.done != plan.total:
-        console.summary(tally.summary(plan.total, time.perf_counter() - started, dry_run=dry_run), tally.failed)
+        console.summary(
+            tally.summary(plan.total, time.perf_counter() - started, dry_run=dry_run), tally.failed
+        )
     return ExitStatus.INPUT_FAILED if tally.failed else ExitStatus.OK
 
 
 def _check_combinations(inputs: tuple[str, ...], params: dict[str, Any]) -> None:
     if params["overwrite"] and params["skip_existing"]:
-        raise click.UsageError("--overwrite and --skip-existing exclude each other: pick one")
+        _usage("--overwrite and --skip-existing exclude each other: pick one")
     if params["null"] and params["files_from"] is None:
-        raise click.UsageError("-0 describes a --files-from list; give --files-from FILE too")
+        _usage("-0 describes a --files-from list; give --files-from FILE too")
     if not inputs and params["files_from"] is None:
-        raise click.UsageError("no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE")
+        _usage("no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE")
     if params["files_from"] == "-" and "-" in inputs:
-        raise click.UsageError("stdin cannot be both an input (-) and the --files-from list")
+        _usage("stdin cannot be both an input (-) and the --files-from list")
     if params["verbose"] and params["quiet"]:
-        raise click.UsageError("-v and -q exclude each other")
+        _usage("-v and -q exclude each other")
+
+
+def _usage(message: str) -> NoReturn:
+    """Bad usage: click prints the message under the usage line and exits with 2."""
+    raise click.UsageError(message)
 
 
 def _read_list_file(name: str) -> bytes:
@@ -271,8 +298,8 @@ def _read_list_file(name: str) -> bytes:
         with open(name, "rb") as stream:
             return stream.read()
     except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        raise click.BadParameter(f"cannot read {name}: {reason}", param_hint="--files-from") from None
+        message = f"cannot read {name}: {(error.strerror or str(error)).lower()}"
+        raise click.BadParameter(message, param_hint="--files-from") from None
 
 
 def _settings(params: dict[str, Any]):
@@ -285,14 +312,18 @@ def _settings(params: dict[str, Any]):
         settings.check(params["max_pixels"])
     except ParameterError as error:
         raise click.UsageError(str(error)) from None
-    read = ReadOptions(max_pixels=params["max_pixels"], frame=params.get("frame"), layout=params["layout"])
+    read = ReadOptions(
+        max_pixels=params["max_pixels"], frame=params.get("frame"), layout=params["layout"]
+    )
     return settings, read
 
 
 # --- info ---------------------------------------------------------------------------
 
 
-def _info(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, params: dict[str, Any]) -> ExitStatus:
+def _info(
+    ctx: click.Context, inputs: tuple[str, ...], as_json: bool, params: dict[str, Any]
+) -> ExitStatus:
     from . import batch
     from .batch.info import human_lines, inspect
 
@@ -302,7 +333,9 @@ def _info(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, params: di
         ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
         for name in options.POOL_PARAMETERS
     )
-    rules = batch.Rules(params["recursive"], params["include"], params["exclude"], params["follow_symlinks"])
+    rules = batch.Rules(
+        params["recursive"], params["include"], params["exclude"], params["follow_symlinks"]
+    )
     failed = False
     stdin = _binary("stdin")
     with _interruptible():
@@ -396,7 +429,9 @@ class Console:
     def note(self, text: str) -> None:
         if not self.quiet:
             self._clear_bar()
-            click.echo("poolcli: " + click.style(text, fg="yellow"), file=self.stream, color=self.color)
+            click.echo(
+                "poolcli: " + click.style(text, fg="yellow"), file=self.stream, color=self.color
+            )
 
     def raw(self, text: str) -> None:
         self._clear_bar()
@@ -411,13 +446,16 @@ class Console:
     def verbose_settings(self, settings, workers: int, plan) -> None:
         if not self.verbose:
             return
-        geometry = (
-            f"--size {_pair_text(settings.size)}"
-            if settings.size is not None
-            else f"kernel {_wxh(settings.kernel)}, stride {_wxh(settings.effective_stride)}, "
-            f"padding {_wxh(settings.padding)}, dilation {_wxh(settings.dilation)}, repeat {settings.repeat}"
-        )
-        self.line(f"{plan.total} input(s); mode {settings.mode}, {geometry}; {min(workers, max(1, len(plan.jobs)))} worker(s)")
+        if settings.size is not None:
+            geometry = f"--size {_pair_text(settings.size)}"
+        else:
+            geometry = (
+                f"kernel {_wxh(settings.kernel)}, stride {_wxh(settings.effective_stride)}, "
+                f"padding {_wxh(settings.padding)}, dilation {_wxh(settings.dilation)}, "
+                f"repeat {settings.repeat}"
+            )
+        processes = min(workers, max(1, len(plan.jobs)))
+        self.line(f"{plan.total} input(s); mode {settings.mode}, {geometry}; {processes} worker(s)")
         layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in DEFAULT_LAYOUT.items())
         self.line(f"arrays without --layout are read as {layouts}")
 
@@ -427,13 +465,23 @@ class Console:
 
         The bar shows only when stderr is a terminal, and not with -q or -v.
         """
-        show = enabled and not self.quiet and not self.verbose and total > 1 and _is_terminal(self.stream)
+        show = (
+            enabled
+            and not self.quiet
+            and not self.verbose
+            and total > 1
+            and _is_terminal(self.stream)
+        )
         if not show:
             yield lambda results: results
             return
         started = time.perf_counter()
         with click.progressbar(
-            length=total, file=self.stream, show_pos=True, show_eta=True, item_show_func=lambda text: text
+            length=total,
+            file=self.stream,
+            show_pos=True,
+            show_eta=True,
+            item_show_func=lambda text: text,
         ) as bar:
             self._bar_active = True
 

@@ -66,7 +66,9 @@ class WindowType(click.ParamType):
     def __init__(self, minimum: int = 1) -> None:
         self.minimum = minimum
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, int]:
         if isinstance(value, tuple):
             return value
         match = _PAIR.match(str(value))
@@ -84,7 +86,9 @@ class SizeType(click.ParamType):
 
     name = "WxH"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int | None, int | None]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int | None, int | None]:
         if isinstance(value, tuple):
             return value
         match = _SIZE.match(str(value))
@@ -102,7 +106,9 @@ class KeyValueType(click.ParamType):
 
     name = "KEY=VALUE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, object]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, object]:
         if isinstance(value, tuple):
             return value
         key, equals, text = str(value).partition("=")
@@ -130,7 +136,9 @@ class MaxPixelsType(click.ParamType):
 
     name = "N|none"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
         if value is None or isinstance(value, int):
             return value
         text = str(value).strip().lower()
@@ -190,8 +198,9 @@ repeat = click.option(
     help="Pool this many times (4x smaller twice is 16x).",
 )  # fmt: skip
 alpha = click.option(
-    "--alpha", type=click.Choice([a.value for a in AlphaPolicy]), default=AlphaPolicy.PREMULTIPLIED.value,
-    show_default=True, help="Averaging modes: weight colour by alpha, or pool channels independently.",
+    "--alpha", type=click.Choice([a.value for a in AlphaPolicy]),
+    default=AlphaPolicy.PREMULTIPLIED.value, show_default=True,
+    help="Averaging modes: weight colour by alpha, or pool channels independently.",
 )  # fmt: skip
 linear = click.option(
     "--linear", is_flag=True, help="Average in linear light (sRGB decoded first, encoded after).",
@@ -213,7 +222,8 @@ layout = click.option(
     help="Axes of .npy/.npz arrays  [default: hw, chw, nchw for 2, 3, 4 dims]",
 )  # fmt: skip
 max_pixels = click.option(
-    "--max-pixels", type=MaxPixelsType(), metavar="N|none", default=str(DEFAULT_MAX_PIXELS), show_default=True,
+    "--max-pixels", type=MaxPixelsType(), metavar="N|none", default=str(DEFAULT_MAX_PIXELS),
+    show_default=True,
     help="Refuse larger inputs from their header (decompression bombs); 'none' lifts the limit.",
 )  # fmt: skip
 
@@ -223,7 +233,8 @@ read_options = stack(frame, layout, max_pixels)
 
 output_format = click.option(
     "--format", "format_name", metavar="FORMAT", default=None,
-    help="Output format (png, jpg, webp, gif, tif, npy, npz, ...)  [default: from the output name, else the input's]",
+    help="Output format (png, jpg, webp, gif, tif, npy, npz, ...)"
+    "  [default: from the output name, else the input's]",
 )  # fmt: skip
 save_option = click.option(
     "-O", "--save-option", "save_options", type=KeyValueType(), multiple=True,
@@ -238,20 +249,27 @@ skip_existing = click.option(
     "--skip-existing", is_flag=True, help="Leave outputs that exist alone (resumes a batch).",
 )  # fmt: skip
 dry_run = click.option(
-    "-n", "--dry-run", is_flag=True, help="Print the plan (input -> output, sizes) from headers; write nothing.",
+    "-n", "--dry-run", is_flag=True,
+    help="Print the plan (input -> output, sizes) from headers; write nothing.",
 )  # fmt: skip
 
 write_options = stack(output_format, save_option, dtype, overwrite, skip_existing, dry_run)
 
 # --- input options -----------------------------------------------------------------
 
-recursive = click.option("-r", "--recursive", is_flag=True, help="Take the files under directory INPUTs (and their subdirectories).")
+recursive = click.option(
+    "-r",
+    "--recursive",
+    is_flag=True,
+    help="Take the files under directory INPUTs (and their subdirectories).",
+)
 include = click.option(
     "--include", metavar="GLOB", multiple=True,
     help="In directories, take only files matching GLOB (the name, or the path if GLOB has a /).",
 )  # fmt: skip
 exclude = click.option(
-    "--exclude", metavar="GLOB", multiple=True, help="In directories, skip files and folders matching GLOB.",
+    "--exclude", metavar="GLOB", multiple=True,
+    help="In directories, skip files and folders matching GLOB.",
 )  # fmt: skip
 follow_symlinks = click.option(
     "--follow-symlinks", is_flag=True, help="Follow symlinks to directories (each directory once).",
@@ -260,7 +278,9 @@ files_from = click.option(
     "--files-from", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
     help="Read more INPUT names from FILE (- for stdin), one a line.",
 )  # fmt: skip
-null = click.option("-0", "--null", is_flag=True, help="--files-from names end with NUL (find -print0).")
+null = click.option(
+    "-0", "--null", is_flag=True, help="--files-from names end with NUL (find -print0)."
+)
 
 input_options = stack(recursive, include, exclude, follow_symlinks, files_from, null)
 
@@ -274,7 +294,9 @@ fail_fast = click.option("--fail-fast", is_flag=True, help="Stop at the first in
 json_lines = click.option(
     "--json", "as_json", is_flag=True, help="One JSON object per file on stdout (keys below).",
 )  # fmt: skip
-quiet = click.option("-q", "--quiet", is_flag=True, help="No progress, notes or summary; errors only.")
+quiet = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress, notes or summary; errors only."
+)
 verbose = click.option("-v", "--verbose", is_flag=True, help="A line per file on stderr.")
 traceback = click.option(
     "--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.",

@@ -18,18 +18,31 @@ def touch(root: Path, *names: str) -> None:
         path.write_bytes(b"")
 
 
-def found(arguments, rules=Rules(recursive=True), **kwargs) -> list[tuple[str, str, str | None]]:
-    return [(i.path, i.relative, i.problem) for i in discover([str(a) for a in arguments], rules, **kwargs)]
+RECURSIVE = Rules(recursive=True)
 
 
-def relatives(root: Path, rules=Rules(recursive=True)) -> list[str]:
+def found(arguments, rules=RECURSIVE, **kwargs) -> list[tuple[str, str, str | None]]:
+    return [
+        (i.path, i.relative, i.problem)
+        for i in discover([str(a) for a in arguments], rules, **kwargs)
+    ]
+
+
+def relatives(root: Path, rules=RECURSIVE) -> list[str]:
     return [relative for _, relative, problem in found([root], rules) if problem is None]
 
 
 def test_directory_files_by_extension_sorted_files_before_subfolders(tmp_path):
     touch(tmp_path, "b.jpg", "a.PNG", "README.txt", "notes", "sub/c.tif", "sub/deeper/d.npy",
           "aa/e.npz", "z.webp")  # fmt: skip
-    assert relatives(tmp_path) == ["a.PNG", "b.jpg", "z.webp", "aa/e.npz", "sub/c.tif", "sub/deeper/d.npy"]
+    assert relatives(tmp_path) == [
+        "a.PNG",
+        "b.jpg",
+        "z.webp",
+        "aa/e.npz",
+        "sub/c.tif",
+        "sub/deeper/d.npy",
+    ]
 
 
 def test_paths_join_the_root_as_given(tmp_path):
@@ -44,8 +57,15 @@ def test_hidden_files_and_folders_are_skipped(tmp_path):
 
 def test_include_replaces_the_extension_rule(tmp_path):
     touch(tmp_path, "a.png", "b.jpg", "c.dat", "raw/d.png", "raw/e.jpg")
-    assert relatives(tmp_path, Rules(recursive=True, include=("*.jpg", "*.dat"))) == ["b.jpg", "c.dat", "raw/e.jpg"]
-    assert relatives(tmp_path, Rules(recursive=True, include=("raw/*",))) == ["raw/d.png", "raw/e.jpg"]
+    assert relatives(tmp_path, Rules(recursive=True, include=("*.jpg", "*.dat"))) == [
+        "b.jpg",
+        "c.dat",
+        "raw/e.jpg",
+    ]
+    assert relatives(tmp_path, Rules(recursive=True, include=("raw/*",))) == [
+        "raw/d.png",
+        "raw/e.jpg",
+    ]
 
 
 def test_exclude_drops_files_and_prunes_folders(tmp_path):
@@ -63,7 +83,9 @@ def test_named_files_are_always_taken_whatever_the_name(tmp_path):
 
 
 def test_missing_named_file_is_left_to_the_reader(tmp_path):
-    assert found([tmp_path / "nope.png"], Rules()) == [(str(tmp_path / "nope.png"), "nope.png", None)]
+    assert found([tmp_path / "nope.png"], Rules()) == [
+        (str(tmp_path / "nope.png"), "nope.png", None)
+    ]
 
 
 def test_directory_needs_recursive(tmp_path):
@@ -148,6 +170,7 @@ def test_read_list_keeps_undecodable_bytes():
 
 
 def test_listed_files_keep_their_relative_path(tmp_path):
-    assert [(i.relative) for i in discover(["./a/b.png", "c.png", "/abs/d.png", "../up/e.png"], Rules(), listed=True)] == [
+    listed = ["./a/b.png", "c.png", "/abs/d.png", "../up/e.png"]
+    assert [i.relative for i in discover(listed, Rules(), listed=True)] == [
         "a/b.png", "c.png", "d.png", "e.png",
     ]  # fmt: skip

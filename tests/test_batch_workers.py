@@ -53,7 +53,9 @@ def test_a_process_with_threads_does_not_fork():
 def script(body: str, cwd: Path, *, stdin_script: bool = False) -> subprocess.CompletedProcess:
     code = textwrap.dedent(body)
     if stdin_script:
-        return subprocess.run([sys.executable, "-"], input=code.encode(), cwd=cwd, capture_output=True, check=False)
+        return subprocess.run(
+            [sys.executable, "-"], input=code.encode(), cwd=cwd, capture_output=True, check=False
+        )
     (cwd / "main.py").write_text(code)
     return subprocess.run([sys.executable, "main.py"], cwd=cwd, capture_output=True, check=False)
 
@@ -77,7 +79,8 @@ def test_a_worker_killed_on_a_file_fails_only_that_file(tmp_path):
     done = script(
         """
         import os, signal
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"  # single-threaded: workers fork and inherit the patch
+        # single-threaded, so workers fork and inherit the patch
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
         import poolcli.batch.jobs as jobs
         from poolcli import batch
         from poolcli.images import PoolSettings
@@ -105,7 +108,13 @@ def test_a_worker_killed_on_a_file_fails_only_that_file(tmp_path):
         "if memory ran out, lower -j or --max-pixels",
         "in/4.png ok None", "in/5.png ok None",
     ]  # fmt: skip
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png", "4.png", "5.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "0.png",
+        "1.png",
+        "2.png",
+        "4.png",
+        "5.png",
+    ]
 
 
 def test_workers_that_cannot_start_hand_their_jobs_back(tmp_path):

@@ -62,7 +62,9 @@ def test_replace_overwrites(tmp_path):
     assert names(tmp_path) == ["out.png"]
 
 
-@pytest.mark.parametrize("error", [InputError("cannot decode: broken"), KeyboardInterrupt(), SystemExit(143)])
+@pytest.mark.parametrize(
+    "error", [InputError("cannot decode: broken"), KeyboardInterrupt(), SystemExit(143)]
+)
 def test_a_failing_writer_leaves_nothing(tmp_path, error):
     def failing(stream):
         stream.write(b"half an ima")
@@ -78,7 +80,9 @@ def test_disk_full_is_an_output_error_and_leaves_nothing(tmp_path):
         stream.write(b"some")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OutputError, match=f"^cannot write {tmp_path / 'out.png'}: no space left on device$"):
+    with pytest.raises(
+        OutputError, match=f"^cannot write {tmp_path / 'out.png'}: no space left on device$"
+    ):
         write_atomically(str(tmp_path / "out.png"), full, replace=False, run_id="r1")
     assert names(tmp_path) == []
 
@@ -86,7 +90,9 @@ def test_disk_full_is_an_output_error_and_leaves_nothing(tmp_path):
 def test_a_directory_in_the_way(tmp_path):
     (tmp_path / "blocker").write_bytes(b"")
     with pytest.raises(OutputError, match="^cannot write .*blocker/out.png: "):
-        write_atomically(str(tmp_path / "blocker" / "out.png"), writes(b"x"), replace=False, run_id="r1")
+        write_atomically(
+            str(tmp_path / "blocker" / "out.png"), writes(b"x"), replace=False, run_id="r1"
+        )
 
 
 def test_unwritable_directory(tmp_path):
@@ -94,7 +100,9 @@ def test_unwritable_directory(tmp_path):
         pytest.skip("root writes everywhere")
     (tmp_path / "locked").mkdir(mode=0o500)
     with pytest.raises(OutputError, match="permission denied"):
-        write_atomically(str(tmp_path / "locked" / "out.png"), writes(b"x"), replace=False, run_id="r1")
+        write_atomically(
+            str(tmp_path / "locked" / "out.png"), writes(b"x"), replace=False, run_id="r1"
+        )
 
 
 def test_without_hard_links_the_name_is_still_claimed_exclusively(tmp_path, monkeypatch):

@@ -54,7 +54,9 @@ def test_output_directory_mirrors_the_tree(tmp_path, photos):
     assert tree(tmp_path / "out") == ["a.png", "b.jpg", "trip/c.png", "trip/day 2/d.webp"]
     with Image.open(tmp_path / "out" / "trip" / "day 2" / "d.webp") as image:
         assert (image.format, image.size) == ("WEBP", (6, 5))
-    assert result.stderr == "poolcli: 4 ok, 0 skipped, 0 failed in " + result.stderr.split(" in ")[1]
+    assert (
+        result.stderr == "poolcli: 4 ok, 0 skipped, 0 failed in " + result.stderr.split(" in ")[1]
+    )
 
 
 def test_include_and_exclude(tmp_path, photos):
@@ -84,19 +86,34 @@ def test_json_lines_match_the_files_written(tmp_path, photos):
         str(photos / n) for n in ("a.png", "b.jpg", "broken.jpg", "trip/c.png", "trip/day 2/d.webp")
     ]  # input order, whatever finishes first
     for record in records:
-        assert set(record) == {"input", "output", "status", "error", "in_size", "out_size", "frames", "seconds"}
+        assert set(record) == {
+            "input",
+            "output",
+            "status",
+            "error",
+            "in_size",
+            "out_size",
+            "frames",
+            "seconds",
+        }
         assert isinstance(record["seconds"], float)
     by_name = {Path(r["input"]).name: r for r in records}
     assert by_name["a.png"]["status"] == "ok"
     assert by_name["a.png"]["error"] is None
     assert by_name["a.png"]["output"] == str(tmp_path / "out" / "a.png")
-    assert (by_name["a.png"]["in_size"], by_name["a.png"]["out_size"], by_name["a.png"]["frames"]) == ([12, 10], [6, 5], 1)
+    assert (
+        by_name["a.png"]["in_size"],
+        by_name["a.png"]["out_size"],
+        by_name["a.png"]["frames"],
+    ) == ([12, 10], [6, 5], 1)
     assert by_name["b.jpg"]["status"] == "skipped"
     assert by_name["broken.jpg"]["status"] == "error"
     assert by_name["broken.jpg"]["error"].startswith("cannot decode: image file is truncated")
     assert by_name["broken.jpg"]["in_size"] is None
     written = {r["output"] for r in records if r["status"] == "ok"}
-    assert written == {str(tmp_path / "out" / n) for n in ("a.png", "trip/c.png", "trip/day 2/d.webp")}
+    assert written == {
+        str(tmp_path / "out" / n) for n in ("a.png", "trip/c.png", "trip/day 2/d.webp")
+    }
     for record in records:
         if record["status"] == "ok":
             with Image.open(record["output"]) as image:
@@ -124,7 +141,9 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path, photos):
         "poolcli: stopping at the first failure (--fail-fast)",
         result.stderr.splitlines()[2],
     ]
-    assert result.stderr.splitlines()[2].startswith("poolcli: 0 ok, 0 skipped, 1 failed, 4 not done in ")
+    assert result.stderr.splitlines()[2].startswith(
+        "poolcli: 0 ok, 0 skipped, 1 failed, 4 not done in "
+    )
     assert not (tmp_path / "out").exists() or tree(tmp_path / "out") == []
 
 
@@ -144,7 +163,8 @@ def test_files_from_nul_list_with_spaces_and_newlines(tmp_path):
         photo(tmp_path / "in" / name, seed)
     listing = b"".join(str(Path("in") / n).encode() + b"\0" for n in names)
     done = subprocess.run(
-        [sys.executable, "-m", "poolcli", "pool", "--files-from", "-", "-0", "-o", "out", "--json", "-j", "2"],
+        [sys.executable, "-m", "poolcli", "pool", "--files-from", "-", "-0", "-o", "out"]
+        + ["--json", "-j", "2"],
         input=listing, cwd=tmp_path, capture_output=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -200,7 +220,9 @@ def test_default_output_is_stable_and_never_an_input(tmp_path, photos):
     first = subprocess.run(command, cwd=photos, capture_output=True, check=False)
     assert first.returncode == 0, first.stderr
     assert tree(photos / "pooled") == ["a.png", "b.jpg", "trip/c.png", "trip/day 2/d.webp"]
-    second = subprocess.run([*command, "--skip-existing"], cwd=photos, capture_output=True, check=False)
+    second = subprocess.run(
+        [*command, "--skip-existing"], cwd=photos, capture_output=True, check=False
+    )
     assert second.returncode == 0
     assert second.stderr.decode().startswith("poolcli: 0 ok, 4 skipped, 0 failed in ")
     assert tree(photos / "pooled") == ["a.png", "b.jpg", "trip/c.png", "trip/day 2/d.webp"]
@@ -224,7 +246,8 @@ def test_dry_run_plans_without_writing(tmp_path, photos):
     assert result.stdout.splitlines() == [
         f"{photos / 'b.jpg'} -> {tmp_path / 'out' / 'b.jpg'}: 12x10 -> 4x3",
         f"{photos / 'trip' / 'c.png'} -> {tmp_path / 'out' / 'trip' / 'c.png'}: 12x10 -> 4x3",
-        f"{photos / 'trip' / 'day 2' / 'd.webp'} -> {tmp_path / 'out' / 'trip' / 'day 2' / 'd.webp'}: 12x10 -> 4x3",
+        f"{photos / 'trip' / 'day 2' / 'd.webp'} -> "
+        f"{tmp_path / 'out' / 'trip' / 'day 2' / 'd.webp'}: 12x10 -> 4x3",
     ]
     assert result.stderr.splitlines()[0] == (
         f"poolcli: {photos / 'a.png'}: {tmp_path / 'out' / 'a.png'} exists; "
@@ -264,8 +287,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path, photos):
     leader, follower = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "poolcli", "pool", "-r", str(photos), "-o", str(tmp_path / "out"), "-j", "1"],
-            stderr=follower, stdout=subprocess.PIPE, check=False, env={**os.environ, "NO_COLOR": "1"},
+            [sys.executable, "-m", "poolcli", "pool", "-r", str(photos), "-o", str(tmp_path / "o")],
+            stderr=follower, stdout=subprocess.PIPE, check=False,
+            env={**os.environ, "NO_COLOR": "1"},
         )  # fmt: skip
         os.close(follower)
         shown = b""

@@ -22,7 +22,8 @@ def test_lines_for_people():
     assert result.exit_code == 0
     assert result.stdout == (
         f"{CORPUS / 'flower.jpg'}:\n"
-        "  format: JPEG\n  mode: RGB\n  size: 480x360\n  frames: 1\n  dtype: uint8\n  metadata: exif, dpi\n"
+        "  format: JPEG\n  mode: RGB\n  size: 480x360\n  frames: 1\n  dtype: uint8\n"
+        "  metadata: exif, dpi\n"
     )
 
 
@@ -56,7 +57,11 @@ def test_bad_file_exit_1_and_the_rest_described(tmp_path):
     assert result.stderr == f"poolcli: {tmp_path / 'empty.png'}: file is empty\n"
     assert result.stdout.startswith(f"{CORPUS / '7x13.png'}:\n  format: PNG\n")
     as_json = run(tmp_path / "empty.png", "--json")
-    assert json.loads(as_json.stdout) == {"input": str(tmp_path / "empty.png"), "status": "error", "error": "file is empty"}
+    assert json.loads(as_json.stdout) == {
+        "input": str(tmp_path / "empty.png"),
+        "status": "error",
+        "error": "file is empty",
+    }
 
 
 def test_kernel_larger_than_the_image_is_reported():
@@ -78,4 +83,6 @@ def test_stdin_and_directories(tmp_path):
     shutil.copy(CORPUS / "7x13.png", tmp_path / "a.png")
     (tmp_path / "notes.txt").write_text("x")
     result = run("-r", tmp_path, "--json")
-    assert [json.loads(line)["input"] for line in result.stdout.splitlines()] == [str(tmp_path / "a.png")]
+    assert [json.loads(line)["input"] for line in result.stdout.splitlines()] == [
+        str(tmp_path / "a.png")
+    ]

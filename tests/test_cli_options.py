@@ -100,7 +100,8 @@ def test_parse_value_keeps_strings():
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("none", None), ("NONE", None), ("1000", 1000), ("89_478_485", 89478485), ("1,000", 1000)]
+    ("text", "value"),
+    [("none", None), ("NONE", None), ("1000", 1000), ("89_478_485", 89478485), ("1,000", 1000)],
 )
 def test_max_pixels(text, value):
     assert MaxPixelsType().convert(text, None, None) == value
@@ -118,12 +119,23 @@ def test_max_pixels_rejects(text):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-k", "1000000000"], "kernel 1000000000x1000000000 (WxH) with repeat 1 needs an image height of at least 1,000,000,000 pixels"),
-        (["--size", "100000x100000"], "--size 100000x100000 asks for 10,000,000,000 pixels, more than --max-pixels 89,478,485"),
+        (
+            ["-k", "1000000000"],
+            "kernel 1000000000x1000000000 (WxH) with repeat 1 needs an image height of at least "
+            "1,000,000,000 pixels",
+        ),
+        (
+            ["--size", "100000x100000"],
+            "--size 100000x100000 asks for 10,000,000,000 pixels, more than "
+            "--max-pixels 89,478,485",
+        ),
         (["-s", "0"], "Invalid value for '-s' / '--stride': '0': each side must be at least 1"),
         (["-k", "3", "-p", "2"], "padding must be between 0 and half the kernel"),
         (["--repeat", "40"], "with repeat 40 needs an image height of at least"),
-        (["--size", "10x", "--repeat", "2"], "--size picks the output size itself; it does not combine with --repeat"),
+        (
+            ["--size", "10x", "--repeat", "2"],
+            "--size picks the output size itself; it does not combine with --repeat",
+        ),
         (["--divisor", "3", "-m", "max"], "--divisor only applies to mode avg, not max"),
         (["-m", "lp", "-k", "3", "-p", "1"], "mode lp takes no padding"),
         (["-m", "nope"], "Invalid value for '-m' / '--mode'"),
@@ -146,12 +158,24 @@ def test_absurd_parameters_are_usage_errors_before_any_work(tmp_path, photo, arg
 def test_no_input_is_a_usage_error():
     result = run("pool")
     assert result.exit_code == 2
-    assert "no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE" in result.stderr
+    assert (
+        "no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE"
+        in result.stderr
+    )
 
 
 def test_max_pixels_none_lifts_the_reach_check(tmp_path, photo):
     # kernel 10^9 is allowed without a limit; this 8x6 image is simply too small
-    result = run("pool", str(photo), "-o", str(tmp_path / "o.png"), "-k", "1000000000", "--max-pixels", "none")
+    result = run(
+        "pool",
+        str(photo),
+        "-o",
+        str(tmp_path / "o.png"),
+        "-k",
+        "1000000000",
+        "--max-pixels",
+        "none",
+    )
     assert result.exit_code == 1
     assert "is larger than the image" in result.stderr
 
@@ -174,8 +198,14 @@ def test_every_command_has_help_with_an_example(command):
 
 def test_pool_help_documents_the_contract():
     text = run("pool", "--help").stdout
-    for needle in ("WIDTH x HEIGHT", "./pooled/", "[default: avg]", "130 interrupted", '"status": "ok"',
-                   "median  median of the real pixels"):
+    for needle in (
+        "WIDTH x HEIGHT",
+        "./pooled/",
+        "[default: avg]",
+        "130 interrupted",
+        '"status": "ok"',
+        "median  median of the real pixels",
+    ):
         assert needle in text
 
 
@@ -189,7 +219,9 @@ def test_version():
     assert result.stdout == f"poolcli {__version__}\n"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["pool", "--help"], ["info", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["pool", "--help"], ["info", "--help"]]
+)
 def test_help_and_version_import_neither_numpy_nor_pillow(args):
     probe = (
         "import sys, runpy\n"
@@ -199,7 +231,8 @@ def test_help_and_version_import_neither_numpy_nor_pillow(args):
         "except SystemExit:\n"
         "    pass\n"
         "import json\n"
-        "sys.stderr.write(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'PIL'))))\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'PIL')]\n"
+        "sys.stderr.write(json.dumps(sorted(heavy)))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
@@ -207,12 +240,17 @@ def test_help_and_version_import_neither_numpy_nor_pillow(args):
 
 def test_python_m_poolcli_importtime_has_no_numpy_or_pillow():
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "poolcli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-X", "importtime", "-m", "poolcli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "poolcli.cli" in imported
     assert not {name for name in imported if name.split(".")[0] in ("numpy", "PIL")}
-    assert done.stdout.startswith("Usage: python -m poolcli") or done.stdout.startswith("Usage: poolcli")
+    assert done.stdout.startswith("Usage: python -m poolcli") or done.stdout.startswith(
+        "Usage: poolcli"
+    )
 
 
 def test_no_color_strips_styles(tmp_path, monkeypatch):
@@ -221,4 +259,6 @@ def test_no_color_strips_styles(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     assert Console(quiet=False, verbose=False).color is False
     monkeypatch.delenv("NO_COLOR")
-    assert Console(quiet=False, verbose=False).color is None  # click decides: colour on terminals only
+    assert (
+        Console(quiet=False, verbose=False).color is None
+    )  # click decides: colour on terminals only

@@ -26,7 +26,9 @@ def run(*args: str, input: bytes | None = None):
 def gradient(path: Path, size=(8, 6), mode="L") -> np.ndarray:
     """A small image with distinct pixels; returns its array."""
     width, height = size
-    values = (np.arange(width * height, dtype=np.uint16).reshape(height, width) * 5 % 256).astype(np.uint8)
+    values = (np.arange(width * height, dtype=np.uint16).reshape(height, width) * 5 % 256).astype(
+        np.uint8
+    )
     if mode == "RGB":
         values = np.stack([values, 255 - values, values // 2], axis=-1)
     Image.fromarray(values).save(path)
@@ -120,7 +122,8 @@ def test_stdout_refuses_a_terminal(tmp_path):
     leader, follower = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "poolcli", "pool", str(CORPUS / "flower.jpg"), "-o", "-", "--format", "png"],
+            [sys.executable, "-m", "poolcli", "pool", str(CORPUS / "flower.jpg")]
+            + ["-o", "-", "--format", "png"],
             stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path, check=False,
         )  # fmt: skip
     finally:
@@ -150,7 +153,8 @@ def test_default_output_is_pooled_folder_in_the_current_directory(tmp_path):
                            capture_output=True, check=False)  # fmt: skip
     assert again.returncode == 1
     assert again.stderr.decode() == (
-        "poolcli: in.png: pooled/in.png exists; pass --overwrite to replace it or --skip-existing to keep it\n"
+        "poolcli: in.png: pooled/in.png exists; "
+        "pass --overwrite to replace it or --skip-existing to keep it\n"
     )
 
 
@@ -181,15 +185,23 @@ def test_unknown_output_extension_is_usage(tmp_path):
 def test_output_that_is_the_input_is_refused_any_spelling(tmp_path):
     gradient(tmp_path / "in.png")
     before = (tmp_path / "in.png").read_bytes()
-    for spelling in (tmp_path / "in.png", tmp_path / "." / "in.png", tmp_path / "sub" / ".." / "in.png"):
+    for spelling in (
+        tmp_path / "in.png",
+        tmp_path / "." / "in.png",
+        tmp_path / "sub" / ".." / "in.png",
+    ):
         (tmp_path / "sub").mkdir(exist_ok=True)
         result = run(tmp_path / "in.png", "-o", spelling, "--overwrite")
         assert result.exit_code == 2
-        assert "is the input" in result.stderr and "itself" in result.stderr
+        assert "is the input" in result.stderr
+        assert "itself" in result.stderr
     os.link(tmp_path / "in.png", tmp_path / "hard.png")
     result = run(tmp_path / "in.png", "-o", tmp_path / "hard.png", "--overwrite")
     assert result.exit_code == 2
-    assert f"the output {tmp_path / 'hard.png'} is the input {tmp_path / 'in.png'} itself" in result.stderr
+    assert (
+        f"the output {tmp_path / 'hard.png'} is the input {tmp_path / 'in.png'} itself"
+        in result.stderr
+    )
     assert (tmp_path / "in.png").read_bytes() == before
 
 
@@ -225,11 +237,15 @@ def test_kernel_larger_than_the_image_suggests_ceil_mode(tmp_path):
     result = run(tmp_path / "in.png", "-o", tmp_path / "out.png", "-k", "10")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"poolcli: {tmp_path / 'in.png'}: kernel 10x10 (WxH) is larger than the image width of 7 pixels; "
+        f"poolcli: {tmp_path / 'in.png'}: "
+        "kernel 10x10 (WxH) is larger than the image width of 7 pixels; "
         "use a smaller kernel or --ceil-mode to keep a partial window\n"
     )
     assert not (tmp_path / "out.png").exists()
-    assert run(tmp_path / "in.png", "-o", tmp_path / "out.png", "-k", "10", "--ceil-mode").exit_code == 0
+    assert (
+        run(tmp_path / "in.png", "-o", tmp_path / "out.png", "-k", "10", "--ceil-mode").exit_code
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -255,7 +271,10 @@ def test_bad_inputs_fail_in_one_line_without_output(tmp_path, name, message):
 def test_missing_input(tmp_path):
     result = run(tmp_path / "nope.png", "-o", tmp_path / "out.png")
     assert result.exit_code == 1
-    assert result.stderr == f"poolcli: {tmp_path / 'nope.png'}: cannot open: no such file or directory\n"
+    assert (
+        result.stderr
+        == f"poolcli: {tmp_path / 'nope.png'}: cannot open: no such file or directory\n"
+    )
 
 
 def test_unwritable_format_leaves_no_partial_file(tmp_path):
@@ -270,14 +289,17 @@ def test_directory_without_recursive_is_reported(tmp_path):
     (tmp_path / "photos").mkdir()
     result = run(tmp_path / "photos", "-o", tmp_path / "out")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"poolcli: {tmp_path / 'photos'}: is a directory; pass -r to pool the files under it\n")
+    assert result.stderr.startswith(
+        f"poolcli: {tmp_path / 'photos'}: is a directory; pass -r to pool the files under it\n"
+    )
 
 
 def test_a_bug_is_one_line_unless_traceback(tmp_path, monkeypatch):
     import poolcli.batch.jobs as jobs
 
     def broken(*args, **kwargs):
-        raise ZeroDivisionError("boom")
+        message = "boom"
+        raise ZeroDivisionError(message)
 
     monkeypatch.setattr(jobs, "convert", broken)
     gradient(tmp_path / "in.png")
@@ -295,7 +317,10 @@ def test_a_bug_is_one_line_unless_traceback(tmp_path, monkeypatch):
 def test_notes_go_to_stderr_and_quiet_hides_them(tmp_path):
     result = run(CORPUS / "basn6a08.png", "-o", tmp_path / "out.jpg")
     assert result.exit_code == 0
-    assert "JPEG cannot hold mode RGBA: written as RGB (transparency flattened onto white)" in result.stderr
+    assert (
+        "JPEG cannot hold mode RGBA: written as RGB (transparency flattened onto white)"
+        in result.stderr
+    )
     result = run(CORPUS / "basn6a08.png", "-o", tmp_path / "out2.jpg", "-q")
     assert result.stderr == ""
 
@@ -312,13 +337,19 @@ def test_verbose_line(tmp_path):
     gradient(tmp_path / "in.png")
     result = run(tmp_path / "in.png", "-o", tmp_path / "out.png", "-v")
     last = result.stderr.splitlines()[-1]
-    assert last.startswith(f"poolcli: {tmp_path / 'in.png'} -> {tmp_path / 'out.png'}: 8x6 -> 4x3, ")
-    assert "arrays without --layout are read as hw (2 dims), chw (3 dims), nchw (4 dims)" in result.stderr
+    assert last.startswith(
+        f"poolcli: {tmp_path / 'in.png'} -> {tmp_path / 'out.png'}: 8x6 -> 4x3, "
+    )
+    assert (
+        "arrays without --layout are read as hw (2 dims), chw (3 dims), nchw (4 dims)"
+        in result.stderr
+    )
 
 
 def test_stdin_bytes_through_python_m(tmp_path):
     data = (CORPUS / "basn0g04.png").read_bytes()
-    done = subprocess.run([sys.executable, "-m", "poolcli", "pool", "-", "-o", "-", "--format", "png", "-m", "max"],
+    command = ["pool", "-", "-o", "-", "--format", "png", "-m", "max"]
+    done = subprocess.run([sys.executable, "-m", "poolcli", *command],
                           input=data, capture_output=True, check=True)  # fmt: skip
     with Image.open(io.BytesIO(done.stdout)) as image:
         assert image.size == (16, 16)

@@ -84,7 +84,9 @@ def outputs(directory: Path) -> dict[str, bytes]:
 )
 def test_interrupt_then_resume(batch, sig, whole_group, jobs):
     out = f"out-{sig.name}-{jobs}"
-    process = poolcli("-r", "in", "-o", out, "-j", jobs, "--json", *POOL, cwd=batch, start_new_session=True)
+    process = poolcli(
+        "-r", "in", "-o", out, "-j", jobs, "--json", *POOL, cwd=batch, start_new_session=True
+    )
     first = process.stdout.readline()  # one file done: the batch is under way
     assert b'"status": "ok"' in first
     if whole_group:
@@ -99,7 +101,9 @@ def test_interrupt_then_resume(batch, sig, whole_group, jobs):
 
     reference = outputs(batch / "reference")
     written = outputs(batch / out)
-    assert not [name for name in os.listdir(batch / out) if name.startswith(".")]  # no temporary files
+    assert not [
+        name for name in os.listdir(batch / out) if name.startswith(".")
+    ]  # no temporary files
     assert 1 <= len(written) < FILES
     for name, data in written.items():
         assert data == reference[name]  # every output there is whole
@@ -107,5 +111,7 @@ def test_interrupt_then_resume(batch, sig, whole_group, jobs):
     resumed = poolcli("-r", "in", "-o", out, "-j", "2", "--skip-existing", *POOL, cwd=batch)
     _, errors = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, errors
-    assert f"poolcli: {FILES - len(written)} ok, {len(written)} skipped, 0 failed".encode() in errors
+    assert (
+        f"poolcli: {FILES - len(written)} ok, {len(written)} skipped, 0 failed".encode() in errors
+    )
     assert outputs(batch / out) == reference

@@ -30,7 +30,11 @@ _EXPORTS = {
     "warm_up": "workers",
 }  # fmt: skip
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DEFAULT_DIRECTORY", "STDIN", "STDOUT", "Existing", "Input", "Job", "Plan", "PlanError",
+    "Result", "Rules", "Status", "Work", "available_cores", "discover", "plan", "preview_job",
+    "read_list", "run_job", "run_jobs", "sigterm_as_interrupt", "warm_up",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from .discovery import STDIN, Input, Rules, discover, read_list

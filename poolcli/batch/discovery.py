@@ -138,7 +138,10 @@ def _walk(
             except OSError:
                 continue
             if is_directory:
-                if not _matches(rules.exclude, entry.name, path) and _identity(entry.path) not in skip:
+                if (
+                    not _matches(rules.exclude, entry.name, path)
+                    and _identity(entry.path) not in skip
+                ):
                     subdirectories.append((entry.path, path))
             elif is_file and _wanted(rules, entry.name, path):
                 yield Input(entry.path, path)

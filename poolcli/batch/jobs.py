@@ -100,8 +100,13 @@ def run_job(
     """
     started = time.perf_counter()
     try:
-        if job.target != STDOUT and work.existing is not Existing.OVERWRITE and os.path.lexists(job.target):
-            raise OutputExists(f"{job.target} exists")
+        if (
+            job.target != STDOUT
+            and work.existing is not Existing.OVERWRITE
+            and os.path.lexists(job.target)
+        ):
+            message = f"{job.target} exists"
+            raise OutputExists(message)
         source: str | bytes = job.source
         source = _source(job, stdin)
         write = WriteOptions(job.format, work.save_options, work.dtype)
@@ -130,7 +135,10 @@ def run_job(
     except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
         return _failure(job, reason(error), started)
     except Exception as error:  # noqa: BLE001 - a bug must not stop the batch
-        message = f"internal error ({type(error).__name__}: {error}); this is a poolcli bug, please report it"
+        message = (
+            f"internal error ({type(error).__name__}: {error}); "
+            "this is a poolcli bug, please report it"
+        )
         return _failure(job, message, started, traceback.format_exc())
     return Result(
         job.index,
@@ -147,10 +155,16 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
     """What :func:`run_job` would do, from headers only: ``--dry-run``."""
     started = time.perf_counter()
     try:
-        if job.target != STDOUT and work.existing is not Existing.OVERWRITE and os.path.lexists(job.target):
+        if (
+            job.target != STDOUT
+            and work.existing is not Existing.OVERWRITE
+            and os.path.lexists(job.target)
+        ):
             if work.existing is Existing.SKIP:
                 return Result(job.index, Status.SKIPPED)
-            message = f"{job.target} exists; pass --overwrite to replace it or --skip-existing to keep it"
+            message = (
+                f"{job.target} exists; pass --overwrite to replace it or --skip-existing to keep it"
+            )
             return _failure(job, message, started)
         description = describe(_source(job, stdin), work.read)
         sizes = _planned_sizes(description, work)
@@ -169,7 +183,10 @@ def _planned_sizes(description, work: Work) -> list[tuple[tuple[int, int], tuple
     if work.read.frame is not None and not description.is_array:
         count = len(planes)
         if not -count <= work.read.frame < count:
-            message = f"--frame {work.read.frame} is out of range: the image has {count} frame(s), 0 to {count - 1}"
+            message = (
+                f"--frame {work.read.frame} is out of range: "
+                f"the image has {count} frame(s), 0 to {count - 1}"
+            )
             raise InputError(message)
         planes = [planes[work.read.frame]]
     return [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
@@ -199,4 +216,6 @@ def _source(job: Job, stdin: BinaryIO | None) -> str | bytes:
 
 
 def _failure(job: Job, message: str, started: float, trace: str | None = None) -> Result:
-    return Result(job.index, Status.ERROR, message, seconds=time.perf_counter() - started, traceback=trace)
+    return Result(
+        job.index, Status.ERROR, message, seconds=time.perf_counter() - started, traceback=trace
+    )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ..errors import OutputError, ParameterError
 from ..images import encode
-from .discovery import STDIN, Input
+from .discovery import Input
 
 #: Where outputs go without ``-o``: a folder in the current directory.
 DEFAULT_DIRECTORY = "pooled"
@@ -77,7 +77,10 @@ def plan_targets(
             message = f"-o - (stdout) takes one input, got {len(inputs)}; use -o DIR for a batch"
             raise PlanError(message)
         if requested is None:
-            message = "writing to stdout needs --format (png, jpg, webp, npy, ...): there is no file name to tell it"
+            message = (
+                "writing to stdout needs --format (png, jpg, webp, npy, ...): "
+                "there is no file name to tell it"
+            )
             raise PlanError(message)
         return [Target(STDOUT, requested)]
     if is_directory_output(output, inputs, walked):
@@ -146,14 +149,17 @@ def _format_of_file(output: str) -> str | None:
         return None
     fmt = _format_of_name(output)
     if fmt is None:
-        message = f"cannot tell an output format from '{suffix}' in -o {output}; name it .png, .jpg, ... or pass --format"
+        message = (
+            f"cannot tell an output format from '{suffix}' in -o {output}; "
+            "name it .png, .jpg, ... or pass --format"
+        )
         raise OutputError(message)
     return fmt
 
 
 def _check_distinct(inputs: Sequence[Input], targets: Sequence[Target]) -> None:
     claimed: dict[str, Input] = {}
-    for item, target in zip(inputs, targets):
+    for item, target in zip(inputs, targets, strict=True):
         key = os.path.normcase(os.path.abspath(target.path))
         first = claimed.setdefault(key, item)
         if first is not item:

@@ -45,19 +45,27 @@ def plan(
     skip = tuple(sorted({DEFAULT_DIRECTORY, output or DEFAULT_DIRECTORY} - {STDOUT}))
     rules = Rules(rules.recursive, rules.include, rules.exclude, rules.follow_symlinks, skip)
     inputs = [*discover(arguments, rules), *discover(listed, rules, listed=True)]
-    walked = rules.recursive and any(arg != STDIN and _is_directory(arg) for arg in [*arguments, *listed])
+    walked = rules.recursive and any(
+        arg != STDIN and _is_directory(arg) for arg in [*arguments, *listed]
+    )
     good = [(index, item) for index, item in enumerate(inputs) if item.problem is None]
-    targets = plan_targets([item for _, item in good], output, requested_format, walked=walked) if good else []
+    targets = (
+        plan_targets([item for _, item in good], output, requested_format, walked=walked)
+        if good
+        else []
+    )
     jobs = [
         Job(index, item.path, target.path, target.format)
-        for (index, item), target in zip(good, targets)
+        for (index, item), target in zip(good, targets, strict=True)
     ]
     problems = [
         Result(index, Status.ERROR, item.problem)
         for index, item in enumerate(inputs)
         if item.problem is not None
     ]
-    return Plan(jobs, problems, [item.path for item in inputs], {job.index: job.target for job in jobs})
+    return Plan(
+        jobs, problems, [item.path for item in inputs], {job.index: job.target for job in jobs}
+    )
 
 
 def _is_directory(path: str) -> bool:

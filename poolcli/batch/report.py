@@ -64,7 +64,9 @@ class Tally:
 
     def summary(self, total: int, seconds: float, *, dry_run: bool = False) -> str:
         """'12 ok, 1 skipped, 2 failed in 3.4 s' (+ how many never ran, if any)."""
-        first = f"{self.counts[Status.PLANNED]} planned" if dry_run else f"{self.counts[Status.OK]} ok"
+        first = (
+            f"{self.counts[Status.PLANNED]} planned" if dry_run else f"{self.counts[Status.OK]} ok"
+        )
         parts = [first, f"{self.counts[Status.SKIPPED]} skipped", f"{self.failed} failed"]
         if total > self.done:
             parts.append(f"{total - self.done} not done")

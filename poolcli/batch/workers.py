@@ -151,7 +151,9 @@ class _Worker:
         sys.stdout.flush()
         sys.stderr.flush()
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, work), daemon=True, name="poolcli-worker")
+        self.process = context.Process(
+            target=_serve, args=(child, work), daemon=True, name="poolcli-worker"
+        )
         self.process.start()
         child.close()
         self.job: Job | None = None
@@ -229,8 +231,13 @@ class _Pool:
         self.workers.append(_Worker(self.context, self.work))
         from .jobs import Result, Status
 
-        cause = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-        message = f"the worker process died ({cause}) on this file; if memory ran out, lower -j or --max-pixels"
+        cause = (
+            f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        )
+        message = (
+            f"the worker process died ({cause}) on this file; "
+            "if memory ran out, lower -j or --max-pixels"
+        )
         return Result(job.index, Status.ERROR, message)
 
     def _close(self, finished: bool) -> None:

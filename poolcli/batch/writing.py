@@ -64,9 +64,12 @@ def write_atomically(
     try:
         os.makedirs(directory, exist_ok=True)
         # O_EXCL: never write through a file (or symlink) someone else put there
-        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        descriptor = os.open(
+            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
     except OSError as error:
-        raise OutputError(f"cannot write {target}: {reason(error)}") from None
+        message = f"cannot write {target}: {reason(error)}"
+        raise OutputError(message) from None
     try:
         with os.fdopen(descriptor, "wb") as stream:
             result = write(stream)
@@ -75,7 +78,8 @@ def write_atomically(
     except PoolcliError:
         raise
     except OSError as error:
-        raise OutputError(f"cannot write {target}: {reason(error)}") from None
+        message = f"cannot write {target}: {reason(error)}"
+        raise OutputError(message) from None
     finally:
         remove(temp)
 
@@ -87,7 +91,8 @@ def _publish(temp: str, target: str, replace: bool) -> None:
     try:
         os.link(temp, target)
     except FileExistsError:
-        raise OutputExists(f"{target} exists") from None
+        message = f"{target} exists"
+        raise OutputExists(message) from None
     except OSError as error:
         if error.errno not in _NO_LINKS:
             raise
@@ -96,7 +101,8 @@ def _publish(temp: str, target: str, replace: bool) -> None:
         try:
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
-            raise OutputExists(f"{target} exists") from None
+            message = f"{target} exists"
+            raise OutputExists(message) from None
         os.replace(temp, target)
 
 
