@@ -311,3 +311,41 @@ def test_progress_bar_only_on_a_terminal(tmp_path, photos):
     assert "\npoolcli: 4 ok, 0 skipped, 0 failed in " in text  # NO_COLOR: no colour codes
     quiet = run("-r", photos, "-o", tmp_path / "out2")  # not a terminal: no bar
     assert quiet.stderr.startswith("poolcli: 4 ok")
+
+
+def test_two_processes_writing_one_directory_never_overwrite_each_other(tmp_path):
+    for index in range(30):
+        photo(tmp_path / "in" / f"{index:02d}.png", index, size=(64, 48))
+    command = [
+        sys.executable,
+        "-m",
+        "poolcli",
+        "pool",
+        "-r",
+        "in",
+        "-o",
+        "out",
+        "--json",
+        "-j",
+        "2",
+    ]
+    first, second = (
+        subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    )
+    records = []
+    for process in (first, second):
+        out, _ = process.communicate(timeout=120)
+        records.append({json.loads(line)["input"]: json.loads(line) for line in out.splitlines()})
+    names = [f"in/{index:02d}.png" for index in range(30)]
+    for name in names:
+        statuses = sorted(records[i][name]["status"] for i in (0, 1))
+        assert statuses == ["error", "ok"]  # exactly one process wrote each file
+        loser = next(records[i][name] for i in (0, 1) if records[i][name]["status"] == "error")
+        assert loser["error"].endswith(
+            "exists; pass --overwrite to replace it or --skip-existing to keep it"
+        )
+    assert tree(tmp_path / "out") == [f"{index:02d}.png" for index in range(30)]
+    reference = run("-r", tmp_path / "in", "-o", tmp_path / "reference", "-j", "1")
+    assert reference.exit_code == 0
+    assert contents(tmp_path / "out") == contents(tmp_path / "reference")
