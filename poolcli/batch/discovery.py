@@ -1,0 +1,188 @@
+"""Finding the inputs: named files, directory trees, stdin and ``--files-from`` lists.
+
+The rules (``poolcli pool --help`` repeats them):
+
+- A file named on the command line or in a list is always attempted, whatever its
+  name: an unreadable one fails and is reported.
+- A directory is walked only when ``recursive``; otherwise it is reported as a
+  problem. In a directory a file is taken when its extension is one Pillow can read,
+  or ``.npy``/``.npz`` (any case), so a README.txt among photos is skipped silently.
+  ``include`` globs replace that test; ``exclude`` globs drop files and prune
+  directories. A glob without ``/`` matches the name, with ``/`` the path under the
+  walked directory.
+- Hidden files and directories (a leading ``.``) are skipped; so are the directories
+  in ``skip`` (the output directory: never read back as input).
+- Directory symlinks are not followed unless ``follow_symlinks``; then each real
+  directory is walked once, so a symlink loop ends. File symlinks are files.
+- Order: arguments as given; in a directory, its files by name, then its
+  subdirectories by name. The same on every run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+#: The argument that means standard input.
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input: where to read it, and the path its output mirrors.
+
+    ``relative`` is the path under the directory it was found in (a named file: its
+    name; a listed file: its relative path as listed). ``problem`` is set when the
+    argument cannot be an input (a directory without ``-r``, an unreadable folder).
+    """
+
+    path: str
+    relative: str
+    problem: str | None = None
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == STDIN
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How directories are searched (see the module docstring)."""
+
+    recursive: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    follow_symlinks: bool = False
+    skip: tuple[str, ...] = ()
+
+
+def discover(arguments: Iterable[str], rules: Rules, *, listed: bool = False) -> Iterator[Input]:
+    """The inputs ``arguments`` name, in a stable order.
+
+    ``listed`` marks arguments read from ``--files-from``: a listed relative file
+    keeps its relative path for mirroring (as rsync does), where a file named on the
+    command line keeps only its name (as cp does).
+    """
+    skip = _identities(rules.skip)
+    seen: set[tuple[int, int]] = set()
+    for argument in arguments:
+        if argument == STDIN:
+            yield Input(STDIN, STDIN)
+        elif os.path.isdir(argument):
+            if not rules.recursive:
+                yield Input(argument, "", "is a directory; pass -r to pool the files under it")
+            else:
+                yield from _walk(argument, rules, skip, seen)
+        else:
+            yield Input(argument, _mirrored(argument) if listed else os.path.basename(argument))
+
+
+def read_list(data: bytes, *, null: bool) -> list[str]:
+    """File names from a ``--files-from`` list: one a line, or NUL-separated.
+
+    Empty entries are ignored; lines lose a trailing ``\\r``. Names are decoded as the
+    file system encodes them, so any byte sequence round-trips.
+    """
+    if null:
+        entries = data.split(b"\0")
+    else:
+        entries = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+    return [os.fsdecode(entry) for entry in entries if entry]
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case extensions taken from directories: what Pillow opens, plus arrays."""
+    return _image_extensions()
+
+
+@lru_cache(maxsize=1)
+def _image_extensions() -> frozenset[str]:
+    from PIL import Image
+
+    Image.init()
+    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset({*readable, ".npy", ".npz"})
+
+
+def _walk(
+    root: str,
+    rules: Rules,
+    skip: set[tuple[int, int]],
+    seen: set[tuple[int, int]],
+) -> Iterator[Input]:
+    """Depth first, without recursion (deep trees), each real directory once."""
+    stack = [(root, "")]
+    while stack:
+        directory, relative = stack.pop()
+        try:
+            identity = _identity(directory)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as error:
+            yield Input(directory, relative, f"cannot read the directory: {_reason(error)}")
+            continue
+        subdirectories = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                is_directory = entry.is_dir(follow_symlinks=rules.follow_symlinks)
+                is_file = not is_directory and entry.is_file()
+            except OSError:
+                continue
+            if is_directory:
+                if (
+                    not _matches(rules.exclude, entry.name, path)
+                    and _identity(entry.path) not in skip
+                ):
+                    subdirectories.append((entry.path, path))
+            elif is_file and _wanted(rules, entry.name, path):
+                yield Input(entry.path, path)
+        stack.extend(reversed(subdirectories))
+
+
+def _wanted(rules: Rules, name: str, path: str) -> bool:
+    if _matches(rules.exclude, name, path):
+        return False
+    if rules.include:
+        return _matches(rules.include, name, path)
+    return os.path.splitext(name)[1].lower() in image_extensions()
+
+
+def _matches(globs: tuple[str, ...], name: str, path: str) -> bool:
+    return any(fnmatch.fnmatch(path if "/" in glob else name, glob) for glob in globs)
+
+
+def _mirrored(listed: str) -> str:
+    """A listed path's place under ``-o DIR``: itself when relative and inside, else its name."""
+    normal = os.path.normpath(listed)
+    if os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep):
+        return os.path.basename(normal)
+    return normal.replace(os.sep, "/")
+
+
+def _identities(paths: Iterable[str]) -> set[tuple[int, int]]:
+    found = set()
+    for path in paths:
+        try:
+            found.add(_identity(path))
+        except OSError:
+            pass  # not there yet: it cannot be inside an input tree either
+    return found
+
+
+def _identity(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
+
+
+def _reason(error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return reason[:1].lower() + reason[1:]

@@ -1,0 +1,102 @@
+"""``poolcli info``: what an input is, from its headers, and what pooling would make of it.
+
+:func:`inspect` never decodes pixels. Its answer is a plain dict (the ``--json``
+object); :func:`human_lines` renders it for people.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from ..errors import PoolcliError
+from ..images import PoolSettings, ReadOptions, describe
+from .discovery import STDIN
+from .report import shown
+from .writing import reason
+
+# Pillow modes and the NumPy dtype a pixel channel of each holds.
+_MODE_DTYPES = {"1": "bool", "I;16": "uint16", "I;16B": "uint16", "I;16L": "uint16",
+                "I;16N": "uint16", "I": "int32", "F": "float32"}  # fmt: skip
+
+
+def inspect(
+    path: str,
+    read: ReadOptions,
+    settings: PoolSettings | None = None,
+    *,
+    stdin: BinaryIO | None = None,
+) -> dict[str, Any]:
+    """Facts about one input: format, mode, size, frames, dtype, metadata; and with
+    ``settings``, the output size (``out_size``). On failure ``error`` holds the reason."""
+    facts: dict[str, Any] = {"input": path, "status": "ok", "error": None}
+    try:
+        source = stdin.read() if path == STDIN and stdin is not None else path
+        description = describe(source, read)
+        planes = description.planes
+        first = planes[0]
+        facts.update(
+            format=description.format,
+            mode=first.mode if not description.is_array else None,
+            size=list(first.size),
+            frames=len(planes),
+            dtype=first.mode if description.is_array else _MODE_DTYPES.get(first.mode, "uint8"),
+            metadata=list(description.metadata.present),
+            planes=[_plane(plane, description.is_array) for plane in planes],
+        )
+        if settings is not None:
+            facts["out_size"] = list(settings.output_size(*first.size))
+    except PoolcliError as error:
+        facts.update(status="error", error=str(error))
+    except OSError as error:
+        facts.update(status="error", error=reason(error))
+    return facts
+
+
+def human_lines(facts: dict[str, Any]) -> list[str]:
+    """``facts`` as 'key: value' lines under the file name."""
+    name = shown(facts["input"])
+    if facts["status"] != "ok":
+        return [f"{name}: {facts['error']}"]
+    lines = [f"{name}:"]
+    lines.append(f"  format: {facts['format']}")
+    if facts["mode"] is not None:
+        lines.append(f"  mode: {facts['mode']}")
+    lines.append(f"  size: {_size(facts['size'])}")
+    lines.append(f"  frames: {facts['frames']}")
+    lines.append(f"  dtype: {facts['dtype']}")
+    lines.append(f"  metadata: {', '.join(facts['metadata']) or 'none'}")
+    planes = facts["planes"]
+    if planes and "shape" in planes[0]:
+        for plane in planes:
+            label = f"array {plane['name']!r}" if plane["name"] else "array"
+            shape = "x".join(map(str, plane["shape"]))
+            lines.append(f"  {label}: {plane['dtype']}, shape {shape}, layout {plane['layout']}")
+    elif len({(p["mode"], tuple(p["size"])) for p in planes}) > 1:
+        for first, last, mode, size in _runs(planes):
+            label = f"frame {first}" if first == last else f"frames {first}-{last}"
+            lines.append(f"  {label}: {mode} {_size(size)}")
+    if "out_size" in facts:
+        lines.append(f"  pooled size: {_size(facts['out_size'])}")
+    return lines
+
+
+def _runs(planes: list[dict[str, Any]]) -> list[tuple[int, int, str, list[int]]]:
+    """Consecutive frames of one mode and size, as (first, last, mode, size)."""
+    runs: list[tuple[int, int, str, list[int]]] = []
+    for index, plane in enumerate(planes):
+        if runs and (runs[-1][2], runs[-1][3]) == (plane["mode"], plane["size"]):
+            runs[-1] = (runs[-1][0], index, plane["mode"], plane["size"])
+        else:
+            runs.append((index, index, plane["mode"], plane["size"]))
+    return runs
+
+
+def _plane(plane, is_array: bool) -> dict[str, Any]:
+    if is_array:  # an array's "mode" is its dtype
+        return {"name": plane.name, "dtype": plane.mode, "size": list(plane.size),
+                "shape": list(plane.shape), "layout": plane.layout}  # fmt: skip
+    return {"name": plane.name, "mode": plane.mode, "size": list(plane.size)}
+
+
+def _size(size: list[int]) -> str:
+    return f"{size[0]}x{size[1]}"

@@ -1,0 +1,221 @@
+"""One input to one output: the unit of work, run in the main process or a worker.
+
+A :class:`Job` is small (two paths and a format) so workers receive descriptions,
+never pixels; what every job shares (:class:`Work`) is sent to each worker once.
+:func:`run_job` never raises for a bad input or output: it returns a
+:class:`Result` saying what happened. Only interruptions propagate.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import os
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from ..errors import InputError, PoolcliError
+from ..images import PoolSettings, ReadOptions, WriteOptions, convert, describe
+from .discovery import STDIN
+from .naming import STDOUT
+from .writing import OutputExists, reason, write_atomically
+
+
+class Existing(str, enum.Enum):
+    """What to do when an output file already exists."""
+
+    REFUSE = "refuse"
+    OVERWRITE = "overwrite"
+    SKIP = "skip"
+
+
+class Status(str, enum.Enum):
+    """How a job ended (the ``status`` of a ``--json`` line)."""
+
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    #: ``--dry-run``: it would be written.
+    PLANNED = "planned"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Job:
+    """Pool ``source`` (a path or ``-``) into ``target`` (a path or ``-``) as ``format``."""
+
+    index: int
+    source: str
+    target: str
+    format: str
+
+
+@dataclass(frozen=True)
+class Work:
+    """What every job of a batch shares: settings, read/write options, overwrite policy."""
+
+    settings: PoolSettings
+    read: ReadOptions = ReadOptions()
+    save_options: Mapping[str, object] = field(default_factory=dict)
+    dtype: str | None = None
+    existing: Existing = Existing.REFUSE
+    run_id: str = "0"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one job did: status, the one-line error, sizes (width, height), notes."""
+
+    index: int
+    status: Status
+    error: str | None = None
+    in_size: tuple[int, int] | None = None
+    out_size: tuple[int, int] | None = None
+    frames: int | None = None
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+    #: Set for a poolcli bug (not a bad file): the traceback, shown with --traceback.
+    traceback: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.ERROR
+
+
+def run_job(
+    job: Job,
+    work: Work,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+) -> Result:
+    """Pool one input and write its output; the outcome as a :class:`Result`.
+
+    ``stdin`` and ``stdout`` serve a ``-`` source or target (main process only).
+    """
+    started = time.perf_counter()
+    try:
+        if (
+            job.target != STDOUT
+            and work.existing is not Existing.OVERWRITE
+            and os.path.lexists(job.target)
+        ):
+            message = f"{job.target} exists"
+            raise OutputExists(message)
+        source: str | bytes = job.source
+        source = _source(job, stdin)
+        write = WriteOptions(job.format, work.save_options, work.dtype)
+
+        def pool_into(stream: BinaryIO):
+            return convert(source, stream, work.settings, write, work.read)
+
+        if job.target == STDOUT:
+            assert stdout is not None, "a job writing to stdout runs in the main process"
+            buffer = io.BytesIO()  # nothing reaches stdout unless the whole image worked
+            report = pool_into(buffer)
+            stdout.write(buffer.getvalue())
+            stdout.flush()
+        else:
+            replace = work.existing is Existing.OVERWRITE
+            report = write_atomically(job.target, pool_into, replace=replace, run_id=work.run_id)
+    except OutputExists as exists:
+        if work.existing is Existing.SKIP:
+            return Result(job.index, Status.SKIPPED, seconds=time.perf_counter() - started)
+        message = f"{exists}; pass --overwrite to replace it or --skip-existing to keep it"
+        return _failure(job, message, started)
+    except InputError as error:
+        return _failure(job, _size_problem(source, work) or str(error), started)
+    except PoolcliError as error:
+        return _failure(job, str(error), started)
+    except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
+        return _failure(job, reason(error), started)
+    except Exception as error:  # noqa: BLE001 - a bug must not stop the batch
+        message = (
+            f"internal error ({type(error).__name__}: {error}); "
+            "this is a poolcli bug, please report it"
+        )
+        return _failure(job, message, started, traceback.format_exc())
+    return Result(
+        job.index,
+        Status.OK,
+        in_size=report.in_size,
+        out_size=report.out_size,
+        frames=report.frames,
+        seconds=time.perf_counter() - started,
+        notes=report.notes,
+    )
+
+
+def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Result:
+    """What :func:`run_job` would do, from headers only: ``--dry-run``."""
+    started = time.perf_counter()
+    try:
+        if (
+            job.target != STDOUT
+            and work.existing is not Existing.OVERWRITE
+            and os.path.lexists(job.target)
+        ):
+            if work.existing is Existing.SKIP:
+                return Result(job.index, Status.SKIPPED)
+            message = (
+                f"{job.target} exists; pass --overwrite to replace it or --skip-existing to keep it"
+            )
+            return _failure(job, message, started)
+        description = describe(_source(job, stdin), work.read)
+        sizes = _planned_sizes(description, work)
+        in_size, out_size = sizes[0]
+        frames = len(sizes)
+    except PoolcliError as error:
+        return _failure(job, str(error), started)
+    except OSError as error:
+        return _failure(job, reason(error), started)
+    return Result(job.index, Status.PLANNED, in_size=in_size, out_size=out_size, frames=frames,
+                  seconds=time.perf_counter() - started)  # fmt: skip
+
+
+def _planned_sizes(description, work: Work) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    planes = description.planes
+    if work.read.frame is not None and not description.is_array:
+        count = len(planes)
+        if not -count <= work.read.frame < count:
+            message = (
+                f"--frame {work.read.frame} is out of range: "
+                f"the image has {count} frame(s), 0 to {count - 1}"
+            )
+            raise InputError(message)
+        planes = [planes[work.read.frame]]
+    return [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
+
+
+def _size_problem(source: str | bytes, work: Work) -> str | None:
+    """The image-worded reason (a kernel larger than the image, a --repeat that runs
+    out of pixels) when the headers show one, else None.
+
+    ``convert`` lets the engine find these for images, in the engine's words (axis
+    numbers, no option names); headers are read again only on this failure path.
+    """
+    try:
+        _planned_sizes(describe(source, work.read), work)
+    except InputError as error:
+        return str(error)
+    except (PoolcliError, OSError):
+        return None
+    return None
+
+
+def _source(job: Job, stdin: BinaryIO | None) -> str | bytes:
+    if job.source == STDIN:
+        assert stdin is not None, "a job reading stdin runs in the main process"
+        return stdin.read()
+    return job.source
+
+
+def _failure(job: Job, message: str, started: float, trace: str | None = None) -> Result:
+    return Result(
+        job.index, Status.ERROR, message, seconds=time.perf_counter() - started, traceback=trace
+    )

@@ -1,0 +1,196 @@
+"""Where each input's output goes, and in which format.
+
+- ``-o -``: standard output; one input, and ``--format`` must name the format.
+- ``-o DIR`` (an existing directory, a name ending in ``/``, or any batch of more
+  than one input): each output mirrors its input's relative path under DIR.
+- ``-o FILE``: one input to that file.
+- no ``-o``: stdin goes to stdout; files go to :data:`DEFAULT_DIRECTORY` in the
+  current directory, mirroring the inputs. That never overwrites an input, names
+  the same files on every run, and discovery never reads it back.
+
+The output format is ``--format``, else the one ``-o FILE``'s extension names, else
+the one the input's extension names when Pillow can write it, else PNG. An output
+keeps its input's name and extension unless the format changes, when the extension
+becomes the format's own (``--format png``: ``a.jpg`` -> ``a.png``).
+
+Everything here is checked before any file is read or written: two inputs that
+would write one output, or an output that is an input itself (any spelling, a hard
+link), are refused as bad usage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import OutputError, ParameterError
+from ..images import encode
+from .discovery import Input
+
+#: Where outputs go without ``-o``: a folder in the current directory.
+DEFAULT_DIRECTORY = "pooled"
+#: The ``-o`` value (and ``Job.target``) that means standard output.
+STDOUT = "-"
+
+
+class PlanError(ParameterError):
+    """Inputs and ``-o`` that cannot go together: bad usage, found before any work."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The output planned for one input: a path (or ``-``) and a format name."""
+
+    path: str
+    format: str
+
+
+def is_directory_output(output: str | None, inputs: Sequence[Input], walked: bool) -> bool:
+    """True when ``-o`` names a directory to mirror into (see the module docstring)."""
+    if output is None:
+        return not (len(inputs) == 1 and inputs[0].is_stdin)
+    if output == STDOUT:
+        return False
+    return output.endswith(("/", os.sep)) or os.path.isdir(output) or walked or len(inputs) > 1
+
+
+def plan_targets(
+    inputs: Sequence[Input],
+    output: str | None,
+    requested_format: str | None,
+    *,
+    walked: bool = False,
+) -> list[Target]:
+    """One :class:`Target` per input, in order; :class:`PlanError` for bad usage.
+
+    ``walked`` says some inputs came from a directory walk (so ``-o`` is a directory
+    even when only one file was found).
+    """
+    requested = _requested(requested_format)
+    stdin = [i for i in inputs if i.is_stdin]
+    if stdin and len(inputs) > 1:
+        message = "'-' (stdin) must be the only input"
+        raise PlanError(message)
+    if output == STDOUT or (output is None and stdin):
+        if len(inputs) != 1:
+            message = f"-o - (stdout) takes one input, got {len(inputs)}; use -o DIR for a batch"
+            raise PlanError(message)
+        if requested is None:
+            message = (
+                "writing to stdout needs --format (png, jpg, webp, npy, ...): "
+                "there is no file name to tell it"
+            )
+            raise PlanError(message)
+        return [Target(STDOUT, requested)]
+    if is_directory_output(output, inputs, walked):
+        if stdin:
+            message = f"stdin has no name to mirror under {output}/: use -o FILE or -o -"
+            raise PlanError(message)
+        if output is not None and os.path.exists(output) and not os.path.isdir(output):
+            message = f"-o {output} is a file, but {len(inputs)} inputs need a directory"
+            raise PlanError(message)
+        directory = DEFAULT_DIRECTORY if output is None else output
+        targets = [_mirror(directory, i.relative, requested) for i in inputs]
+    else:
+        assert output is not None
+        (single,) = inputs
+        fallback = _format_of_name(single.path) or "PNG"
+        try:
+            fmt = requested or _format_of_file(output) or fallback
+        except OutputError as error:
+            raise PlanError(str(error)) from None
+        targets = [Target(output, fmt)]
+    _check_distinct(inputs, targets)
+    _check_not_inputs(inputs, targets)
+    return targets
+
+
+def output_directory(output: str | None, inputs: Sequence[Input], walked: bool) -> str | None:
+    """The directory outputs are mirrored into, if any (discovery skips it)."""
+    if is_directory_output(output, inputs, walked):
+        return DEFAULT_DIRECTORY if output is None else output
+    return None
+
+
+def _requested(requested_format: str | None) -> str | None:
+    if not requested_format:
+        return None
+    fmt = encode.format_for(requested_format)
+    if fmt is None or not encode.writable(fmt):
+        message = (
+            f"--format {requested_format!r} is not a format poolcli can write; "
+            "try png, jpg, webp, gif, tif, npy or npz"
+        )
+        raise PlanError(message)
+    return fmt
+
+
+def _mirror(directory: str, relative: str, requested: str | None) -> Target:
+    stem, suffix = os.path.splitext(relative)
+    named = _format_of_name(relative)
+    fmt = requested or named or "PNG"
+    if named != fmt:
+        suffix = encode.extension(fmt)
+    return Target(os.path.join(directory, *f"{stem}{suffix}".split("/")), fmt)
+
+
+def _format_of_name(path: str) -> str | None:
+    """The writable format a file name's extension names, or None."""
+    suffix = os.path.splitext(path)[1]
+    fmt = encode.format_for(suffix) if suffix else None
+    return fmt if fmt is not None and encode.writable(fmt) else None
+
+
+def _format_of_file(output: str) -> str | None:
+    """The format ``-o FILE`` names by its extension; OutputError for an unknown one."""
+    suffix = os.path.splitext(output)[1]
+    if not suffix:
+        return None
+    fmt = _format_of_name(output)
+    if fmt is None:
+        message = (
+            f"cannot tell an output format from '{suffix}' in -o {output}; "
+            "name it .png, .jpg, ... or pass --format"
+        )
+        raise OutputError(message)
+    return fmt
+
+
+def _check_distinct(inputs: Sequence[Input], targets: Sequence[Target]) -> None:
+    claimed: dict[str, Input] = {}
+    for item, target in zip(inputs, targets, strict=True):
+        key = os.path.normcase(os.path.abspath(target.path))
+        first = claimed.setdefault(key, item)
+        if first is not item:
+            message = (
+                f"{first.path} and {item.path} would both be written to {target.path}; "
+                "pool them in separate runs or rename one"
+            )
+            raise PlanError(message)
+
+
+def _check_not_inputs(inputs: Sequence[Input], targets: Sequence[Target]) -> None:
+    """Refuse an output that is an input: same path, another spelling, or a hard link."""
+    identities = {}
+    for item in inputs:
+        if not item.is_stdin:
+            try:
+                status = os.stat(item.path)
+            except OSError:
+                continue  # reported when it is read
+            identities[(status.st_dev, status.st_ino)] = item
+    for target in targets:
+        if target.path == STDOUT:
+            continue
+        try:
+            status = os.stat(target.path)
+        except OSError:
+            continue  # not there: it cannot be an input
+        same = identities.get((status.st_dev, status.st_ino))
+        if same is not None:
+            message = (
+                f"the output {target.path} is the input {same.path} itself; "
+                "poolcli never writes over an input: choose another -o or --format"
+            )
+            raise PlanError(message)

@@ -1,0 +1,114 @@
+"""What the command line prints about a batch: JSON lines, human lines, the summary.
+
+Plain strings only (no click, no colour): the CLI decides where they go. Paths are
+shown as given; in human lines control characters are escaped (``\\n``), so every
+message stays on one line whatever a file is called.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .jobs import Result, Status
+
+
+def json_line(source: str, target: str | None, result: Result) -> str:
+    """The ``--json`` object for one file (keys fixed, documented in ``--help``)."""
+    record = {
+        "input": source,
+        "output": target,
+        "status": str(result.status),
+        "error": result.error,
+        "in_size": list(result.in_size) if result.in_size else None,
+        "out_size": list(result.out_size) if result.out_size else None,
+        "frames": result.frames,
+        "seconds": round(result.seconds, 6),
+    }
+    # ASCII escapes keep any file name (even undecodable bytes) valid JSON on any terminal
+    return json.dumps(record, ensure_ascii=True)
+
+
+def file_line(source: str, target: str | None, result: Result) -> str:
+    """One human line for ``-v`` and ``--dry-run``: what was (or would be) done."""
+    if result.status is Status.ERROR:
+        return f"{shown(source)}: {result.error}"
+    source, target = shown(source), shown(target or "?")
+    if result.status is Status.SKIPPED:
+        return f"{source} -> {target}: skipped, the output exists"
+    sizes = f"{_size(result.in_size)} -> {_size(result.out_size)}"
+    frames = f", {result.frames} frames" if result.frames and result.frames > 1 else ""
+    timing = f", {result.seconds:.3f} s" if result.status is Status.OK else ""
+    return f"{source} -> {target}: {sizes}{frames}{timing}"
+
+
+@dataclass
+class Tally:
+    """Counts of finished jobs, for the summary line and the exit status."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, result: Result) -> None:
+        self.counts[result.status] += 1
+
+    @property
+    def failed(self) -> int:
+        return self.counts[Status.ERROR]
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    def summary(self, total: int, seconds: float, *, dry_run: bool = False) -> str:
+        """'12 ok, 1 skipped, 2 failed in 3.4 s' (+ how many never ran, if any)."""
+        first = (
+            f"{self.counts[Status.PLANNED]} planned" if dry_run else f"{self.counts[Status.OK]} ok"
+        )
+        parts = [first, f"{self.counts[Status.SKIPPED]} skipped", f"{self.failed} failed"]
+        if total > self.done:
+            parts.append(f"{total - self.done} not done")
+        return f"{', '.join(parts)} in {seconds:.1f} s"
+
+
+def shown(path: str) -> str:
+    """``path`` on one line: control characters and undecodable bytes escaped."""
+    if path.isprintable():
+        return path
+    return "".join(_escape(char) for char in path)
+
+
+def _escape(char: str) -> str:
+    if char.isprintable() or char == " ":
+        return char
+    if char in "\n\t\r":
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte the file system encoding could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    if unicodedata.category(char) in ("Zs",):
+        return char
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
+def _size(size: tuple[int, int] | None) -> str:
+    return "?" if size is None else f"{size[0]}x{size[1]}"
+
+
+def ordered(results: Iterable[Result]) -> Iterable[Result]:
+    """``results`` (any order, indices 0..n-1 with gaps allowed at the end) in index order.
+
+    Lines come out in input order whatever the number of workers, as soon as every
+    earlier one is known.
+    """
+    waiting: dict[int, Result] = {}
+    expected = 0
+    for result in results:
+        waiting[result.index] = result
+        while expected in waiting:
+            yield waiting.pop(expected)
+            expected += 1
+    for index in sorted(waiting):
+        yield waiting.pop(index)

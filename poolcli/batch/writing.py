@@ -1,0 +1,128 @@
+"""Atomic writes: an output appears whole or not at all, and an input is never touched.
+
+Each output is written to a hidden temporary file beside its target, named from the
+target and the run (so an interrupted run can sweep its own leftovers), then
+published in one step:
+
+- refuse or skip existing outputs: ``os.link(temp, target)``, which fails when the
+  target exists, so two poolcli processes writing one directory cannot overwrite
+  each other's files (no check-then-write race);
+- ``--overwrite``: ``os.replace(temp, target)``.
+
+A crash, a full disk or Ctrl-C leaves at worst the hidden temporary file, which the
+writer (or the batch, when a worker is killed) removes; never a partial output.
+Outputs are not fsync'ed: a power cut may lose recent outputs, not corrupt inputs.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, TypeVar
+
+from ..errors import OutputError, PoolcliError
+
+#: Suffix of the temporary files; discovery skips them (they are hidden too).
+TEMP_SUFFIX = ".poolcli-tmp"
+#: Keep temporary names within the usual 255-byte limit on one name.
+_NAME_BYTES = 160
+# Filesystems without hard links (FAT, some network shares) answer link() with these.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
+
+T = TypeVar("T")
+
+
+class OutputExists(OutputError):
+    """The target exists and the policy does not replace it."""
+
+
+def temp_path(target: str, run_id: str) -> str:
+    """The temporary file ``target`` is written to in run ``run_id``."""
+    directory, name = os.path.split(target)
+    short = os.fsencode(name)[:_NAME_BYTES].decode(errors="surrogateescape")
+    # a cut through a multi-byte character leaves lone surrogates; fine for a name
+    return os.path.join(directory, f".{short}.{run_id}{TEMP_SUFFIX}")
+
+
+def write_atomically(
+    target: str,
+    write: Callable[[BinaryIO], T],
+    *,
+    replace: bool,
+    run_id: str,
+) -> T:
+    """Call ``write`` with a stream, then publish what it wrote as ``target``.
+
+    Raises :class:`OutputExists` when ``target`` exists and ``replace`` is false,
+    :class:`OutputError` for any other failure to write (permissions, disk full, a
+    missing directory that cannot be made). Whatever ``write`` raises propagates;
+    in every case no temporary file is left and ``target`` is unchanged.
+    """
+    directory = os.path.dirname(target) or "."
+    temp = temp_path(target, run_id)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        # O_EXCL: never write through a file (or symlink) someone else put there
+        descriptor = os.open(
+            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
+    except OSError as error:
+        message = f"cannot write {target}: {reason(error)}"
+        raise OutputError(message) from None
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            result = write(stream)
+        _publish(temp, target, replace)
+        return result
+    except PoolcliError:
+        raise
+    except OSError as error:
+        message = f"cannot write {target}: {reason(error)}"
+        raise OutputError(message) from None
+    finally:
+        remove(temp)
+
+
+def _publish(temp: str, target: str, replace: bool) -> None:
+    if replace:
+        os.replace(temp, target)
+        return
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        message = f"{target} exists"
+        raise OutputExists(message) from None
+    except OSError as error:
+        if error.errno not in _NO_LINKS:
+            raise
+        # No hard links here: claim the name exclusively, then move the data over it.
+        # Still race-free between writers, but an empty file shows for a moment.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            message = f"{target} exists"
+            raise OutputExists(message) from None
+        os.replace(temp, target)
+
+
+def remove(path: str) -> None:
+    """Delete ``path`` if it is there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass  # a leftover hidden temporary file is not worth failing a batch for
+
+
+def sweep(targets: Iterable[str], run_id: str) -> None:
+    """Remove run ``run_id``'s temporary files for ``targets`` (after killed workers)."""
+    for target in targets:
+        remove(temp_path(target, run_id))
+
+
+def reason(error: OSError) -> str:
+    """An OSError as a short lower-case phrase: 'permission denied'."""
+    text = error.strerror or str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]
