@@ -93,23 +93,37 @@ _LOSSLESS = {
 }  # fmt: skip
 
 
+# The usual names, known without loading every Pillow plugin (Image.init() costs
+# tens of milliseconds at start-up); anything else is looked up in Pillow itself.
+_COMMON_NAMES = {
+    "png": "PNG", "apng": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "jpe": "JPEG",
+    "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP", "gif": "GIF", "bmp": "BMP",
+    "ppm": "PPM", "pgm": "PPM", "pbm": "PPM", "pnm": "PPM", "tga": "TGA", "ico": "ICO",
+    "npy": "NPY", "npz": "NPZ",
+}  # fmt: skip
+_COMMON_WRITERS = {"PNG", "JPEG", "TIFF", "WEBP", "GIF", "BMP", "PPM", "TGA", "ICO", "NPY", "NPZ"}
+
+
 def format_names() -> dict[str, str]:
     """Lower-case names and extensions (``png``, ``jpg``, ``tif``...) -> Pillow format."""
     Image.init()
     names = {ext.lstrip(".").lower(): fmt for ext, fmt in Image.registered_extensions().items()}
     names.update({fmt.lower(): fmt for fmt in Image.SAVE})
-    names.update({"npy": "NPY", "npz": "NPZ"})
+    names.update(_COMMON_NAMES)
     return names
 
 
 def format_for(name: str) -> str | None:
     """The format a ``--format`` value or a file extension names, or None."""
-    return format_names().get(name.lower().lstrip("."))
+    key = name.lower().lstrip(".")
+    return _COMMON_NAMES.get(key) or format_names().get(key)
 
 
 def writable(format: str) -> bool:
+    if format in _COMMON_WRITERS:
+        return True
     Image.init()
-    return format in ("NPY", "NPZ") or format in Image.SAVE
+    return format in Image.SAVE
 
 
 def extension(format: str) -> str:
