@@ -185,7 +185,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
         and not params["dry_run"]
         and (len(inputs) > 1 or params["recursive"] or params["files_from"])
     ):
-        warm_up()  # the fork server loads NumPy and Pillow while this process does too, and plans
+        warm_up()  # if workers need a fork server, it loads while this process plans
     from . import batch
 
     settings, read = _settings(params)
@@ -235,7 +235,10 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
     tally = report.Tally()
     dry_run, as_json = params["dry_run"], params["as_json"]
     # the problems found while planning first, then the results as they finish
-    arrived = itertools.chain(plan.problems, results)
+    arrived: Iterable[Any] = itertools.chain(plan.problems, results)
+    stop = report.FirstFailure()
+    if params["fail_fast"]:
+        arrived = stop.watch(arrived)  # stops taking results (and workers) as one fails
     with console.progress(plan.total, enabled=not dry_run) as advance, _interruptible():
         try:
             for result in report.ordered(advance(arrived)):
@@ -253,9 +256,6 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
                     console.line(report.file_line(source, target, result))
                 for note in result.notes:
                     console.note(f"{report.shown(source)}: {note}")
-                if result.failed and params["fail_fast"]:
-                    console.line("stopping at the first failure (--fail-fast)")
-                    break
         except KeyboardInterrupt:
             console.line(
                 f"interrupted; {tally.summary(plan.total, time.perf_counter() - started)}",
@@ -266,6 +266,8 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # stops the workers if we stopped early
+    if stop.seen:
+        console.line("stopped at the first failure (--fail-fast)")
     if plan.total > 1 or dry_run or tally.done != plan.total:
         console.summary(
             tally.summary(plan.total, time.perf_counter() - started, dry_run=dry_run), tally.failed
