@@ -117,7 +117,7 @@ def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **para
       find . -name '*.tif' -print0 | poolcli pool --files-from - -0 -o out -j 4
       poolcli pool -r photos -o thumbs --skip-existing --json > log.jsonl
     """
-    with _clean_errors(params["show_traceback"]):
+    with _clean_errors(params["show_traceback"]), _interruptible():
         status = _pool(inputs, output, params)
     ctx.exit(status)
 
@@ -152,7 +152,7 @@ def info(
       poolcli info -r scans --json
       poolcli info big.tif -k 4 --repeat 2
     """
-    with _clean_errors(show_traceback):
+    with _clean_errors(show_traceback), _interruptible():
         status = _info(ctx, inputs, as_json, params)
     ctx.exit(status)
 
@@ -239,7 +239,7 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
     stop = report.FirstFailure()
     if params["fail_fast"]:
         arrived = stop.watch(arrived)  # stops taking results (and workers) as one fails
-    with console.progress(plan.total, enabled=not dry_run) as advance, _interruptible():
+    with console.progress(plan.total, enabled=not dry_run) as advance:
         try:
             for result in report.ordered(advance(arrived)):
                 tally.add(result)
@@ -340,23 +340,18 @@ def _info(
     )
     failed = False
     stdin = _binary("stdin")
-    with _interruptible():
-        try:
-            for item in batch.discover(inputs, rules):
-                if item.problem is not None:
-                    facts = {"input": item.path, "status": "error", "error": item.problem}
-                else:
-                    facts = inspect(item.path, read, settings if pooling else None, stdin=stdin)
-                failed |= facts["status"] != "ok"
-                if as_json:
-                    click.echo(_json(facts))
-                elif facts["status"] != "ok":
-                    console.error(human_lines(facts)[0])
-                else:
-                    click.echo("\n".join(human_lines(facts)))
-        except KeyboardInterrupt:
-            console.line("interrupted", always=True)
-            return ExitStatus.INTERRUPTED
+    for item in batch.discover(inputs, rules):
+        if item.problem is not None:
+            facts = {"input": item.path, "status": "error", "error": item.problem}
+        else:
+            facts = inspect(item.path, read, settings if pooling else None, stdin=stdin)
+        failed |= facts["status"] != "ok"
+        if as_json:
+            click.echo(_json(facts))
+        elif facts["status"] != "ok":
+            console.error(human_lines(facts)[0])
+        else:
+            click.echo("\n".join(human_lines(facts)))
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 

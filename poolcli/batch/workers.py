@@ -166,7 +166,10 @@ class _Worker:
 
     def give(self, job: Job) -> None:
         self.jobs.append(job)
-        self.connection.send(job)
+        try:
+            self.connection.send(job)
+        except OSError:
+            pass  # it died: its sentinel says so next, and its jobs go back in line
 
 
 class _Pool:
