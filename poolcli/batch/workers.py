@@ -79,7 +79,12 @@ def run_jobs(
     workers = min(workers, len(jobs))
     if workers <= 1:
         for job in jobs:
-            yield run_job(job, work, stdin=stdin, stdout=stdout)
+            try:
+                result = run_job(job, work, stdin=stdin, stdout=stdout)
+            except BaseException:
+                sweep([job.target], work.run_id)  # belt and braces: the writer cleans up too
+                raise
+            yield result
         return
     single_threaded = replace(work, settings=replace(work.settings, threads=1))
     yield from _Pool(workers, single_threaded).run(jobs)
