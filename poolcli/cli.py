@@ -117,7 +117,7 @@ def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **para
       find . -name '*.tif' -print0 | poolcli pool --files-from - -0 -o out -j 4
       poolcli pool -r photos -o thumbs --skip-existing --json > log.jsonl
     """
-    with _clean_errors(params["show_traceback"]):
+    with _clean_errors(params["show_traceback"]), _interruptible():
         status = _pool(inputs, output, params)
     ctx.exit(status)
 
@@ -152,7 +152,7 @@ def info(
       poolcli info -r scans --json
       poolcli info big.tif -k 4 --repeat 2
     """
-    with _clean_errors(show_traceback):
+    with _clean_errors(show_traceback), _interruptible():
         status = _info(ctx, inputs, as_json, params)
     ctx.exit(status)
 
@@ -185,7 +185,7 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
         and not params["dry_run"]
         and (len(inputs) > 1 or params["recursive"] or params["files_from"])
     ):
-        warm_up()  # the fork server loads NumPy and Pillow while this process does too, and plans
+        warm_up()  # if workers need a fork server, it loads while this process plans
     from . import batch
 
     settings, read = _settings(params)
@@ -235,8 +235,11 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
     tally = report.Tally()
     dry_run, as_json = params["dry_run"], params["as_json"]
     # the problems found while planning first, then the results as they finish
-    arrived = itertools.chain(plan.problems, results)
-    with console.progress(plan.total, enabled=not dry_run) as advance, _interruptible():
+    arrived: Iterable[Any] = itertools.chain(plan.problems, results)
+    stop = report.FirstFailure()
+    if params["fail_fast"]:
+        arrived = stop.watch(arrived)  # stops taking results (and workers) as one fails
+    with console.progress(plan.total, enabled=not dry_run) as advance:
         try:
             for result in report.ordered(advance(arrived)):
                 tally.add(result)
@@ -253,9 +256,6 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
                     console.line(report.file_line(source, target, result))
                 for note in result.notes:
                     console.note(f"{report.shown(source)}: {note}")
-                if result.failed and params["fail_fast"]:
-                    console.line("stopping at the first failure (--fail-fast)")
-                    break
         except KeyboardInterrupt:
             console.line(
                 f"interrupted; {tally.summary(plan.total, time.perf_counter() - started)}",
@@ -266,6 +266,8 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # stops the workers if we stopped early
+    if stop.seen:
+        console.line("stopped at the first failure (--fail-fast)")
     if plan.total > 1 or dry_run or tally.done != plan.total:
         console.summary(
             tally.summary(plan.total, time.perf_counter() - started, dry_run=dry_run), tally.failed
@@ -338,23 +340,18 @@ def _info(
     )
     failed = False
     stdin = _binary("stdin")
-    with _interruptible():
-        try:
-            for item in batch.discover(inputs, rules):
-                if item.problem is not None:
-                    facts = {"input": item.path, "status": "error", "error": item.problem}
-                else:
-                    facts = inspect(item.path, read, settings if pooling else None, stdin=stdin)
-                failed |= facts["status"] != "ok"
-                if as_json:
-                    click.echo(_json(facts))
-                elif facts["status"] != "ok":
-                    console.error(human_lines(facts)[0])
-                else:
-                    click.echo("\n".join(human_lines(facts)))
-        except KeyboardInterrupt:
-            console.line("interrupted", always=True)
-            return ExitStatus.INTERRUPTED
+    for item in batch.discover(inputs, rules):
+        if item.problem is not None:
+            facts = {"input": item.path, "status": "error", "error": item.problem}
+        else:
+            facts = inspect(item.path, read, settings if pooling else None, stdin=stdin)
+        failed |= facts["status"] != "ok"
+        if as_json:
+            click.echo(_json(facts))
+        elif facts["status"] != "ok":
+            console.error(human_lines(facts)[0])
+        else:
+            click.echo("\n".join(human_lines(facts)))
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 

@@ -138,7 +138,7 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path, photos):
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"poolcli: {photos / '0empty.png'}: file is empty",
-        "poolcli: stopping at the first failure (--fail-fast)",
+        "poolcli: stopped at the first failure (--fail-fast)",
         result.stderr.splitlines()[2],
     ]
     assert result.stderr.splitlines()[2].startswith(

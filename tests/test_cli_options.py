@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -262,3 +263,25 @@ def test_no_color_strips_styles(tmp_path, monkeypatch):
     assert (
         Console(quiet=False, verbose=False).color is None
     )  # click decides: colour on terminals only
+
+
+def test_shell_completion_completes_options_and_modes():
+    def complete(words: str, index: int) -> list[str]:
+        env = {
+            **os.environ,
+            "_POOLCLI_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(index),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "poolcli"], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.splitlines()
+
+    assert complete("poolcli pool --mo", 2) == ["plain,--mode"]
+    assert complete("poolcli pool -m m", 3) == [
+        "plain,max",
+        "plain,min",
+        "plain,median",
+        "plain,mode",
+    ]

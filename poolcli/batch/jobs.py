@@ -99,15 +99,11 @@ def run_job(
     ``stdin`` and ``stdout`` serve a ``-`` source or target (main process only).
     """
     started = time.perf_counter()
+    source: str | bytes = job.source
     try:
-        if (
-            job.target != STDOUT
-            and work.existing is not Existing.OVERWRITE
-            and os.path.lexists(job.target)
-        ):
+        if _kept(job, work):  # checked first so that no work is wasted; link() has the last word
             message = f"{job.target} exists"
             raise OutputExists(message)
-        source: str | bytes = job.source
         source = _source(job, stdin)
         write = WriteOptions(job.format, work.save_options, work.dtype)
 
@@ -155,11 +151,7 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
     """What :func:`run_job` would do, from headers only: ``--dry-run``."""
     started = time.perf_counter()
     try:
-        if (
-            job.target != STDOUT
-            and work.existing is not Existing.OVERWRITE
-            and os.path.lexists(job.target)
-        ):
+        if _kept(job, work):
             if work.existing is Existing.SKIP:
                 return Result(job.index, Status.SKIPPED)
             message = (
@@ -190,6 +182,15 @@ def _planned_sizes(description, work: Work) -> list[tuple[tuple[int, int], tuple
             raise InputError(message)
         planes = [planes[work.read.frame]]
     return [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
+
+
+def _kept(job: Job, work: Work) -> bool:
+    """True when the target exists and the policy keeps it (refuse or skip)."""
+    return (
+        job.target != STDOUT
+        and work.existing is not Existing.OVERWRITE
+        and os.path.lexists(job.target)
+    )
 
 
 def _size_problem(source: str | bytes, work: Work) -> str | None:

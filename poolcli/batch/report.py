@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .jobs import Result, Status
@@ -71,6 +71,20 @@ class Tally:
         if total > self.done:
             parts.append(f"{total - self.done} not done")
         return f"{', '.join(parts)} in {seconds:.1f} s"
+
+
+class FirstFailure:
+    """``--fail-fast``: passes results on up to and including the first failure."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def watch(self, results: Iterable[Result]) -> Iterator[Result]:
+        for result in results:
+            yield result
+            if result.failed:
+                self.seen = True
+                return
 
 
 def shown(path: str) -> str:

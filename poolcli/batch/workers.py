@@ -12,9 +12,10 @@ Start method, chosen per pool:
   that imports :mod:`poolcli.batch.preload` (NumPy, Pillow, every plugin) once,
   then forks warm workers. **spawn** where neither exists.
 
-Each worker holds one job at a time on its own pipe, so the main process always
-knows which job a worker is on: a worker that dies (a decoder crash, the OOM
-killer) fails only its job, and is replaced. Results are yielded as they finish.
+Each worker has its own pipe and at most :data:`QUEUED` jobs, run in the order
+sent, so the main process always knows which job a worker is on: a worker that
+dies (a decoder crash, the OOM killer) fails only that job, and is replaced; the
+jobs queued behind it go back in line. Results are yielded as they finish.
 
 Interruption (Ctrl-C, SIGTERM, a ``--fail-fast`` stop, or a consumer that stops
 iterating): workers get SIGTERM, which unwinds them through the atomic writer's
@@ -44,6 +45,9 @@ if TYPE_CHECKING:  # jobs imports NumPy and Pillow: loaded when jobs run, not to
 
 #: How long workers get to clean up after SIGTERM before they are killed.
 GRACE_SECONDS = 1.0
+#: Jobs sent ahead to each worker, so it starts the next one without waiting for
+#: this process to read a result and answer (a round trip per file otherwise).
+QUEUED = 2
 #: A worker's first message: it started (so a later death is its job's doing).
 _READY = "ready"
 _PRELOAD = "poolcli.batch.preload"
@@ -75,7 +79,12 @@ def run_jobs(
     workers = min(workers, len(jobs))
     if workers <= 1:
         for job in jobs:
-            yield run_job(job, work, stdin=stdin, stdout=stdout)
+            try:
+                result = run_job(job, work, stdin=stdin, stdout=stdout)
+            except BaseException:
+                sweep([job.target], work.run_id)  # belt and braces: the writer cleans up too
+                raise
+            yield result
         return
     single_threaded = replace(work, settings=replace(work.settings, threads=1))
     yield from _Pool(workers, single_threaded).run(jobs)
@@ -144,7 +153,7 @@ def _preload() -> list[str]:
 
 
 class _Worker:
-    """A worker process, its pipe, and the job it is on."""
+    """A worker process, its pipe, and the jobs it holds (in the order it runs them)."""
 
     def __init__(self, context, work: Work) -> None:
         # a forked child would write out whatever sits in these buffers a second time
@@ -156,13 +165,16 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.job: Job | None = None
+        self.jobs: deque[Job] = deque()
         #: It said it started; a worker that dies before this could not start at all.
         self.ready = False
 
     def give(self, job: Job) -> None:
-        self.job = job
-        self.connection.send(job)
+        self.jobs.append(job)
+        try:
+            self.connection.send(job)
+        except OSError:
+            pass  # it died: its sentinel says so next, and its jobs go back in line
 
 
 class _Pool:
@@ -178,8 +190,8 @@ class _Pool:
         try:
             self.workers = [_Worker(self.context, self.work) for _ in range(self.size)]
             self._feed(waiting)
-            while any(w.job is not None for w in self.workers):
-                busy = [w for w in self.workers if w.job is not None]
+            while any(w.jobs for w in self.workers):
+                busy = [w for w in self.workers if w.jobs]
                 events = [w.connection for w in busy] + [w.process.sentinel for w in busy]
                 ready = set(multiprocessing.connection.wait(events))
                 for worker in busy:
@@ -198,14 +210,15 @@ class _Pool:
             yield run_job(job, self.work)
 
     def _feed(self, waiting: deque) -> None:
-        for worker in self.workers:
-            if worker.job is None and waiting:
-                worker.give(waiting.popleft())
+        """Top every worker up to :data:`QUEUED` jobs, one worker at a time (fair)."""
+        for _ in range(QUEUED):
+            for worker in self.workers:
+                if len(worker.jobs) < QUEUED and waiting:
+                    worker.give(waiting.popleft())
 
     def _collect(self, worker: _Worker, ready: set, waiting: deque) -> Result | None:
-        """The worker's result, if it sent one; if it died, a failure for its job
-        (and a replacement), or the job back in line if the worker never started."""
-        assert worker.job is not None
+        """The worker's next result, if it sent one; if it died, a failure for the job
+        it was on (and a replacement), its other jobs back in line."""
         if worker.connection in ready:
             try:
                 message = worker.connection.recv()
@@ -215,19 +228,20 @@ class _Pool:
                 if message == _READY:
                     worker.ready = True
                     return None
-                worker.job = None
+                worker.jobs.popleft()
                 return message
         elif worker.process.sentinel not in ready:
             return None
-        job, worker.job = worker.job, None
         worker.process.join(GRACE_SECONDS)
         code = worker.process.exitcode
         worker.connection.close()
-        sweep([job.target], self.work.run_id)
+        sweep([job.target for job in worker.jobs], self.work.run_id)
         self.workers.remove(worker)
+        culprit = worker.jobs.popleft()
+        waiting.extendleft(reversed(worker.jobs))  # queued behind it: never started
         if not worker.ready:
-            waiting.appendleft(job)  # not the file's fault; no replacement either
-            return None
+            waiting.appendleft(culprit)  # it never started: not the file's fault
+            return None  # and no replacement, which would fail the same way
         self.workers.append(_Worker(self.context, self.work))
         from .jobs import Result, Status
 
@@ -238,10 +252,10 @@ class _Pool:
             f"the worker process died ({cause}) on this file; "
             "if memory ran out, lower -j or --max-pixels"
         )
-        return Result(job.index, Status.ERROR, message)
+        return Result(culprit.index, Status.ERROR, message)
 
     def _close(self, finished: bool) -> None:
-        in_flight = [w.job.target for w in self.workers if w.job is not None]
+        in_flight = [job.target for worker in self.workers for job in worker.jobs]
         if finished:
             for worker in self.workers:
                 try:

@@ -61,17 +61,13 @@ def write_atomically(
     """
     directory = os.path.dirname(target) or "."
     temp = temp_path(target, run_id)
+    # One try for all of it: an interrupt between creating the file and a second
+    # try block would leave the file behind.
     try:
         os.makedirs(directory, exist_ok=True)
         # O_EXCL: never write through a file (or symlink) someone else put there
-        descriptor = os.open(
-            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-        )
-    except OSError as error:
-        message = f"cannot write {target}: {reason(error)}"
-        raise OutputError(message) from None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        with open(temp, "wb", opener=lambda path, _: os.open(path, flags, 0o666)) as stream:
             result = write(stream)
         _publish(temp, target, replace)
         return result
