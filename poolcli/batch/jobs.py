@@ -124,8 +124,6 @@ def run_job(
             return Result(job.index, Status.SKIPPED, seconds=time.perf_counter() - started)
         message = f"{exists}; pass --overwrite to replace it or --skip-existing to keep it"
         return _failure(job, message, started)
-    except InputError as error:
-        return _failure(job, _size_problem(source, work) or str(error), started)
     except PoolcliError as error:
         return _failure(job, str(error), started)
     except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
@@ -191,22 +189,6 @@ def _kept(job: Job, work: Work) -> bool:
         and work.existing is not Existing.OVERWRITE
         and os.path.lexists(job.target)
     )
-
-
-def _size_problem(source: str | bytes, work: Work) -> str | None:
-    """The image-worded reason (a kernel larger than the image, a --repeat that runs
-    out of pixels) when the headers show one, else None.
-
-    ``convert`` lets the engine find these for images, in the engine's words (axis
-    numbers, no option names); headers are read again only on this failure path.
-    """
-    try:
-        _planned_sizes(describe(source, work.read), work)
-    except InputError as error:
-        return str(error)
-    except (PoolcliError, OSError):
-        return None
-    return None
 
 
 def _source(job: Job, stdin: BinaryIO | None) -> str | bytes:

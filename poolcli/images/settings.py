@@ -88,7 +88,7 @@ class PoolSettings:
         With ``max_pixels``, a kernel reach or an output size that needs a bigger
         image than the limit allows is refused too, before any file is read.
         """
-        check_window_parameters(self.kernel, self.effective_stride, self.padding, self.dilation)
+        self._check_window()
         if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
             message = f"repeat must be a whole number of at least 1, got {self.repeat!r}"
             raise ParameterError(message)
@@ -115,6 +115,26 @@ class PoolSettings:
             raise ParameterError(message)
         if max_pixels is not None:
             self._check_reach(max_pixels)
+
+    def _check_window(self) -> None:
+        """The engine's window rules, worded in width x height like the command line."""
+        windows = (
+            ("kernel", self.kernel),
+            ("stride", self.effective_stride),
+            ("dilation", self.dilation),
+        )
+        for name, pair in windows:
+            if min(pair) < 1:
+                message = f"--{name} must be at least 1, got {wxh(pair)}"
+                raise ParameterError(message)
+        half = (self.kernel[0] // 2, self.kernel[1] // 2)
+        if min(self.padding) < 0 or self.padding[0] > half[0] or self.padding[1] > half[1]:
+            message = (
+                f"--padding {wxh(self.padding)} must be between 0 and half the kernel: "
+                f"kernel {wxh(self.kernel)} allows at most {wxh(half)}"
+            )
+            raise ParameterError(message)
+        check_window_parameters(self.kernel, self.effective_stride, self.padding, self.dilation)
 
     def _check_reach(self, max_pixels: int) -> None:
         """Refuse settings that need an axis longer than any image ``max_pixels`` allows."""
@@ -211,6 +231,12 @@ class PoolSettings:
             sy, sx = self.effective_stride
             return float(sx**self.repeat), float(sy**self.repeat)
         return width / out_w, height / out_h
+
+
+def wxh(pair: tuple[int, int]) -> str:
+    """An (h, w) pair as the command line writes it: ``W`` when square, else ``WxH``."""
+    height, width = pair
+    return str(width) if width == height else f"{width}x{height}"
 
 
 def _round_half_up(value: float) -> int:
