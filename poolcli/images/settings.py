@@ -118,20 +118,16 @@ class PoolSettings:
 
     def _check_window(self) -> None:
         """The engine's window rules, worded in width x height like the command line."""
-        windows = (
-            ("kernel", self.kernel),
-            ("stride", self.effective_stride),
-            ("dilation", self.dilation),
-        )
-        for name, pair in windows:
-            if min(pair) < 1:
-                message = f"--{name} must be at least 1, got {wxh(pair)}"
+        stride, dilation = self.effective_stride, self.dilation
+        for name, sides in (("kernel", self.kernel), ("stride", stride), ("dilation", dilation)):
+            if min(sides) < 1:
+                message = f"{name} must be at least 1, got {wxh(sides)}"
                 raise ParameterError(message)
         half = (self.kernel[0] // 2, self.kernel[1] // 2)
         if min(self.padding) < 0 or self.padding[0] > half[0] or self.padding[1] > half[1]:
             message = (
-                f"--padding {wxh(self.padding)} must be between 0 and half the kernel: "
-                f"kernel {wxh(self.kernel)} allows at most {wxh(half)}"
+                f"padding must be between 0 and half the kernel (kernel {wxh(self.kernel)} "
+                f"allows at most {wxh(half)}), got {wxh(self.padding)}"
             )
             raise ParameterError(message)
         check_window_parameters(self.kernel, self.effective_stride, self.padding, self.dilation)
