@@ -98,22 +98,22 @@ def decoding(
             yield _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
             return
         use_block_allocator()  # decoded frames can then be pooled without a copy
-        with _silenced(), _pillow_errors():
+        with _silenced(head), _pillow_errors():
             image = _open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
         indices = range(count) if frame is None else [_frame_index(frame, count)]
-        frames = _frames(image, indices, metadata, max_pixels)
+        frames = _frames(image, indices, metadata, max_pixels, head)
         yield Decoded(image.format or "?", metadata, frames, frame_count=len(indices))
 
 
 def _frames(
-    image: Image.Image, indices, metadata: Metadata, max_pixels: int | None
+    image: Image.Image, indices, metadata: Metadata, max_pixels: int | None, head: bytes
 ) -> Iterator[Image.Image]:
     """Each frame of ``image`` loaded and upright, one at a time."""
     durations, disposals, blends = [], [], []
     for index in indices:
-        with _silenced(), _pillow_errors():
+        with _silenced(head), _pillow_errors():
             image.seek(index)
             _check_pixels(image.size, max_pixels)
             image.load()
@@ -166,7 +166,7 @@ def probe(
             headers = arrays.probe(stream, is_npz, layout=layout)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
-        with _silenced(), _pillow_errors():
+        with _silenced(head), _pillow_errors():
             image = _open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             planes = []
@@ -267,19 +267,29 @@ def _open_image(stream: IO[bytes], max_pixels: int | None) -> Image.Image:
     return image
 
 
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_STDERR_LOCK = threading.Lock()
+
+
 @contextmanager
-def _silenced() -> Iterator[None]:
-    """Keep parsers quiet: Python warnings ignored, and what C libraries print to
-    stderr (libtiff reports every damaged strip there) captured, so the command line
-    shows one line per problem. The first captured line explains a failure."""
+def _silenced(head: bytes) -> Iterator[None]:
+    """Keep parsers quiet, so the command line shows one line per problem.
+
+    Python warnings are ignored. libtiff, the one C library here that prints (every
+    damaged strip, every unknown tag) straight to file descriptor 2, gets a
+    temporary file there while a TIFF is read; its first line explains a failure.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr to protect
+        if not head.startswith(_TIFF_MAGIC):
             yield
             return
-        with tempfile.TemporaryFile() as sink:
+        with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+            try:
+                saved = os.dup(2)
+            except OSError:  # no stderr to protect
+                yield
+                return
             os.dup2(sink.fileno(), 2)
             try:
                 yield
