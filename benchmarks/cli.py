@@ -327,6 +327,9 @@ def main() -> None:
         if not big.exists():
             mosaic(4096, 4096, seed=1).save(big, quality=92)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, inputs in {work}")
+        # An installed package has its bytecode compiled by pip; an editable checkout
+        # under PYTHONDONTWRITEBYTECODE would recompile poolcli on every run.
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "poolcli")], check=True)
         check_exact(big, work)
         if "whole" in cases:
             case_whole(big, work, args.repeat)
