@@ -293,14 +293,18 @@ class _Reduction:
         acc = numeric.accumulator(x, taps, headroom)
         sums = reduce_axis(reduce_axis(x, axes[0], gh, np.add, acc, 0), axes[1], gw, np.add, acc, 0)
         if mode is PoolMode.SUM:
-            result = sums
+            result = numeric.clip_into(sums, out.dtype)
         elif mode is PoolMode.AVG and acc.kind != "f":
             result = numeric.divide_half_up(sums, divisor)
+            # A mean lies between its window's extremes unless the divisor is below
+            # the window's pixel count (only a given ``divisor`` can be): then clip.
+            if self.divisor is not None and self.divisor < gh.max_taps * gw.max_taps:
+                result = numeric.clip_into(result, out.dtype)
         elif mode is PoolMode.AVG:
             result = np.divide(sums, divisor, out=sums)
         else:
             result = self._power_mean(sums, divisor, out.dtype)
-        np.copyto(out, numeric.clip_into(result, out.dtype), casting="unsafe")
+        np.copyto(out, result, casting="unsafe")
 
     def _power_mean(self, sums: np.ndarray, divisor, dtype: np.dtype) -> np.ndarray:
         if self.mode is PoolMode.RMS:
