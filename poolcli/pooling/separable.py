@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .geometry import AxisWindows, Index
+from .geometry import AxisWindows, Index, Tap
 
 # Below this many trailing elements per position (pixel channels, say), ufuncs run
 # one channel at a time: NumPy's inner loop then runs along the axis, not over the
@@ -61,23 +61,86 @@ def reduce_axis(
         y = np.ascontiguousarray(y)
     y3 = _three_d(y, axis)
     out3 = _three_d(out, axis)
-    lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
     taps = windows.taps
-    # The leading taps that reach every output start it; the rest update in place.
-    leading = 0
-    while leading < min(len(taps), 2) and windows.covers_all(taps[leading]):
-        leading += 1
+    first, together = _opening(windows)
+    if y3.shape[2] > 1 and all(_unit_step(tap.src) for tap in taps):
+        # Stride 1: a window's taps are whole runs of (position, trailing) blocks, so
+        # the trailing axis folds into this one and every call reads contiguous
+        # memory instead of one strided lane per channel.
+        merged = _merge_trailing(y3), _merge_trailing(out3)
+        if merged[0] is not None and merged[1] is not None:
+            block = y3.shape[2]
+            y3, out3 = merged
+            taps = tuple(_scale(tap, block) for tap in taps)
+    if y3.dtype != dtype and sum(_length(tap.dst) for tap in taps) > y3.shape[1]:
+        # Overlapping windows read each input more than once: widen it once, not
+        # in every (buffered, slower) mixed-dtype call.
+        y3 = y3.astype(dtype)
+    lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
     for lane in lanes:
         target = out3[:, :, lane]
-        if leading == 2:
-            ufunc(_read(y3, taps[0].src, lane), _read(y3, taps[1].src, lane), out=target, dtype=dtype)
-        elif leading == 1:
-            np.copyto(target, _read(y3, taps[0].src, lane), casting="unsafe")
-        else:
+        if first is None:
             target[...] = identity
-        for tap in taps[leading:]:
+        elif together:
+            ufunc(_read(y3, taps[0].src, lane), _read(y3, taps[1].src, lane), out=target, dtype=dtype)
+        else:
+            np.copyto(target, _read(y3, taps[first].src, lane), casting="unsafe")
+        for tap in _remaining(taps, first, together):
             _update(ufunc, target, tap.dst, _read(y3, tap.src, lane), dtype)
     return out
+
+
+def _opening(windows: AxisWindows) -> tuple[int | None, bool]:
+    """Which tap starts every output, and whether taps 0 and 1 combine in one call.
+
+    An output is its taps combined in kernel order. A tap that reaches every
+    output can start them all (no identity fill); tap 1 may start in place of
+    tap 0, since ``max``/``min``/``add`` of two values commute, so the values are
+    the same as combining in order.
+    """
+    taps = windows.taps
+    covers = [windows.covers_all(tap) for tap in taps[:2]]
+    if covers and covers[0]:
+        return 0, len(covers) == 2 and covers[1]
+    if len(covers) == 2 and covers[1]:
+        return 1, False
+    return None, False
+
+
+def _remaining(taps: tuple[Tap, ...], first: int | None, together: bool) -> tuple[Tap, ...]:
+    """The taps left to combine, in kernel order, after the opening."""
+    if first is None:
+        return taps
+    if first == 1:
+        return (taps[0], *taps[2:])
+    return taps[2:] if together else taps[1:]
+
+
+def _unit_step(index: Index) -> bool:
+    return isinstance(index, slice) and index.step in (None, 1)
+
+
+def _length(index: Index) -> int:
+    if isinstance(index, slice):
+        return len(range(index.start, index.stop, index.step or 1))
+    return len(index)
+
+
+def _scale(tap: Tap, block: int) -> Tap:
+    """``tap`` on an axis whose positions each became ``block`` consecutive ones."""
+    assert isinstance(tap.src, slice) and isinstance(tap.dst, slice)
+    return Tap(
+        slice(tap.dst.start * block, tap.dst.stop * block),
+        slice(tap.src.start * block, tap.src.stop * block),
+    )
+
+
+def _merge_trailing(a3: np.ndarray) -> np.ndarray | None:
+    """(before, axis, after) viewed as (before, axis * after, 1), or None if no view can."""
+    try:
+        return np.reshape(a3, (a3.shape[0], a3.shape[1] * a3.shape[2], 1), copy=False)
+    except ValueError:
+        return None
 
 
 def _viewable(a: np.ndarray, axis: int) -> bool:
