@@ -10,6 +10,8 @@ depend on the number of threads.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import threading
@@ -24,7 +26,7 @@ from ..errors import InputError, ParameterError
 from . import numeric, ranked
 from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
 from .modes import PoolMode
-from .separable import reduce_axis
+from .separable import AxisPass
 
 #: Aim for band temporaries of about this size. Smaller bands fit the cache better
 #: but pay Python overhead per band, which threads then contend for (measured).
@@ -258,14 +260,28 @@ class _Reduction:
             return 4 * max(itemsize, 8 if self.mode in (PoolMode.LP, PoolMode.RMS) else 4)
         return 3 * taps * max(itemsize, 8 if self.mode is PoolMode.MODE else 1)
 
-    def compute(self, x, axes, channel_axis, gh, gw, out) -> None:
-        """Pool the band ``x`` (windows ``gh`` x ``gw``) into ``out``."""
+    def prepare(self, x, axes, channel_axis, gh, gw, out_dtype) -> Callable:
+        """The work for one band: ``work(source, windows, target)``, planned once per call.
+
+        ``source`` is the band's input rows, ``windows`` their windows along
+        ``axes[0]`` (from :meth:`AxisWindows.bands`), ``target`` its output rows.
+        """
         if self.mode.separable:
-            # IEEE results are the contract (x**p of a negative is NaN, a float16 sum
-            # past 65504 is inf); errstate is per thread, so it is set here, in the band.
-            with np.errstate(invalid="ignore", over="ignore"):
-                self._separable(x, axes, gh, gw, out)
-            return
+            return _SeparableWork(self, x, axes, gh, gw, out_dtype)
+        return functools.partial(self._ranked, axes=axes, channel_axis=channel_axis, gw=gw)
+
+    def errstate(self) -> contextlib.AbstractContextManager:
+        """Floating-point error handling for a thread running bands.
+
+        IEEE results are the contract (x**p of a negative is NaN, a float16 sum past
+        65504 is inf), so sums and powers must not warn. errstate is per thread.
+        """
+        if self.mode.separable:
+            return np.errstate(invalid="ignore", over="ignore")
+        return contextlib.nullcontext()
+
+    def _ranked(self, x, gh, out, *, axes, channel_axis, gw) -> None:
+        """Median or mode of the band ``x`` (windows ``gh`` x ``gw``) into ``out``."""
         order = list(axes) + ([channel_axis] if channel_axis is not None else [])
         front = list(range(len(order)))
         if channel_axis is not None:
@@ -277,35 +293,6 @@ class _Reduction:
             pixels = channel_axis is not None and self.mode is PoolMode.MODE
             result = ranked.mode(y, gh, gw, pixels=pixels)
         np.copyto(np.moveaxis(out, order, front), result)
-
-    def _separable(self, x, axes, gh, gw, out) -> None:
-        mode = self.mode
-        if mode in (PoolMode.MAX, PoolMode.MIN):
-            ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
-            identity = numeric.lowest(x.dtype) if mode is PoolMode.MAX else numeric.highest(x.dtype)
-            rows = reduce_axis(x, axes[0], gh, ufunc, x.dtype, identity)
-            reduce_axis(rows, axes[1], gw, ufunc, x.dtype, identity, out=out)
-            return
-        divisor = self._divisor(gh, gw, out.ndim, axes)
-        if mode in (PoolMode.LP, PoolMode.RMS):
-            x = np.power(x.astype(np.float64), self.p if mode is PoolMode.LP else 2.0)
-        headroom = int(np.max(divisor)) // 2 if mode is PoolMode.AVG else 0
-        taps = gh.max_taps * gw.max_taps
-        acc = numeric.accumulator(x, taps, headroom)
-        sums = reduce_axis(reduce_axis(x, axes[0], gh, np.add, acc, 0), axes[1], gw, np.add, acc, 0)
-        if mode is PoolMode.SUM:
-            result = numeric.clip_into(sums, out.dtype)
-        elif mode is PoolMode.AVG and acc.kind != "f":
-            result = numeric.divide_half_up(sums, divisor)
-            # A mean lies between its window's extremes unless the divisor is below
-            # the window's pixel count (only a given ``divisor`` can be): then clip.
-            if self.divisor is not None and self.divisor < gh.max_taps * gw.max_taps:
-                result = numeric.clip_into(result, out.dtype)
-        elif mode is PoolMode.AVG:
-            result = np.divide(sums, divisor, out=sums)
-        else:
-            result = self._power_mean(sums, divisor, out.dtype)
-        np.copyto(out, result, casting="unsafe")
 
     def _power_mean(self, sums: np.ndarray, divisor, dtype: np.dtype) -> np.ndarray:
         if self.mode is PoolMode.RMS:
@@ -335,6 +322,99 @@ class _Reduction:
         return counts_h.reshape(shape_h) * counts_w.reshape(shape_w)
 
 
+class _SeparableWork:
+    """Max, min and the sum-based modes, band by band: rows first, then columns.
+
+    Everything that does not depend on the band (dtypes, the column pass, the
+    divisor of interior bands) is decided once here: per-band Python work is what
+    made small bands and threads slow.
+    """
+
+    def __init__(self, reduction: _Reduction, x, axes, gh: AxisWindows, gw: AxisWindows, out_dtype):
+        self.reduction = reduction
+        self.axes = axes
+        self.gw = gw
+        self.ndim = x.ndim
+        mode = reduction.mode
+        self.source = x.dtype
+        if mode in (PoolMode.MAX, PoolMode.MIN):
+            self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
+            self.dtype = x.dtype
+            lowest = mode is PoolMode.MAX
+            self.identity = numeric.lowest(x.dtype) if lowest else numeric.highest(x.dtype)
+        else:
+            self.ufunc, self.identity = np.add, 0
+            if mode in (PoolMode.LP, PoolMode.RMS):
+                self.source = np.dtype(np.float64)
+            headroom = 0
+            if mode is PoolMode.AVG:
+                largest = reduction.divisor or _largest_count(gh, gw, reduction.count_include_pad)
+                headroom = largest // 2
+            values = x if self.source == x.dtype else np.empty(0, self.source)
+            self.dtype = numeric.accumulator(values, gh.max_taps * gw.max_taps, headroom)
+        self.out_dtype = out_dtype
+        self.trailing = math.prod(x.shape[axes[0] + 1 :])
+        self._rows: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
+        self._columns: dict[int, AxisPass] = {}
+
+    def __call__(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
+        rows_pass, divisor = self._band_plan(windows)
+        mode = self.reduction.mode
+        if mode in (PoolMode.LP, PoolMode.RMS):
+            source = np.power(source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0)
+        rows = rows_pass(source)
+        shape = list(source.shape)
+        shape[self.axes[0]] = windows.out
+        columns = self._columns_pass(shape)
+        if mode in (PoolMode.MAX, PoolMode.MIN):
+            columns(rows, target)
+            return
+        sums = columns(rows).reshape(target.shape)
+        np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+
+    def _finish(self, sums: np.ndarray, divisor, windows: AxisWindows) -> np.ndarray:
+        """Window sums -> the mode's values (still in the accumulator's dtype)."""
+        reduction = self.reduction
+        if reduction.mode is PoolMode.SUM:
+            return numeric.clip_into(sums, self.out_dtype)
+        if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
+            result = numeric.divide_half_up(sums, divisor)
+            # A mean lies between its window's extremes unless the divisor is below
+            # the window's pixel count (only a given ``divisor`` can be): then clip.
+            if reduction.divisor is not None and reduction.divisor < windows.max_taps * self.gw.max_taps:
+                result = numeric.clip_into(result, self.out_dtype)
+            return result
+        if reduction.mode is PoolMode.AVG:
+            return numeric.divide_float(sums, divisor)
+        return reduction._power_mean(sums, divisor, self.out_dtype)
+
+    def _band_plan(self, windows: AxisWindows) -> tuple[AxisPass, object]:
+        """The row pass and divisor of a band's windows; interior bands share one."""
+        plan = self._rows.get(id(windows))
+        if plan is None or plan[0] is not windows:
+            rows_pass = AxisPass.plan(windows, self.trailing, self.source, self.ufunc, self.dtype, self.identity)
+            divisor = None
+            if self.reduction.mode is not PoolMode.MAX and self.reduction.mode is not PoolMode.MIN:
+                divisor = self.reduction._divisor(windows, self.gw, self.ndim, self.axes)
+            plan = self._rows[id(windows)] = (windows, rows_pass, divisor)
+        return plan[1], plan[2]
+
+    def _columns_pass(self, shape: list[int]) -> AxisPass:
+        # The trailing block only changes with the band when the column axis comes first.
+        trailing = math.prod(shape[self.axes[1] + 1 :])
+        columns = self._columns.get(trailing)
+        if columns is None:
+            columns = AxisPass.plan(self.gw, trailing, self.dtype, self.ufunc, self.dtype, self.identity)
+            self._columns[trailing] = columns
+        return columns
+
+
+def _largest_count(gh: AxisWindows, gw: AxisWindows, count_include_pad: bool) -> int:
+    """The largest divisor a window gets when the caller gives none."""
+    counts_h, counts_w = (g.padded if count_include_pad else g.real for g in (gh, gw))
+    return int(counts_h.max()) * int(counts_w.max())
+
+
 def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.ndarray:
     shape = list(x.shape)
     shape[axes[0]], shape[axes[1]] = gh.out, gw.out
@@ -345,25 +425,28 @@ def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.nd
     rows = _band_rows(x, axes, gh, gw, reduction, out.size)
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))
-    starts = range(0, gh.out, rows)
+    bands = gh.bands(rows)
+    work = reduction.prepare(x, axes, channel_axis, gh, gw, out.dtype)
 
-    def band(start: int) -> None:
-        stop = min(start + rows, gh.out)
-        windows, first = gh.band(start, stop)
+    def band(item: tuple[int, int, AxisWindows, int]) -> None:
+        start, stop, windows, first = item
         source = _slice_axis(x, axes[0], first, first + windows.length)
         target = _slice_axis(out, axes[0], start, stop)
-        reduction.compute(source, axes, channel_axis, windows, gw, target)
+        work(source, windows, target)
 
-    if workers == 1 or len(starts) == 1:
-        for start in starts:
-            band(start)
+    if workers == 1 or len(bands) == 1:
+        with reduction.errstate():
+            for item in bands:
+                band(item)
     else:
-        _share(band, starts, workers)
+        _share(band, bands, workers, reduction.errstate)
     return out
 
 
-def _share(work: Callable[[int], None], items: Sequence[int], workers: int) -> None:
+def _share(work: Callable, items: Sequence, workers: int, context: Callable) -> None:
     """Run ``work`` on every item, on ``workers`` threads that each take the next one.
+
+    Each thread runs its items inside ``context()`` (per-thread NumPy error state).
 
     One task per worker, not one per band: every task costs a thread wake-up,
     tens of microseconds on a virtual machine (measured: 2 threads went from 1.4x
@@ -375,16 +458,17 @@ def _share(work: Callable[[int], None], items: Sequence[int], workers: int) -> N
     failed = threading.Event()
 
     def worker() -> None:
-        while not failed.is_set():
-            with lock:
-                item = next(todo, None)
-            if item is None:
-                return
-            try:
-                work(item)
-            except BaseException:
-                failed.set()
-                raise
+        with context():
+            while not failed.is_set():
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                try:
+                    work(item)
+                except BaseException:
+                    failed.set()
+                    raise
 
     tasks = [_executor(workers).submit(worker) for _ in range(workers)]
     for task in tasks:

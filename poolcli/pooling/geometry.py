@@ -123,6 +123,37 @@ class AxisWindows:
         )
         return band, first
 
+    def bands(self, rows: int) -> list[tuple[int, int, AxisWindows, int]]:
+        """``(start, stop, windows, first)`` of :meth:`band` for outputs split every ``rows``.
+
+        Interior bands (every tap inside the input for all their outputs) of one
+        size are the same windows shifted, so they share one :class:`AxisWindows`:
+        work planned for it is planned once.
+        """
+        step = self._regular_step()
+        shared: dict[int, tuple[AxisWindows, int, int]] = {}
+        result = []
+        for start in range(0, self.out, rows):
+            stop = min(start + rows, self.out)
+            if step is not None and stop - start in shared and self._interior(start, stop):
+                windows, first, origin = shared[stop - start]
+                result.append((start, stop, windows, first + (start - origin) * step))
+                continue
+            windows, first = self.band(start, stop)
+            if step is not None and self._interior(start, stop):
+                shared[stop - start] = (windows, first, start)
+            result.append((start, stop, windows, first))
+        return result
+
+    def _regular_step(self) -> int | None:
+        """The stride when every tap is a slice with one step, else None (adaptive)."""
+        steps = {tap.src.step if isinstance(tap.src, slice) else None for tap in self.taps}
+        return steps.pop() if len(steps) == 1 and None not in steps else None
+
+    def _interior(self, start: int, stop: int) -> bool:
+        # taps are slices here (see _regular_step)
+        return all(tap.dst.start <= start and stop <= tap.dst.stop for tap in self.taps)  # type: ignore[union-attr]
+
     def covers_all(self, tap: Tap) -> bool:
         """True when ``tap`` contributes to every output."""
         if isinstance(tap.dst, slice):

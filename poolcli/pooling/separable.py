@@ -6,11 +6,15 @@ strided views, so the cost is ``kernel`` vectorised passes over the output, with
 window copies. Taps are applied in kernel order, so every output is combined in the
 same order whichever band of rows it is computed in: results do not depend on how
 the work is split between threads.
+
+A pass is planned once (:meth:`AxisPass.plan`) and then run on every band: the
+engine calls it hundreds of times per image, and the per-call Python work is what
+keeps small, cache-sized bands from paying off.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +24,106 @@ from .geometry import AxisWindows, Index, Tap
 # one channel at a time: NumPy's inner loop then runs along the axis, not over the
 # few channels, which is several times faster.
 _FEW_LANES = 16
+
+
+@dataclass(frozen=True)
+class AxisPass:
+    """One reduction along one axis, planned for arrays of a given axis and trailing size.
+
+    Arrays are seen as ``(before, length, trailing)``: ``length`` positions along
+    the axis, each a block of ``trailing`` elements (pixel channels, say). Only
+    ``before`` may differ between calls, so bands of rows share one plan.
+    """
+
+    length: int
+    out_length: int
+    trailing: int
+    taps: tuple[Tap, ...]
+    #: The same taps on the axis folded with its trailing block, or None (see plan).
+    folded: tuple[Tap, ...] | None
+    #: Index of the tap that starts every output (None: fill with ``identity``).
+    first: int | None
+    #: Taps 0 and 1 both reach every output: combine them in one call.
+    together: bool
+    #: Widen the input to ``dtype`` once before the taps read it.
+    widen: bool
+    ufunc: np.ufunc
+    dtype: np.dtype
+    identity: object
+
+    @classmethod
+    def plan(
+        cls,
+        windows: AxisWindows,
+        trailing: int,
+        source: np.dtype,
+        ufunc: np.ufunc,
+        dtype: np.dtype,
+        identity: object,
+    ) -> AxisPass:
+        """Plan reducing ``windows`` with ``ufunc`` in ``dtype`` over inputs of dtype ``source``.
+
+        ``identity`` starts outputs whose first taps read padding: ``-inf`` for
+        max, ``0`` for sum.
+        """
+        taps = windows.taps
+        first, together = _opening(windows)
+        folded = None
+        if trailing > 1 and all(_unit_step(tap.src) for tap in taps):
+            # Stride 1: a window's taps are whole runs of (position, trailing) blocks,
+            # so the trailing block folds into the axis and every call reads
+            # contiguous memory instead of one strided lane per channel.
+            folded = tuple(_scale(tap, trailing) for tap in taps)
+        # Overlapping windows read each input more than once: widen it once, not in
+        # every (buffered, slower) mixed-dtype call.
+        widen = source != dtype and sum(_length(tap.dst) for tap in taps) > windows.length
+        return cls(
+            windows.length, windows.out, trailing, taps, folded, first, together, widen,
+            ufunc, np.dtype(dtype), identity,
+        )  # fmt: skip
+
+    def __call__(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Reduce ``y`` (``before`` x ``length`` x ``trailing`` elements, C order inside).
+
+        Writes ``out`` (shaped like ``y`` with ``out_length`` positions) and returns
+        it; without ``out``, returns a new C-contiguous array of the pass's dtype,
+        shaped ``(before, out_length, trailing)``.
+        """
+        if out is None:
+            before = y.size // (self.length * self.trailing)
+            out = np.empty((before, self.out_length, self.trailing), self.dtype)
+            self._run(y, out)
+            return out
+        try:
+            self._run(y, out)
+        except _NotAView:
+            np.copyto(out, self(y).reshape(out.shape), casting="unsafe")
+        return out
+
+    def _run(self, y: np.ndarray, out: np.ndarray) -> None:
+        taps = self.taps
+        shape_in = (-1, self.length, self.trailing)
+        shape_out = (-1, self.out_length, self.trailing)
+        if self.folded is not None:
+            taps = self.folded
+            shape_in = (-1, self.length * self.trailing, 1)
+            shape_out = (-1, self.out_length * self.trailing, 1)
+        y3 = _view(y, shape_in, copy_ok=True)
+        out3 = _view(out, shape_out, copy_ok=False)
+        if self.widen:
+            y3 = y3.astype(self.dtype)
+        ufunc, dtype = self.ufunc, self.dtype
+        lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
+        for lane in lanes:
+            target = out3[:, :, lane]
+            if self.first is None:
+                target[...] = self.identity
+            elif self.together:
+                ufunc(_read(y3, taps[0].src, lane), _read(y3, taps[1].src, lane), out=target, dtype=dtype)
+            else:
+                np.copyto(target, _read(y3, taps[self.first].src, lane), casting="unsafe")
+            for tap in _remaining(taps, self.first, self.together):
+                _update(ufunc, target, tap.dst, _read(y3, tap.src, lane), dtype)
 
 
 def reduce_axis(
@@ -33,61 +137,26 @@ def reduce_axis(
 ) -> np.ndarray:
     """Reduce the windows of ``y`` along ``axis`` with ``ufunc`` (maximum, minimum, add).
 
-    Parameters
-    ----------
-    y : ndarray
-        Input; only views of it are read.
-    windows : AxisWindows
-        Where the windows fall along ``axis`` (``windows.length == y.shape[axis]``).
-    dtype : dtype
-        Dtype to combine in (wider than ``y``'s for exact integer sums).
-    identity : scalar
-        Starts outputs whose first taps read padding: ``-inf`` for max, ``0`` for sum.
-    out : ndarray, optional
-        Where to write, shaped like ``y`` with ``windows.out`` along ``axis``.
-
-    Returns
-    -------
-    ndarray
-        ``out``, or a new C-contiguous array of ``dtype``.
+    One-off form of :class:`AxisPass`: returns ``out``, or a new C-contiguous array
+    of ``dtype`` shaped like ``y`` with ``windows.out`` positions along ``axis``.
     """
+    trailing = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
     shape = y.shape[:axis] + (windows.out,) + y.shape[axis + 1 :]
-    if out is not None and not _viewable(out, axis):
-        np.copyto(out, reduce_axis(y, axis, windows, ufunc, dtype, identity), casting="unsafe")
-        return out
-    if out is None:
-        out = np.empty(shape, dtype)
-    if not _viewable(y, axis):
-        y = np.ascontiguousarray(y)
-    y3 = _three_d(y, axis)
-    out3 = _three_d(out, axis)
-    taps = windows.taps
-    first, together = _opening(windows)
-    if y3.shape[2] > 1 and all(_unit_step(tap.src) for tap in taps):
-        # Stride 1: a window's taps are whole runs of (position, trailing) blocks, so
-        # the trailing axis folds into this one and every call reads contiguous
-        # memory instead of one strided lane per channel.
-        merged = _merge_trailing(y3), _merge_trailing(out3)
-        if merged[0] is not None and merged[1] is not None:
-            block = y3.shape[2]
-            y3, out3 = merged
-            taps = tuple(_scale(tap, block) for tap in taps)
-    if y3.dtype != dtype and sum(_length(tap.dst) for tap in taps) > y3.shape[1]:
-        # Overlapping windows read each input more than once: widen it once, not
-        # in every (buffered, slower) mixed-dtype call.
-        y3 = y3.astype(dtype)
-    lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
-    for lane in lanes:
-        target = out3[:, :, lane]
-        if first is None:
-            target[...] = identity
-        elif together:
-            ufunc(_read(y3, taps[0].src, lane), _read(y3, taps[1].src, lane), out=target, dtype=dtype)
-        else:
-            np.copyto(target, _read(y3, taps[first].src, lane), casting="unsafe")
-        for tap in _remaining(taps, first, together):
-            _update(ufunc, target, tap.dst, _read(y3, tap.src, lane), dtype)
-    return out
+    result = AxisPass.plan(windows, trailing, y.dtype, ufunc, dtype, identity)(y, out)
+    return result.reshape(shape)
+
+
+class _NotAView(ValueError):
+    """An output that cannot be seen as (before, length, trailing) without a copy."""
+
+
+def _view(a: np.ndarray, shape: tuple[int, int, int], *, copy_ok: bool) -> np.ndarray:
+    try:
+        return a.reshape(shape, copy=False)
+    except ValueError:
+        if copy_ok:
+            return np.ascontiguousarray(a).reshape(shape)
+        raise _NotAView from None
 
 
 def _opening(windows: AxisWindows) -> tuple[int | None, bool]:
@@ -133,28 +202,6 @@ def _scale(tap: Tap, block: int) -> Tap:
         slice(tap.dst.start * block, tap.dst.stop * block),
         slice(tap.src.start * block, tap.src.stop * block),
     )
-
-
-def _merge_trailing(a3: np.ndarray) -> np.ndarray | None:
-    """(before, axis, after) viewed as (before, axis * after, 1), or None if no view can."""
-    try:
-        return np.reshape(a3, (a3.shape[0], a3.shape[1] * a3.shape[2], 1), copy=False)
-    except ValueError:
-        return None
-
-
-def _viewable(a: np.ndarray, axis: int) -> bool:
-    try:
-        _three_d(a, axis)
-    except ValueError:
-        return False
-    return True
-
-
-def _three_d(a: np.ndarray, axis: int) -> np.ndarray:
-    """``a`` viewed as (before, axis, after); never a copy, so writes reach ``a``."""
-    shape = (math.prod(a.shape[:axis]), a.shape[axis], math.prod(a.shape[axis + 1 :]))
-    return np.reshape(a, shape, copy=False)
 
 
 def _read(y3: np.ndarray, index: Index, lane: int | slice) -> np.ndarray:
