@@ -28,9 +28,10 @@ from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pa
 from .modes import PoolMode
 from .separable import AxisPass
 
-#: Aim for band temporaries of about this size. Smaller bands fit the cache better
-#: but pay Python overhead per band, which threads then contend for (measured).
-_BAND_BYTES = 8 << 20
+#: Aim for bands that touch about this much memory (input rows and temporaries).
+#: Smaller bands fit the cache better but pay Python overhead per band, which
+#: threads then contend for (measured: about 4 MB is best for every benchmark case).
+_BAND_BYTES = 4 << 20
 #: Median and mode gather whole windows; their bands may be larger.
 _STACK_BYTES = 16 << 20
 #: Below this many output elements threads cost more than they save.
@@ -255,9 +256,7 @@ class _Reduction:
         return numeric.sum_dtype(dtype) if self.mode is PoolMode.SUM else dtype
 
     def temporary_bytes(self, itemsize: int, taps: int) -> int:
-        """Rough bytes of temporaries per output element, for sizing bands."""
-        if self.mode.separable:
-            return 4 * max(itemsize, 8 if self.mode in (PoolMode.LP, PoolMode.RMS) else 4)
+        """Rough bytes of a window stack per output element (median, mode), for sizing bands."""
         return 3 * taps * max(itemsize, 8 if self.mode is PoolMode.MODE else 1)
 
     def prepare(self, x, axes, channel_axis, gh, gw, out_dtype) -> Callable:
@@ -372,6 +371,19 @@ class _SeparableWork:
         sums = columns(rows).reshape(target.shape)
         np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
 
+    def bytes_per_row(self, x: np.ndarray, gh: AxisWindows, row_elements: int) -> int:
+        """Memory a band touches per output row: its input rows and every temporary."""
+        input_elements = x.size // gh.length * max(1, -(-gh.length // gh.out))
+        total = input_elements * x.dtype.itemsize
+        if self.source != x.dtype:  # lp, rms: x**p in float64
+            total += input_elements * self.source.itemsize
+        if self.dtype != self.source:  # a widened copy (overlapping windows), or buffers
+            total += input_elements * self.dtype.itemsize
+        total += x.size // gh.length * self.dtype.itemsize  # the row pass's result
+        if self.reduction.mode not in (PoolMode.MAX, PoolMode.MIN):
+            total += row_elements * self.dtype.itemsize  # window sums
+        return total
+
     def _finish(self, sums: np.ndarray, divisor, windows: AxisWindows) -> np.ndarray:
         """Window sums -> the mode's values (still in the accumulator's dtype)."""
         reduction = self.reduction
@@ -422,11 +434,14 @@ def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.nd
     if out.size == 0:
         return out
     workers = _workers(threads, out.size)
-    rows = _band_rows(x, axes, gh, gw, reduction, out.size)
+    work = reduction.prepare(x, axes, channel_axis, gh, gw, out.dtype)
+    if isinstance(work, _SeparableWork):
+        rows = max(1, _BAND_BYTES // work.bytes_per_row(x, gh, out.size // gh.out))
+    else:
+        rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))
     bands = gh.bands(rows)
-    work = reduction.prepare(x, axes, channel_axis, gh, gw, out.dtype)
 
     def band(item: tuple[int, int, AxisWindows, int]) -> None:
         start, stop, windows, first = item
@@ -475,14 +490,13 @@ def _share(work: Callable, items: Sequence, workers: int, context: Callable) -> 
         task.result()  # re-raises the first exception a band raised
 
 
-def _band_rows(x, axes, gh, gw, reduction: _Reduction, out_size: int) -> int:
-    """Output rows per band: temporaries of about the band budget."""
+def _stack_rows(x, axes, gh, gw, reduction: _Reduction, out_size: int) -> int:
+    """Output rows per band of median/mode: window stacks of about the stack budget."""
     row_elements = out_size // gh.out
     per_element = reduction.temporary_bytes(x.dtype.itemsize, gh.max_taps * gw.max_taps)
-    budget = _BAND_BYTES if reduction.mode.separable else _STACK_BYTES
     # Each band also reads its input rows: count them in the per-row cost.
     input_row = x.size // x.shape[axes[0]] * x.dtype.itemsize * max(1, x.shape[axes[0]] // gh.out)
-    return max(1, budget // (row_elements * per_element + input_row))
+    return max(1, _STACK_BYTES // (row_elements * per_element + input_row))
 
 
 def _slice_axis(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
