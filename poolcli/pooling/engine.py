@@ -26,7 +26,7 @@ from ..errors import InputError, ParameterError
 from . import numeric, ranked
 from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
 from .modes import PoolMode
-from .separable import AxisPass
+from .separable import AxisPass, pair_sums
 
 #: Aim for bands that touch about this much memory (input rows and temporaries).
 #: Smaller bands fit the cache better but pay Python overhead per band, which
@@ -352,7 +352,23 @@ class _SeparableWork:
             values = x if self.source == x.dtype else np.empty(0, self.source)
             self.dtype = numeric.accumulator(values, gh.max_taps * gw.max_taps, headroom)
         self.out_dtype = out_dtype
-        self.trailing = math.prod(x.shape[axes[0] + 1 :])
+        # Integer sums are exact in any order: 2-wide windows along the last axis
+        # can then go first, as widened pair sums (see pair_sums), and the row pass
+        # runs on those in the accumulator's dtype.
+        self.pairs = (
+            self.ufunc is np.add
+            and self.source == x.dtype
+            and x.dtype.kind in "iu"
+            and self.dtype.kind == x.dtype.kind
+            and self.dtype.itemsize == 2 * x.dtype.itemsize
+            and axes[0] < axes[1]
+            and math.prod(x.shape[axes[1] + 1 :]) == 1
+            and gw.adjacent_pairs
+        )
+        shape = list(x.shape)
+        if self.pairs:
+            shape[axes[1]] = gw.out
+        self.trailing = math.prod(shape[axes[0] + 1 :])
         self._rows: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
         self._columns: dict[int, AxisPass] = {}
 
@@ -361,6 +377,11 @@ class _SeparableWork:
         mode = self.reduction.mode
         if mode in (PoolMode.LP, PoolMode.RMS):
             source = np.power(source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0)
+        if self.pairs:
+            columns = source.reshape(source.shape[: self.axes[1] + 1])  # drop trailing 1s
+            sums = rows_pass(pair_sums(columns, self.gw.out)).reshape(target.shape)
+            np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+            return
         rows = rows_pass(source)
         shape = list(source.shape)
         shape[self.axes[0]] = windows.out
@@ -404,7 +425,8 @@ class _SeparableWork:
         """The row pass and divisor of a band's windows; interior bands share one."""
         plan = self._rows.get(id(windows))
         if plan is None or plan[0] is not windows:
-            rows_pass = AxisPass.plan(windows, self.trailing, self.source, self.ufunc, self.dtype, self.identity)
+            source = self.dtype if self.pairs else self.source
+            rows_pass = AxisPass.plan(windows, self.trailing, source, self.ufunc, self.dtype, self.identity)
             divisor = None
             if self.reduction.mode is not PoolMode.MAX and self.reduction.mode is not PoolMode.MIN:
                 divisor = self.reduction._divisor(windows, self.gw, self.ndim, self.axes)

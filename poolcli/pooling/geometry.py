@@ -154,6 +154,15 @@ class AxisWindows:
         # taps are slices here (see _regular_step)
         return all(tap.dst.start <= start and stop <= tap.dst.stop for tap in self.taps)  # type: ignore[union-attr]
 
+    @property
+    def adjacent_pairs(self) -> bool:
+        """True when output ``j`` is exactly inputs ``2j`` and ``2j + 1`` (kernel 2, stride 2)."""
+        if len(self.taps) != 2 or not all(self.covers_all(tap) for tap in self.taps):
+            return False
+        n = self.out
+        expected = (slice(0, 2 * n - 1, 2), slice(1, 2 * n, 2))
+        return all(isinstance(tap.src, slice) and tap.src == e for tap, e in zip(self.taps, expected))
+
     def covers_all(self, tap: Tap) -> bool:
         """True when ``tap`` contributes to every output."""
         if isinstance(tap.dst, slice):

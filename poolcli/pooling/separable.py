@@ -126,6 +126,26 @@ class AxisPass:
                 _update(ufunc, target, tap.dst, _read(y3, tap.src, lane), dtype)
 
 
+def pair_sums(y: np.ndarray, pairs: int) -> np.ndarray:
+    """Sums of elements ``2j`` and ``2j + 1`` of ``y``'s last axis, in the integer twice as wide.
+
+    Each pair is viewed as one word of twice the width and split with shifts
+    (SWAR): both halves arrive already widened, so there is no mixed-dtype
+    (buffered) call and no strided read. ``y`` holds integers of at most 32 bits;
+    its last axis is contiguous, with at least ``2 * pairs`` elements.
+    """
+    bits = y.dtype.itemsize * 8
+    words = y[..., : 2 * pairs].view(f"{y.dtype.kind}{2 * y.dtype.itemsize}")
+    sums = words >> bits  # the high half, sign-extended for signed words
+    if y.dtype.kind == "u":
+        low = words & ((1 << bits) - 1)
+    else:
+        low = words << bits
+        low >>= bits  # arithmetic: the low half, sign-extended
+    sums += low
+    return sums
+
+
 def reduce_axis(
     y: np.ndarray,
     axis: int,
