@@ -26,7 +26,7 @@ from ..errors import InputError, ParameterError
 from . import numeric, ranked
 from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
 from .modes import PoolMode
-from .separable import AxisPass, pair_sums
+from .separable import AxisPass, Scratch, pair_sums
 
 #: Aim for bands that touch about this much memory (input rows and temporaries).
 #: Smaller bands fit the cache better but pay Python overhead per band, which
@@ -369,6 +369,7 @@ class _SeparableWork:
         if self.pairs:
             shape[axes[1]] = gw.out
         self.trailing = math.prod(shape[axes[0] + 1 :])
+        self._buffers = threading.local()
         self._rows: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
         self._columns: dict[int, AxisPass] = {}
 
@@ -382,15 +383,34 @@ class _SeparableWork:
             sums = rows_pass(pair_sums(columns, self.gw.out)).reshape(target.shape)
             np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
             return
-        rows = rows_pass(source)
+        rows = rows_pass(source, scratch=self._scratch("rows"))
         shape = list(source.shape)
         shape[self.axes[0]] = windows.out
         columns = self._columns_pass(shape)
         if mode in (PoolMode.MAX, PoolMode.MIN):
             columns(rows, target)
             return
-        sums = columns(rows).reshape(target.shape)
+        sums = columns(rows, scratch=self._scratch("sums")).reshape(target.shape)
         np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+
+    def _scratch(self, slot: str) -> Scratch:
+        """Temporaries of this thread for ``slot``, reused from band to band.
+
+        A new array per band costs an allocation and, past glibc's reuse, page
+        faults on first touch; the buffers live as long as this call's plan.
+        """
+        buffers = self._buffers.__dict__
+
+        def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+            if dtype == object:  # Python ints: no raw buffer can hold them
+                return np.empty(shape, dtype)
+            nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+            buffer = buffers.get((slot, role))
+            if buffer is None or buffer.nbytes < nbytes:
+                buffer = buffers[slot, role] = np.empty(nbytes, np.uint8)
+            return buffer[:nbytes].view(dtype).reshape(shape)
+
+        return scratch
 
     def bytes_per_row(self, x: np.ndarray, gh: AxisWindows, row_elements: int) -> int:
         """Memory a band touches per output row: its input rows and every temporary."""

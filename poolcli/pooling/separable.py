@@ -14,6 +14,7 @@ keeps small, cache-sized bands from paying off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,15 @@ from .geometry import AxisWindows, Index, Tap
 # one channel at a time: NumPy's inner loop then runs along the axis, not over the
 # few channels, which is several times faster.
 _FEW_LANES = 16
+
+#: Where a pass gets its temporaries: ``scratch(role, shape, dtype)`` -> an array to
+#: overwrite, distinct for each role.
+Scratch = Callable[[str, tuple[int, ...], np.dtype], np.ndarray]
+
+
+def fresh(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A :data:`Scratch` that allocates every time."""
+    return np.empty(shape, dtype)
 
 
 @dataclass(frozen=True)
@@ -74,33 +84,41 @@ class AxisPass:
             # so the trailing block folds into the axis and every call reads
             # contiguous memory instead of one strided lane per channel.
             folded = tuple(_scale(tap, trailing) for tap in taps)
-        # Overlapping windows read each input more than once: widen it once, not in
-        # every (buffered, slower) mixed-dtype call.
-        widen = source != dtype and sum(_length(tap.dst) for tap in taps) > windows.length
+        # Widen the input once, in one contiguous cast, rather than in every
+        # mixed-dtype call: those cast through small buffers, 1.5x slower on a
+        # band streamed from memory (measured), and overlapping windows would
+        # even cast each input several times.
+        widen = source != dtype
         return cls(
             windows.length, windows.out, trailing, taps, folded, first, together, widen,
             ufunc, np.dtype(dtype), identity,
         )  # fmt: skip
 
-    def __call__(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, y: np.ndarray, out: np.ndarray | None = None, scratch: Scratch = fresh
+    ) -> np.ndarray:
         """Reduce ``y`` (``before`` x ``length`` x ``trailing`` elements, C order inside).
 
         Writes ``out`` (shaped like ``y`` with ``out_length`` positions) and returns
-        it; without ``out``, returns a new C-contiguous array of the pass's dtype,
-        shaped ``(before, out_length, trailing)``.
+        it; without ``out``, returns a C-contiguous array of the pass's dtype shaped
+        ``(before, out_length, trailing)`` from ``scratch``, which also holds the
+        widened input.
         """
         if out is None:
-            before = y.size // (self.length * self.trailing)
-            out = np.empty((before, self.out_length, self.trailing), self.dtype)
-            self._run(y, out)
+            out = scratch("out", (self.before(y), self.out_length, self.trailing), self.dtype)
+            self._run(y, out, scratch)
             return out
         try:
-            self._run(y, out)
+            self._run(y, out, scratch)
         except _NotAView:
-            np.copyto(out, self(y).reshape(out.shape), casting="unsafe")
+            np.copyto(out, self(y, scratch=scratch).reshape(out.shape), casting="unsafe")
         return out
 
-    def _run(self, y: np.ndarray, out: np.ndarray) -> None:
+    def before(self, y: np.ndarray) -> int:
+        """The ``before`` extent of ``y`` seen as (before, length, trailing)."""
+        return y.size // (self.length * self.trailing)
+
+    def _run(self, y: np.ndarray, out: np.ndarray, scratch: Scratch) -> None:
         taps = self.taps
         shape_in = (-1, self.length, self.trailing)
         shape_out = (-1, self.out_length, self.trailing)
@@ -111,7 +129,9 @@ class AxisPass:
         y3 = _view(y, shape_in, copy_ok=True)
         out3 = _view(out, shape_out, copy_ok=False)
         if self.widen:
-            y3 = y3.astype(self.dtype)
+            wide = scratch("wide", y3.shape, self.dtype)
+            np.copyto(wide, y3, casting="unsafe")
+            y3 = wide
         ufunc, dtype = self.ufunc, self.dtype
         lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
         for lane in lanes:
