@@ -345,6 +345,12 @@ def versions() -> str:
             found.append(f"{module} {__import__(module).__version__}")
         except (ImportError, OSError, AttributeError):
             pass
+    try:
+        import pyvips
+
+        found.append("libvips " + ".".join(str(pyvips.version(i)) for i in range(3)))
+    except (ImportError, OSError):
+        pass
     return ", ".join(found)
 
 

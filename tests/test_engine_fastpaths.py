@@ -139,6 +139,36 @@ def test_nan_and_infinities_survive_the_stride_one_path():
     assert np.isinf(result[:2, :2, 1]).all() and result[3, 3, 1] == 0
 
 
+# --- max/min picked from windows at every position (few lanes, stride > 1) ------------
+
+
+@pytest.mark.parametrize("channels", [2, 3, 16, 17])  # 17: past the few-lanes limit
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(kernel=2),
+        dict(kernel=3, stride=2, padding=1),
+        dict(kernel=3, stride=(1, 3), padding=1, ceil_mode=True),  # last window overhangs
+        dict(kernel=(2, 3), stride=(2, 4), dilation=(1, 3), ceil_mode=True),
+        dict(kernel=(1, 4), stride=(1, 5), padding=(0, 2), dilation=(1, 2)),  # gaps
+    ],
+)
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_picked_windows_match_reference(channels, options, mode):
+    x = extremes(np.int16, (7, 23, channels), seed=channels)
+    options = dict(options, mode=mode)
+    np.testing.assert_array_equal(pool(x, **options), reference_pool(x, **options))
+
+
+def test_picked_windows_keep_nan_winning_and_padding_losing():
+    x = -np.ones((4, 9, 3), np.float32)
+    x[1, 4, 2] = np.nan
+    result = pool(x, 3, stride=2, padding=1)
+    expected = reference_pool(x, 3, stride=2, padding=1)
+    np.testing.assert_array_equal(result, expected)  # NaN where the window has it
+    assert np.isnan(result[:2, 2:3, 2]).all() and (result[..., :2] == -1).all()
+
+
 # --- float divisors -----------------------------------------------------------------
 
 

@@ -336,7 +336,8 @@ class _SeparableWork:
         self.ndim = x.ndim
         mode = reduction.mode
         self.source = x.dtype
-        if mode in (PoolMode.MAX, PoolMode.MIN):
+        self.selects = mode in (PoolMode.MAX, PoolMode.MIN)
+        if self.selects:
             self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
             self.dtype = x.dtype
             lowest = mode is PoolMode.MAX
@@ -446,7 +447,10 @@ class _SeparableWork:
         plan = self._rows.get(id(windows))
         if plan is None or plan[0] is not windows:
             source = self.dtype if self.pairs else self.source
-            rows_pass = AxisPass.plan(windows, self.trailing, source, self.ufunc, self.dtype, self.identity)
+            rows_pass = AxisPass.plan(
+                windows, self.trailing, source, self.ufunc, self.dtype, self.identity,
+                selects=self.selects,
+            )  # fmt: skip
             divisor = None
             if self.reduction.mode is not PoolMode.MAX and self.reduction.mode is not PoolMode.MIN:
                 divisor = self.reduction._divisor(windows, self.gw, self.ndim, self.axes)
@@ -458,7 +462,10 @@ class _SeparableWork:
         trailing = math.prod(shape[self.axes[1] + 1 :])
         columns = self._columns.get(trailing)
         if columns is None:
-            columns = AxisPass.plan(self.gw, trailing, self.dtype, self.ufunc, self.dtype, self.identity)
+            columns = AxisPass.plan(
+                self.gw, trailing, self.dtype, self.ufunc, self.dtype, self.identity,
+                selects=self.selects,
+            )  # fmt: skip
             self._columns[trailing] = columns
         return columns
 

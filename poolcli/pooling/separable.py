@@ -43,11 +43,16 @@ class AxisPass:
     Arrays are seen as ``(before, length, trailing)``: ``length`` positions along
     the axis, each a block of ``trailing`` elements (pixel channels, say). Only
     ``before`` may differ between calls, so bands of rows share one plan.
+
+    The taps combine ``span`` positions; when ``pick`` > 1 those are the windows
+    of every position (stride 1) and the outputs are every ``pick``-th of them.
     """
 
     length: int
     out_length: int
     trailing: int
+    span: int
+    pick: int
     taps: tuple[Tap, ...]
     #: The same taps on the axis folded with its trailing block, or None (see plan).
     folded: tuple[Tap, ...] | None
@@ -70,28 +75,41 @@ class AxisPass:
         ufunc: np.ufunc,
         dtype: np.dtype,
         identity: object,
+        *,
+        selects: bool = False,
     ) -> AxisPass:
         """Plan reducing ``windows`` with ``ufunc`` in ``dtype`` over inputs of dtype ``source``.
 
         ``identity`` starts outputs whose first taps read padding: ``-inf`` for
-        max, ``0`` for sum.
+        max, ``0`` for sum. ``selects``: every output is one of its inputs (max,
+        min), so outputs may be picked from a stride-1 pass (see below).
         """
-        taps = windows.taps
-        first, together = _opening(windows)
+        taps, span, pick = windows.taps, windows.out, 1
+        if selects and 1 < trailing <= _FEW_LANES:
+            slid = _slide(windows)
+            if slid is not None:
+                # A few lanes and stride > 1: one strided call per tap and lane is
+                # slow (NumPy's strided float max most of all). Windows at every
+                # position are contiguous calls on the folded axis, then one strided
+                # copy per lane picks the outputs. Measured on RGB: 0.45x (uint8
+                # max 3x3 stride 2), 0.7x (float32 max 2x2); on one lane (T = 1)
+                # stride-2 reads are cheap enough that it loses (1.2x).
+                taps, span, pick = slid
         folded = None
         if trailing > 1 and all(_unit_step(tap.src) for tap in taps):
             # Stride 1: a window's taps are whole runs of (position, trailing) blocks,
             # so the trailing block folds into the axis and every call reads
             # contiguous memory instead of one strided lane per channel.
             folded = tuple(_scale(tap, trailing) for tap in taps)
+        first, together = _opening(taps, span)
         # Widen the input once, in one contiguous cast, rather than in every
         # mixed-dtype call: those cast through small buffers, 1.5x slower on a
         # band streamed from memory (measured), and overlapping windows would
         # even cast each input several times.
         widen = source != dtype
         return cls(
-            windows.length, windows.out, trailing, taps, folded, first, together, widen,
-            ufunc, np.dtype(dtype), identity,
+            windows.length, windows.out, trailing, span, pick, taps, folded, first, together,
+            widen, ufunc, np.dtype(dtype), identity,
         )  # fmt: skip
 
     def __call__(
@@ -102,7 +120,7 @@ class AxisPass:
         Writes ``out`` (shaped like ``y`` with ``out_length`` positions) and returns
         it; without ``out``, returns a C-contiguous array of the pass's dtype shaped
         ``(before, out_length, trailing)`` from ``scratch``, which also holds the
-        widened input.
+        widened input and the windows of every position.
         """
         if out is None:
             out = scratch("out", (self.before(y), self.out_length, self.trailing), self.dtype)
@@ -119,15 +137,24 @@ class AxisPass:
         return y.size // (self.length * self.trailing)
 
     def _run(self, y: np.ndarray, out: np.ndarray, scratch: Scratch) -> None:
+        out3 = _view(out, (-1, self.out_length, self.trailing), copy_ok=False)
+        if self.pick == 1:
+            self._combine(y, out3, scratch)
+            return
+        every = scratch("every", (out3.shape[0], self.span, self.trailing), self.dtype)
+        self._combine(y, every, scratch)
+        picked = every[:, :: self.pick]
+        for lane in range(self.trailing):
+            np.copyto(out3[:, :, lane], picked[:, :, lane])
+
+    def _combine(self, y: np.ndarray, out3: np.ndarray, scratch: Scratch) -> None:
+        """The taps of ``span`` positions of ``y`` combined into ``out3`` (before, span, trailing)."""
         taps = self.taps
-        shape_in = (-1, self.length, self.trailing)
-        shape_out = (-1, self.out_length, self.trailing)
+        y3 = _view(y, (-1, self.length, self.trailing), copy_ok=True)
         if self.folded is not None:
             taps = self.folded
-            shape_in = (-1, self.length * self.trailing, 1)
-            shape_out = (-1, self.out_length * self.trailing, 1)
-        y3 = _view(y, shape_in, copy_ok=True)
-        out3 = _view(out, shape_out, copy_ok=False)
+            y3 = y3.reshape(y3.shape[0], -1, 1)
+            out3 = _view(out3, (-1, self.span * self.trailing, 1), copy_ok=False)
         if self.widen:
             wide = scratch("wide", y3.shape, self.dtype)
             np.copyto(wide, y3, casting="unsafe")
@@ -199,7 +226,7 @@ def _view(a: np.ndarray, shape: tuple[int, int, int], *, copy_ok: bool) -> np.nd
         raise _NotAView from None
 
 
-def _opening(windows: AxisWindows) -> tuple[int | None, bool]:
+def _opening(taps: tuple[Tap, ...], span: int) -> tuple[int | None, bool]:
     """Which tap starts every output, and whether taps 0 and 1 combine in one call.
 
     An output is its taps combined in kernel order. A tap that reaches every
@@ -207,13 +234,39 @@ def _opening(windows: AxisWindows) -> tuple[int | None, bool]:
     tap 0, since ``max``/``min``/``add`` of two values commute, so the values are
     the same as combining in order.
     """
-    taps = windows.taps
-    covers = [windows.covers_all(tap) for tap in taps[:2]]
+    covers = [_covers(tap, span) for tap in taps[:2]]
     if covers and covers[0]:
         return 0, len(covers) == 2 and covers[1]
     if len(covers) == 2 and covers[1]:
         return 1, False
     return None, False
+
+
+def _covers(tap: Tap, span: int) -> bool:
+    if isinstance(tap.dst, slice):
+        return tap.dst.start == 0 and tap.dst.stop == span
+    return len(tap.dst) == span
+
+
+def _slide(windows: AxisWindows) -> tuple[tuple[Tap, ...], int, int] | None:
+    """Stride-1 taps whose every ``stride``-th position is a window of ``windows``.
+
+    Returns ``(taps, span, stride)``, or None when there is nothing to gain (stride
+    1) or the windows are not regular (adaptive).
+    """
+    if not all(isinstance(tap.src, slice) and isinstance(tap.dst, slice) for tap in windows.taps):
+        return None
+    steps = {tap.src.step for tap in windows.taps}
+    if len(steps) != 1 or (stride := steps.pop()) == 1:
+        return None
+    span = (windows.out - 1) * stride + 1
+    taps = []
+    for tap in windows.taps:
+        offset = tap.src.start - tap.dst.start * stride  # position q reads q + offset
+        lo, hi = max(0, -offset), min(span, windows.length - offset)
+        if lo < hi:
+            taps.append(Tap(slice(lo, hi), slice(lo + offset, hi + offset, 1)))
+    return tuple(taps), span, stride
 
 
 def _remaining(taps: tuple[Tap, ...], first: int | None, together: bool) -> tuple[Tap, ...]:
