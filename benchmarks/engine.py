@@ -85,8 +85,18 @@ CASES = {
         Case("b", "uint8 HWC avg 2x2", _u8, {"kernel": 2, "mode": "avg"}),
         Case("c", "float32 HWC max 2x2", _f32, {"kernel": 2, "mode": "max"}),
         Case("d", "float32 HWC avg 2x2", _f32, {"kernel": 2, "mode": "avg"}),
-        Case("e", "uint8 HWC max 3x3 s2 p1", _u8, {"kernel": 3, "stride": 2, "padding": 1, "mode": "max"}),
-        Case("f", "float32 HWC avg 3x3 s1 p1", _f32, {"kernel": 3, "stride": 1, "padding": 1, "mode": "avg"}),
+        Case(
+            "e",
+            "uint8 HWC max 3x3 s2 p1",
+            _u8,
+            {"kernel": 3, "stride": 2, "padding": 1, "mode": "max"},
+        ),
+        Case(
+            "f",
+            "float32 HWC avg 3x3 s1 p1",
+            _f32,
+            {"kernel": 3, "stride": 1, "padding": 1, "mode": "avg"},
+        ),
         Case("g", "uint8 HWC max 8x8", _u8, {"kernel": 8, "mode": "max"}),
         Case(
             "h",
@@ -176,7 +186,9 @@ def pillow_peer() -> dict[str, Impl]:
 
     def d(x):
         # Pillow has no 3-channel float mode: one 'F' image per channel
-        planes = [np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c])).reduce(2)) for c in range(3)]
+        planes = [
+            np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c])).reduce(2)) for c in range(3)
+        ]
         return np.stack(planes, axis=-1)
 
     def i(x):
@@ -190,7 +202,11 @@ def pillow_peer() -> dict[str, Impl]:
 def pyvips_peer() -> dict[str, Impl]:
     import pyvips
 
-    formats = {np.dtype(np.uint8): "uchar", np.dtype(np.uint16): "ushort", np.dtype(np.float32): "float"}
+    formats = {
+        np.dtype(np.uint8): "uchar",
+        np.dtype(np.uint16): "ushort",
+        np.dtype(np.float32): "float",
+    }
 
     def to_vips(x, tall=False):
         if tall:  # CHW as one tall 1-band image: windows at even rows never span two maps
@@ -221,7 +237,9 @@ def pyvips_peer() -> dict[str, Impl]:
                     image = image.embed(0, 0, w + m, h + m, extend="copy")
                 ranked = image.rank(k, k, k * k - 1)
                 result = (ranked.crop(m, m, w, h) if m else ranked).subsample(s, s)
-            shape = poolcli.output_shape(x.shape, k, stride=s, padding=case.padding, axes=case.options.get("axes", (0, 1)))
+            shape = poolcli.output_shape(
+                x.shape, k, stride=s, padding=case.padding, axes=case.options.get("axes", (0, 1))
+            )
             return to_numpy(result, x.dtype, shape)
 
         return run
@@ -246,7 +264,9 @@ def opencv_peer() -> dict[str, Impl]:
             # centred for the padded case e; then keep every s-th row and column
             anchor = (0, 0) if case.padding == 0 else (-1, -1)
             dilated = cv2.dilate(tall, np.ones((k, k), np.uint8), anchor=anchor)
-            shape = poolcli.output_shape(x.shape, k, stride=s, padding=case.padding, axes=case.options.get("axes", (0, 1)))
+            shape = poolcli.output_shape(
+                x.shape, k, stride=s, padding=case.padding, axes=case.options.get("axes", (0, 1))
+            )
             return np.ascontiguousarray(dilated[::s, ::s]).reshape(shape)
 
         return run
@@ -356,8 +376,12 @@ def versions() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per implementation (default 5)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case letters (default: all)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed runs per implementation (default 5)"
+    )
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help="comma-separated case letters (default: all)"
+    )
     parser.add_argument(
         "--threads", type=int, default=None,
         help="poolcli threads (default: all cores); torch and OpenCV get all cores too",
@@ -369,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case(s) {unknown}; choose from {','.join(CASES)}")
     cores = available_cores()
     peers, notes = load_peers(args.threads or cores)
-    print(f"# {versions()}; {cores} cores; poolcli threads={args.threads or 'default'}; repeat={args.repeat}")
+    threads = args.threads or "default"
+    print(f"# {versions()}; {cores} cores; poolcli threads={threads}; repeat={args.repeat}")
     for note in notes:
         print(f"# {note}")
     rng = np.random.default_rng(2026)
@@ -378,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         case = CASES[letter]
         x = case.make(rng)
         check_against_reference(case, x)
-        impls: dict[str, Impl] = {"poolcli": lambda a, o=case.options: poolcli.pool(a, **o, threads=args.threads)}
+        impls: dict[str, Impl] = {
+            "poolcli": lambda a, o=case.options: poolcli.pool(a, **o, threads=args.threads)
+        }
         impls.update({name: peer[letter] for name, peer in peers.items() if letter in peer})
         ours = impls["poolcli"](x)
         checks = {name: compare(impl(x), ours) for name, impl in impls.items() if name != "poolcli"}
@@ -386,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((case, medians, checks))
         print(f"\n({letter}) {case.title}: poolcli matches the loop reference on a crop")
         for name, ms in medians.items():
-            ratio = "" if name == "poolcli" else f"  poolcli/{name} = {medians['poolcli'] / ms:6.3f}"
+            ratio = (
+                "" if name == "poolcli" else f"  poolcli/{name} = {medians['poolcli'] / ms:6.3f}"
+            )
             check = checks.get(name, "")
             print(f"  {name:8s} {ms:9.2f} ms{ratio}  {check}", flush=True)
     print_summary(rows, list(peers))
@@ -410,7 +439,10 @@ def print_summary(rows, peers: list[str]) -> None:
             star = "*" if checks[name].startswith("not") else " "
             cells.append(f"{ms:8.1f}{star}[{medians['poolcli'] / ms:6.3f}] ")
         print(f"{case.letter:4s} " + "".join(cells))
-    print("exact: equal to poolcli's result; close: floats within 1e-5 relative (1e-6 of the largest value absolute)")
+    print(
+        "exact: equal to poolcli's result; "
+        "close: floats within 1e-5 relative (1e-6 of the largest value absolute)"
+    )
 
 
 if __name__ == "__main__":

@@ -135,8 +135,10 @@ def test_nan_and_infinities_survive_the_stride_one_path():
     x[2, 2, 0] = np.nan
     x[0, 0, 1] = np.inf
     result = pool(x, 3, stride=1, padding=1, mode="avg")
-    assert np.isnan(result[1:4, 1:4, 0]).all() and not np.isnan(result[0, 0, 0])
-    assert np.isinf(result[:2, :2, 1]).all() and result[3, 3, 1] == 0
+    assert np.isnan(result[1:4, 1:4, 0]).all()
+    assert not np.isnan(result[0, 0, 0])
+    assert np.isinf(result[:2, :2, 1]).all()
+    assert result[3, 3, 1] == 0
 
 
 # --- max/min picked from windows at every position (few lanes, stride > 1) ------------
@@ -166,7 +168,8 @@ def test_picked_windows_keep_nan_winning_and_padding_losing():
     result = pool(x, 3, stride=2, padding=1)
     expected = reference_pool(x, 3, stride=2, padding=1)
     np.testing.assert_array_equal(result, expected)  # NaN where the window has it
-    assert np.isnan(result[:2, 2:3, 2]).all() and (result[..., :2] == -1).all()
+    assert np.isnan(result[:2, 2:3, 2]).all()
+    assert (result[..., :2] == -1).all()
 
 
 # --- float divisors -----------------------------------------------------------------
@@ -209,7 +212,7 @@ def test_shared_band_geometry_equals_each_bands_own(windows, rows):
         assert first == own_first
         assert shared.length == own.length
         assert len(shared.taps) == len(own.taps)
-        for a, b in zip(shared.taps, own.taps):
+        for a, b in zip(shared.taps, own.taps, strict=True):
             for x, y in ((a.dst, b.dst), (a.src, b.src)):
                 assert (x == y) if isinstance(x, slice) else np.array_equal(x, y)
         np.testing.assert_array_equal(shared.real, own.real)
@@ -225,7 +228,9 @@ def test_shared_band_geometry_equals_each_bands_own(windows, rows):
     st.tuples(st.integers(1, 3), st.integers(1, 3)),
     st.data(),
 )
-def test_one_row_bands_on_threads_give_what_one_band_gives(dtype, threads, mode, kernel, stride, data):
+def test_one_row_bands_on_threads_give_what_one_band_gives(
+    dtype, threads, mode, kernel, stride, data
+):
     x = data.draw(hnp.arrays(dtype, (13, 11, 2), elements=st.integers(0, 200)))
     padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
     options = dict(kernel=kernel, stride=stride, padding=padding, mode=mode, threads=threads)

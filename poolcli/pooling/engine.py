@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -240,7 +239,11 @@ class _Reduction:
             if mode is not PoolMode.AVG:
                 message = f"divisor only applies to mode 'avg', not {mode.value!r}"
                 raise ParameterError(message)
-            if isinstance(divisor, bool) or not isinstance(divisor, (int, np.integer)) or divisor < 1:
+            if (
+                isinstance(divisor, bool)
+                or not isinstance(divisor, (int, np.integer))
+                or divisor < 1
+            ):
                 message = f"divisor must be a positive integer, got {divisor!r}"
                 raise ParameterError(message)
             divisor = int(divisor)
@@ -338,6 +341,7 @@ class _SeparableWork:
         mode = reduction.mode
         self.source = x.dtype
         self.selects = mode in (PoolMode.MAX, PoolMode.MIN)
+        self.ufunc: np.ufunc
         if self.selects:
             self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
             self.dtype = x.dtype
@@ -379,17 +383,19 @@ class _SeparableWork:
         rows_pass, divisor = self._band_plan(windows)
         mode = self.reduction.mode
         if mode in (PoolMode.LP, PoolMode.RMS):
-            source = np.power(source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0)
+            source = np.power(
+                source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0
+            )
         if self.pairs:
-            columns = source.reshape(source.shape[: self.axes[1] + 1])  # drop trailing 1s
-            sums = rows_pass(pair_sums(columns, self.gw.out)).reshape(target.shape)
+            values = source.reshape(source.shape[: self.axes[1] + 1])  # drop trailing 1s
+            sums = rows_pass(pair_sums(values, self.gw.out)).reshape(target.shape)
             np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
             return
         rows = rows_pass(source, scratch=self._scratch("rows"))
         shape = list(source.shape)
         shape[self.axes[0]] = windows.out
         columns = self._columns_pass(shape)
-        if mode in (PoolMode.MAX, PoolMode.MIN):
+        if self.selects:
             columns(rows, target)
             return
         sums = columns(rows, scratch=self._scratch("sums")).reshape(target.shape)
@@ -401,10 +407,12 @@ class _SeparableWork:
         A new array per band costs an allocation and, past glibc's reuse, page
         faults on first touch; the buffers live as long as this call's plan.
         """
-        buffers = self._buffers.__dict__
+        buffers: dict[tuple[str, str], np.ndarray] | None = getattr(self._buffers, "arrays", None)
+        if buffers is None:
+            buffers = self._buffers.arrays = {}
 
         def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-            if dtype == object:  # Python ints: no raw buffer can hold them
+            if np.dtype(dtype).kind == "O":  # Python ints: no raw buffer can hold them
                 return np.empty(shape, dtype)
             nbytes = math.prod(shape) * np.dtype(dtype).itemsize
             buffer = buffers.get((slot, role))
@@ -420,10 +428,10 @@ class _SeparableWork:
         total = input_elements * x.dtype.itemsize
         if self.source != x.dtype:  # lp, rms: x**p in float64
             total += input_elements * self.source.itemsize
-        if self.dtype != self.source:  # a widened copy (overlapping windows), or buffers
+        if self.dtype != self.source:  # the input widened to the accumulator
             total += input_elements * self.dtype.itemsize
         total += x.size // gh.length * self.dtype.itemsize  # the row pass's result
-        if self.reduction.mode not in (PoolMode.MAX, PoolMode.MIN):
+        if not self.selects:
             total += row_elements * self.dtype.itemsize  # window sums
         return total
 
@@ -436,7 +444,10 @@ class _SeparableWork:
             result = numeric.divide_half_up(sums, divisor)
             # A mean lies between its window's extremes unless the divisor is below
             # the window's pixel count (only a given ``divisor`` can be): then clip.
-            if reduction.divisor is not None and reduction.divisor < windows.max_taps * self.gw.max_taps:
+            if (
+                reduction.divisor is not None
+                and reduction.divisor < windows.max_taps * self.gw.max_taps
+            ):
                 result = numeric.clip_into(result, self.out_dtype)
             return result
         if reduction.mode is PoolMode.AVG:
@@ -444,7 +455,11 @@ class _SeparableWork:
         return reduction._power_mean(sums, divisor, self.out_dtype)
 
     def _band_plan(self, windows: AxisWindows) -> tuple[AxisPass, object]:
-        """The row pass and divisor of a band's windows; interior bands share one."""
+        """The row pass and divisor of a band's windows; interior bands share one.
+
+        Two threads may plan the same windows at once; both plans are equal, so
+        whichever lands in the cache is right.
+        """
         plan = self._rows.get(id(windows))
         if plan is None or plan[0] is not windows:
             source = self.dtype if self.pairs else self.source
@@ -453,7 +468,7 @@ class _SeparableWork:
                 selects=self.selects,
             )  # fmt: skip
             divisor = None
-            if self.reduction.mode is not PoolMode.MAX and self.reduction.mode is not PoolMode.MIN:
+            if not self.selects:
                 divisor = self.reduction._divisor(windows, self.gw, self.ndim, self.axes)
             plan = self._rows[id(windows)] = (windows, rows_pass, divisor)
         return plan[1], plan[2]
@@ -579,7 +594,6 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def _executor(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poolcli")
-

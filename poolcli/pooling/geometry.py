@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
 from ..errors import InputError, ParameterError
 
 #: An index along one axis: a slice (regular windows) or an integer array (adaptive).
-Index = Union[slice, np.ndarray]
+Index = slice | np.ndarray
 
 
 def pair(name: str, value: object) -> tuple[int, int]:
@@ -48,7 +47,7 @@ def check_window_parameters(
         if min(values) < 1:
             message = f"{name} must be at least 1, got {_show(values)}"
             raise ParameterError(message)
-    for k, p in zip(kernel, padding):
+    for k, p in zip(kernel, padding, strict=True):
         if p < 0 or p > k // 2:
             message = (
                 f"padding must be between 0 and half the kernel (kernel {_show(kernel)} "
@@ -115,9 +114,7 @@ class AxisWindows:
         kept = [tap for tap in clipped if tap is not None]
         first = min(_first(tap.src) for tap in kept)
         last = max(_last(tap.src) for tap in kept)
-        shifted = tuple(
-            Tap(_shift(tap.dst, -start), _shift(tap.src, -first)) for tap in kept
-        )
+        shifted = tuple(Tap(_shift(tap.dst, -start), _shift(tap.src, -first)) for tap in kept)
         band = AxisWindows(
             last - first + 1, shifted, self.real[start:stop], self.padded[start:stop]
         )
@@ -161,7 +158,10 @@ class AxisWindows:
             return False
         n = self.out
         expected = (slice(0, 2 * n - 1, 2), slice(1, 2 * n, 2))
-        return all(isinstance(tap.src, slice) and tap.src == e for tap, e in zip(self.taps, expected))
+        return all(
+            isinstance(tap.src, slice) and tap.src == e
+            for tap, e in zip(self.taps, expected, strict=True)
+        )
 
     def covers_all(self, tap: Tap) -> bool:
         """True when ``tap`` contributes to every output."""
@@ -186,9 +186,14 @@ def regular_windows(
         reach = dilation * (kernel - 1) + 1
         reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
         padded = f" plus padding {padding} on each side" if padding else ""
-        remedy = "a smaller kernel" if ceil_mode else "a smaller kernel, or ceil mode to keep a partial window"
+        remedy = (
+            "a smaller kernel"
+            if ceil_mode
+            else "a smaller kernel, or ceil mode to keep a partial window"
+        )
         message = (
-            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); use {remedy}"
+            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); "
+            f"use {remedy}"
         )
         raise InputError(message)
     taps = []
@@ -198,10 +203,10 @@ def regular_windows(
         hi = min(out, (n - 1 - offset) // stride + 1)
         if lo < hi:
             start = lo * stride + offset
-            taps.append(Tap(slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride)))
-    positions = (
-        np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation - padding
-    )
+            taps.append(
+                Tap(slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride))
+            )
+    positions = np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation - padding
     real = ((positions >= 0) & (positions < n)).sum(axis=1)
     padded = ((positions >= -padding) & (positions < n + padding)).sum(axis=1)
     if real.min() < 1:

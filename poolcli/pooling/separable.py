@@ -148,7 +148,7 @@ class AxisPass:
             np.copyto(out3[:, :, lane], picked[:, :, lane])
 
     def _combine(self, y: np.ndarray, out3: np.ndarray, scratch: Scratch) -> None:
-        """The taps of ``span`` positions of ``y`` combined into ``out3`` (before, span, trailing)."""
+        """The taps of ``span`` positions of ``y`` combined into ``out3`` (before, span, lanes)."""
         taps = self.taps
         y3 = _view(y, (-1, self.length, self.trailing), copy_ok=True)
         if self.folded is not None:
@@ -166,7 +166,12 @@ class AxisPass:
             if self.first is None:
                 target[...] = self.identity
             elif self.together:
-                ufunc(_read(y3, taps[0].src, lane), _read(y3, taps[1].src, lane), out=target, dtype=dtype)
+                ufunc(
+                    _read(y3, taps[0].src, lane),
+                    _read(y3, taps[1].src, lane),
+                    out=target,
+                    dtype=dtype,
+                )
             else:
                 np.copyto(target, _read(y3, taps[self.first].src, lane), casting="unsafe")
             for tap in _remaining(taps, self.first, self.together):
@@ -254,15 +259,17 @@ def _slide(windows: AxisWindows) -> tuple[tuple[Tap, ...], int, int] | None:
     Returns ``(taps, span, stride)``, or None when there is nothing to gain (stride
     1) or the windows are not regular (adaptive).
     """
-    if not all(isinstance(tap.src, slice) and isinstance(tap.dst, slice) for tap in windows.taps):
+    slices = [(t.dst, t.src) for t in windows.taps]
+    regular = [(d, s) for d, s in slices if isinstance(d, slice) and isinstance(s, slice)]
+    if len(regular) != len(slices):
         return None
-    steps = {tap.src.step for tap in windows.taps}
+    steps = {src.step for _, src in regular}
     if len(steps) != 1 or (stride := steps.pop()) == 1:
         return None
     span = (windows.out - 1) * stride + 1
     taps = []
-    for tap in windows.taps:
-        offset = tap.src.start - tap.dst.start * stride  # position q reads q + offset
+    for dst, src in regular:
+        offset = src.start - dst.start * stride  # position q reads q + offset
         lo, hi = max(0, -offset), min(span, windows.length - offset)
         if lo < hi:
             taps.append(Tap(slice(lo, hi), slice(lo + offset, hi + offset, 1)))
@@ -290,7 +297,8 @@ def _length(index: Index) -> int:
 
 def _scale(tap: Tap, block: int) -> Tap:
     """``tap`` on an axis whose positions each became ``block`` consecutive ones."""
-    assert isinstance(tap.src, slice) and isinstance(tap.dst, slice)
+    assert isinstance(tap.src, slice)
+    assert isinstance(tap.dst, slice)
     return Tap(
         slice(tap.dst.start * block, tap.dst.stop * block),
         slice(tap.src.start * block, tap.src.stop * block),
@@ -303,7 +311,9 @@ def _read(y3: np.ndarray, index: Index, lane: int | slice) -> np.ndarray:
     return y3[:, :, lane][:, index]
 
 
-def _update(ufunc: np.ufunc, target: np.ndarray, dst: Index, values: np.ndarray, dtype: np.dtype) -> None:
+def _update(
+    ufunc: np.ufunc, target: np.ndarray, dst: Index, values: np.ndarray, dtype: np.dtype
+) -> None:
     if isinstance(dst, slice):
         region = target[:, dst]
         ufunc(region, values, out=region, dtype=dtype)
