@@ -58,8 +58,8 @@ class AxisPass:
     folded: tuple[Tap, ...] | None
     #: Index of the tap that starts every output (None: fill with ``identity``).
     first: int | None
-    #: Taps 0 and 1 both reach every output: combine them in one call.
-    together: bool
+    #: Index of a tap combined with ``first`` in the same call, over its outputs.
+    second: int | None
     #: Widen the input to ``dtype`` once before the taps read it.
     widen: bool
     ufunc: np.ufunc
@@ -101,14 +101,14 @@ class AxisPass:
             # so the trailing block folds into the axis and every call reads
             # contiguous memory instead of one strided lane per channel.
             folded = tuple(_scale(tap, trailing) for tap in taps)
-        first, together = _opening(taps, span)
+        first, second = _opening(taps, span)
         # Widen the input once, in one contiguous cast, rather than in every
         # mixed-dtype call: those cast through small buffers, 1.5x slower on a
         # band streamed from memory (measured), and overlapping windows would
         # even cast each input several times.
         widen = source != dtype
         return cls(
-            windows.length, windows.out, trailing, span, pick, taps, folded, first, together,
+            windows.length, windows.out, trailing, span, pick, taps, folded, first, second,
             widen, ufunc, np.dtype(dtype), identity,
         )  # fmt: skip
 
@@ -161,21 +161,36 @@ class AxisPass:
             y3 = wide
         ufunc, dtype = self.ufunc, self.dtype
         lanes = range(y3.shape[2]) if 1 < y3.shape[2] <= _FEW_LANES else (slice(None),)
+        first, second = self.first, self.second
+        rest = [tap for i, tap in enumerate(taps) if i != first and i != second]
         for lane in lanes:
             target = out3[:, :, lane]
-            if self.first is None:
+            if first is None:
                 target[...] = self.identity
-            elif self.together:
-                ufunc(
-                    _read(y3, taps[0].src, lane),
-                    _read(y3, taps[1].src, lane),
-                    out=target,
-                    dtype=dtype,
-                )
+            elif second is None:
+                np.copyto(target, _read(y3, taps[first].src, lane), casting="unsafe")
             else:
-                np.copyto(target, _read(y3, taps[self.first].src, lane), casting="unsafe")
-            for tap in _remaining(taps, self.first, self.together):
+                self._open(y3, lane, taps[first], taps[second], target)
+            for tap in rest:
                 _update(ufunc, target, tap.dst, _read(y3, tap.src, lane), dtype)
+
+    def _open(self, y3: np.ndarray, lane: int | slice, first: Tap, second: Tap, target) -> None:
+        """Start every output: ``first`` combined with ``second`` where it reaches, alone elsewhere.
+
+        One call over (almost) every output instead of a copy and then an update:
+        the edges that ``second`` misses (padding) are short copies.
+        """
+        assert isinstance(second.dst, slice)
+        lo, hi = second.dst.start, second.dst.stop
+        self.ufunc(
+            _read(y3, _part(first, lo, hi), lane),
+            _read(y3, second.src, lane),
+            out=target[:, lo:hi],
+            dtype=self.dtype,
+        )
+        for a, b in ((0, lo), (hi, self.span)):
+            if a < b:
+                np.copyto(target[:, a:b], _read(y3, _part(first, a, b), lane), casting="unsafe")
 
 
 def pair_sums(y: np.ndarray, pairs: int) -> np.ndarray:
@@ -231,20 +246,27 @@ def _view(a: np.ndarray, shape: tuple[int, int, int], *, copy_ok: bool) -> np.nd
         raise _NotAView from None
 
 
-def _opening(taps: tuple[Tap, ...], span: int) -> tuple[int | None, bool]:
-    """Which tap starts every output, and whether taps 0 and 1 combine in one call.
+def _opening(taps: tuple[Tap, ...], span: int) -> tuple[int | None, int | None]:
+    """Which tap starts every output, and which tap joins it in the same call.
 
     An output is its taps combined in kernel order. A tap that reaches every
     output can start them all (no identity fill); tap 1 may start in place of
-    tap 0, since ``max``/``min``/``add`` of two values commute, so the values are
+    tap 0, and the other of the two may join it in one call over the outputs it
+    reaches, since ``max``/``min``/``add`` of two values commute: the values are
     the same as combining in order.
     """
-    covers = [_covers(tap, span) for tap in taps[:2]]
-    if covers and covers[0]:
-        return 0, len(covers) == 2 and covers[1]
-    if len(covers) == 2 and covers[1]:
-        return 1, False
-    return None, False
+    if taps and _covers(taps[0], span):
+        first = 0
+    elif len(taps) > 1 and _covers(taps[1], span):
+        first = 1
+    else:
+        return None, None
+    second = 1 - first
+    if second >= len(taps) or not all(
+        isinstance(taps[i].src, slice) and isinstance(taps[i].dst, slice) for i in (first, second)
+    ):
+        return first, None  # adaptive windows (index arrays): no partial call
+    return first, second
 
 
 def _covers(tap: Tap, span: int) -> bool:
@@ -276,13 +298,12 @@ def _slide(windows: AxisWindows) -> tuple[tuple[Tap, ...], int, int] | None:
     return tuple(taps), span, stride
 
 
-def _remaining(taps: tuple[Tap, ...], first: int | None, together: bool) -> tuple[Tap, ...]:
-    """The taps left to combine, in kernel order, after the opening."""
-    if first is None:
-        return taps
-    if first == 1:
-        return (taps[0], *taps[2:])
-    return taps[2:] if together else taps[1:]
+def _part(tap: Tap, lo: int, hi: int) -> slice:
+    """The input positions that a tap reaching every output reads for outputs ``lo:hi``."""
+    assert isinstance(tap.src, slice)
+    step = tap.src.step or 1
+    start = tap.src.start + lo * step
+    return slice(start, start + (hi - lo - 1) * step + 1, step)
 
 
 def _unit_step(index: Index) -> bool:
