@@ -162,6 +162,16 @@ def test_picked_windows_match_reference(channels, options, mode):
     np.testing.assert_array_equal(pool(x, **options), reference_pool(x, **options))
 
 
+def test_a_partial_last_window_on_folded_lanes_is_written():
+    # ceil mode: the last window holds one pixel, so tap 1 misses it; with two
+    # lanes folded into the axis, the uncovered edge is two elements long
+    x = extremes(np.uint8, (6, 5, 2))
+    options = dict(kernel=(1, 2), stride=4, ceil_mode=True)
+    np.testing.assert_array_equal(pool(x, **options), reference_pool(x, **options))
+    options = dict(kernel=(1, 2), stride=(1, 4), ceil_mode=True, mode="sum")
+    np.testing.assert_array_equal(pool(x, **options), reference_pool(x, **options))
+
+
 def test_picked_windows_keep_nan_winning_and_padding_losing():
     x = -np.ones((4, 9, 3), np.float32)
     x[1, 4, 2] = np.nan

@@ -188,7 +188,7 @@ class AxisPass:
             out=target[:, lo:hi],
             dtype=self.dtype,
         )
-        for a, b in ((0, lo), (hi, self.span)):
+        for a, b in ((0, lo), (hi, target.shape[1])):
             if a < b:
                 np.copyto(target[:, a:b], _read(y3, _part(first, a, b), lane), casting="unsafe")
 
