@@ -42,6 +42,9 @@ from .separable import AxisPass, Scratch, pair_sums
 #: Smaller bands fit the cache better but pay Python overhead per band, which
 #: threads then contend for (measured: about 4 MB is best for every benchmark case).
 _BAND_BYTES = 4 << 20
+#: Temporaries up to this size are kept per thread for the next band and call.
+_KEEP_BYTES = 8 << 20
+_SCRATCH = threading.local()
 #: Median and mode gather whole windows; their bands may be larger.
 _STACK_BYTES = 16 << 20
 #: Below this many output elements threads cost more than they save.
@@ -385,7 +388,6 @@ class _SeparableWork:
         if self.pairs:
             shape[axes[1]] = gw.out
         self.trailing = math.prod(shape[axes[0] + 1 :])
-        self._buffers = threading.local()
         self._rows: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
         self._columns: dict[int, AxisPass] = {}
 
@@ -412,19 +414,24 @@ class _SeparableWork:
         np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
 
     def _scratch(self, slot: str) -> Scratch:
-        """Temporaries of this thread for ``slot``, reused from band to band.
+        """Temporaries of this thread for ``slot``, reused from band to band and call to call.
 
-        A new array per band costs an allocation and, past glibc's reuse, page
-        faults on first touch; the buffers live as long as this call's plan.
+        A new array per band (or per call, for images of a few bands) costs an
+        allocation and, whenever glibc hands the memory back to the system, page
+        faults on first touch: 1.6x the time of a 512x512 RGB average (measured).
+        A thread runs one band at a time and no band's temporaries outlive it, so
+        one set per thread is safe. Buffers past ``_KEEP_BYTES`` are not kept, so a
+        thread holds a few buffers of at most that size (one band's worth) between
+        calls.
         """
-        buffers: dict[tuple[str, str], np.ndarray] | None = getattr(self._buffers, "arrays", None)
+        buffers: dict[tuple[str, str], np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
         if buffers is None:
-            buffers = self._buffers.arrays = {}
+            buffers = _SCRATCH.arrays = {}
 
         def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-            if np.dtype(dtype).kind == "O":  # Python ints: no raw buffer can hold them
-                return np.empty(shape, dtype)
             nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+            if np.dtype(dtype).kind == "O" or nbytes > _KEEP_BYTES:
+                return np.empty(shape, dtype)  # Python ints have no raw buffer
             buffer = buffers.get((slot, role))
             if buffer is None or buffer.nbytes < nbytes:
                 buffer = buffers[slot, role] = np.empty(nbytes, np.uint8)
