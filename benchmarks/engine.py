@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--threads", type=int, default=None,
-        help="poolcli threads (default: all cores); torch and OpenCV get all cores too",
+        help="threads for poolcli and torch (default: all cores); OpenCV, libvips: their own",
     )  # fmt: skip
     args = parser.parse_args(argv)
     letters = [c.strip() for c in args.cases.split(",") if c.strip()]
