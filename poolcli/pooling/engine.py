@@ -6,16 +6,29 @@ result, so bands run on threads (NumPy releases the GIL in its loops) and bound 
 temporaries: memory stays O(input + output) whatever the kernel. Every output is
 computed by the same operations in whichever band it falls, so results do not
 depend on the number of threads.
+
+Speed comes from three habits, each measured (see benchmarks/README.md):
+
+- plan once, run many: what does not depend on the band (dtypes, the passes along
+  each axis, the divisor of interior bands) is decided once per call, so a band
+  costs a few ufunc calls and little Python;
+- bands of about 4 MB of touched memory, their temporaries reused from band to
+  band (per thread), so they stay in cache and never page-fault;
+- one task per thread, each taking the next band from a shared iterator, the
+  calling thread among them: no wake-up per band.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -23,11 +36,15 @@ from ..errors import InputError, ParameterError
 from . import numeric, ranked
 from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
 from .modes import PoolMode
-from .separable import reduce_axis
+from .separable import AxisPass, Scratch, pair_sums
 
-#: Aim for band temporaries of about this size. Smaller bands fit the cache better
-#: but pay Python overhead per band, which threads then contend for (measured).
-_BAND_BYTES = 8 << 20
+#: Aim for bands that touch about this much memory (input rows and temporaries).
+#: Smaller bands fit the cache better but pay Python overhead per band, which
+#: threads then contend for (measured: about 4 MB is best for every benchmark case).
+_BAND_BYTES = 4 << 20
+#: Temporaries up to this size are kept per thread for the next band and call.
+_KEEP_BYTES = 8 << 20
+_SCRATCH = threading.local()
 #: Median and mode gather whole windows; their bands may be larger.
 _STACK_BYTES = 16 << 20
 #: Below this many output elements threads cost more than they save.
@@ -235,7 +252,11 @@ class _Reduction:
             if mode is not PoolMode.AVG:
                 message = f"divisor only applies to mode 'avg', not {mode.value!r}"
                 raise ParameterError(message)
-            if isinstance(divisor, bool) or not isinstance(divisor, (int, np.integer)) or divisor < 1:
+            if (
+                isinstance(divisor, bool)
+                or not isinstance(divisor, (int, np.integer))
+                or divisor < 1
+            ):
                 message = f"divisor must be a positive integer, got {divisor!r}"
                 raise ParameterError(message)
             divisor = int(divisor)
@@ -252,19 +273,31 @@ class _Reduction:
         return numeric.sum_dtype(dtype) if self.mode is PoolMode.SUM else dtype
 
     def temporary_bytes(self, itemsize: int, taps: int) -> int:
-        """Rough bytes of temporaries per output element, for sizing bands."""
-        if self.mode.separable:
-            return 4 * max(itemsize, 8 if self.mode in (PoolMode.LP, PoolMode.RMS) else 4)
+        """Rough bytes of a window stack per output element (median, mode), for sizing bands."""
         return 3 * taps * max(itemsize, 8 if self.mode is PoolMode.MODE else 1)
 
-    def compute(self, x, axes, channel_axis, gh, gw, out) -> None:
-        """Pool the band ``x`` (windows ``gh`` x ``gw``) into ``out``."""
+    def prepare(self, x, axes, channel_axis, gh, gw, out_dtype) -> Callable:
+        """The work for one band: ``work(source, windows, target)``, planned once per call.
+
+        ``source`` is the band's input rows, ``windows`` their windows along
+        ``axes[0]`` (from :meth:`AxisWindows.bands`), ``target`` its output rows.
+        """
         if self.mode.separable:
-            # IEEE results are the contract (x**p of a negative is NaN, a float16 sum
-            # past 65504 is inf); errstate is per thread, so it is set here, in the band.
-            with np.errstate(invalid="ignore", over="ignore"):
-                self._separable(x, axes, gh, gw, out)
-            return
+            return _SeparableWork(self, x, axes, gh, gw, out_dtype)
+        return functools.partial(self._ranked, axes=axes, channel_axis=channel_axis, gw=gw)
+
+    def errstate(self) -> contextlib.AbstractContextManager:
+        """Floating-point error handling for a thread running bands.
+
+        IEEE results are the contract (x**p of a negative is NaN, a float16 sum past
+        65504 is inf), so sums and powers must not warn. errstate is per thread.
+        """
+        if self.mode.separable:
+            return np.errstate(invalid="ignore", over="ignore")
+        return contextlib.nullcontext()
+
+    def _ranked(self, x, gh, out, *, axes, channel_axis, gw) -> None:
+        """Median or mode of the band ``x`` (windows ``gh`` x ``gw``) into ``out``."""
         order = list(axes) + ([channel_axis] if channel_axis is not None else [])
         front = list(range(len(order)))
         if channel_axis is not None:
@@ -276,31 +309,6 @@ class _Reduction:
             pixels = channel_axis is not None and self.mode is PoolMode.MODE
             result = ranked.mode(y, gh, gw, pixels=pixels)
         np.copyto(np.moveaxis(out, order, front), result)
-
-    def _separable(self, x, axes, gh, gw, out) -> None:
-        mode = self.mode
-        if mode in (PoolMode.MAX, PoolMode.MIN):
-            ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
-            identity = numeric.lowest(x.dtype) if mode is PoolMode.MAX else numeric.highest(x.dtype)
-            rows = reduce_axis(x, axes[0], gh, ufunc, x.dtype, identity)
-            reduce_axis(rows, axes[1], gw, ufunc, x.dtype, identity, out=out)
-            return
-        divisor = self._divisor(gh, gw, out.ndim, axes)
-        if mode in (PoolMode.LP, PoolMode.RMS):
-            x = np.power(x.astype(np.float64), self.p if mode is PoolMode.LP else 2.0)
-        headroom = int(np.max(divisor)) // 2 if mode is PoolMode.AVG else 0
-        taps = gh.max_taps * gw.max_taps
-        acc = numeric.accumulator(x, taps, headroom)
-        sums = reduce_axis(reduce_axis(x, axes[0], gh, np.add, acc, 0), axes[1], gw, np.add, acc, 0)
-        if mode is PoolMode.SUM:
-            result = sums
-        elif mode is PoolMode.AVG and acc.kind != "f":
-            result = numeric.divide_half_up(sums, divisor)
-        elif mode is PoolMode.AVG:
-            result = np.divide(sums, divisor, out=sums)
-        else:
-            result = self._power_mean(sums, divisor, out.dtype)
-        np.copyto(out, numeric.clip_into(result, out.dtype), casting="unsafe")
 
     def _power_mean(self, sums: np.ndarray, divisor, dtype: np.dtype) -> np.ndarray:
         if self.mode is PoolMode.RMS:
@@ -330,37 +338,259 @@ class _Reduction:
         return counts_h.reshape(shape_h) * counts_w.reshape(shape_w)
 
 
+class _SeparableWork:
+    """Max, min and the sum-based modes, band by band: rows first, then columns.
+
+    Everything that does not depend on the band (dtypes, the column pass, the
+    divisor of interior bands) is decided once here: per-band Python work is what
+    made small bands and threads slow.
+    """
+
+    def __init__(self, reduction: _Reduction, x, axes, gh: AxisWindows, gw: AxisWindows, out_dtype):
+        self.reduction = reduction
+        self.axes = axes
+        self.gw = gw
+        self.ndim = x.ndim
+        mode = reduction.mode
+        self.source = x.dtype
+        self.selects = mode in (PoolMode.MAX, PoolMode.MIN)
+        self.ufunc: np.ufunc
+        if self.selects:
+            self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
+            self.dtype = x.dtype
+            lowest = mode is PoolMode.MAX
+            self.identity = numeric.lowest(x.dtype) if lowest else numeric.highest(x.dtype)
+        else:
+            self.ufunc, self.identity = np.add, 0
+            if mode in (PoolMode.LP, PoolMode.RMS):
+                self.source = np.dtype(np.float64)
+            headroom = 0
+            if mode is PoolMode.AVG:
+                largest = reduction.divisor or _largest_count(gh, gw, reduction.count_include_pad)
+                headroom = largest // 2
+            values = x if self.source == x.dtype else np.empty(0, self.source)
+            self.dtype = numeric.accumulator(values, gh.max_taps * gw.max_taps, headroom)
+        self.out_dtype = out_dtype
+        # Integer sums are exact in any order: 2-wide windows along the last axis
+        # can then go first, as widened pair sums (see pair_sums), and the row pass
+        # runs on those in the accumulator's dtype.
+        self.pairs = (
+            self.ufunc is np.add
+            and self.source == x.dtype
+            and x.dtype.kind in "iu"
+            and self.dtype.kind == x.dtype.kind
+            and self.dtype.itemsize == 2 * x.dtype.itemsize
+            and axes[0] < axes[1]
+            and math.prod(x.shape[axes[1] + 1 :]) == 1
+            and gw.adjacent_pairs
+        )
+        shape = list(x.shape)
+        if self.pairs:
+            shape[axes[1]] = gw.out
+        self.trailing = math.prod(shape[axes[0] + 1 :])
+        self._rows: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
+        self._columns: dict[int, AxisPass] = {}
+
+    def __call__(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
+        rows_pass, divisor = self._band_plan(windows)
+        mode = self.reduction.mode
+        if mode in (PoolMode.LP, PoolMode.RMS):
+            source = np.power(
+                source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0
+            )
+        if self.pairs:
+            values = source.reshape(source.shape[: self.axes[1] + 1])  # drop trailing 1s
+            sums = rows_pass(pair_sums(values, self.gw.out)).reshape(target.shape)
+            np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+            return
+        rows = rows_pass(source, scratch=self._scratch("rows"))
+        shape = list(source.shape)
+        shape[self.axes[0]] = windows.out
+        columns = self._columns_pass(shape)
+        if self.selects:
+            columns(rows, target)
+            return
+        sums = columns(rows, scratch=self._scratch("sums")).reshape(target.shape)
+        np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+
+    def _scratch(self, slot: str) -> Scratch:
+        """Temporaries of this thread for ``slot``, reused from band to band and call to call.
+
+        A new array per band (or per call, for images of a few bands) costs an
+        allocation and, whenever glibc hands the memory back to the system, page
+        faults on first touch: 1.6x the time of a 512x512 RGB average (measured).
+        A thread runs one band at a time and no band's temporaries outlive it, so
+        one set per thread is safe. Buffers past ``_KEEP_BYTES`` are not kept, so a
+        thread holds a few buffers of at most that size (one band's worth) between
+        calls.
+        """
+        buffers: dict[tuple[str, str], np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
+        if buffers is None:
+            buffers = _SCRATCH.arrays = {}
+
+        def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+            nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+            if np.dtype(dtype).kind == "O" or nbytes > _KEEP_BYTES:
+                return np.empty(shape, dtype)  # Python ints have no raw buffer
+            buffer = buffers.get((slot, role))
+            if buffer is None or buffer.nbytes < nbytes:
+                buffer = buffers[slot, role] = np.empty(nbytes, np.uint8)
+            return buffer[:nbytes].view(dtype).reshape(shape)
+
+        return scratch
+
+    def bytes_per_row(self, x: np.ndarray, gh: AxisWindows, row_elements: int) -> int:
+        """Memory a band touches per output row: its input rows and every temporary."""
+        input_elements = x.size // gh.length * max(1, -(-gh.length // gh.out))
+        total = input_elements * x.dtype.itemsize
+        if self.source != x.dtype:  # lp, rms: x**p in float64
+            total += input_elements * self.source.itemsize
+        if self.dtype != self.source:  # the input widened to the accumulator
+            total += input_elements * self.dtype.itemsize
+        total += x.size // gh.length * self.dtype.itemsize  # the row pass's result
+        if not self.selects:
+            total += row_elements * self.dtype.itemsize  # window sums
+        return total
+
+    def _finish(self, sums: np.ndarray, divisor, windows: AxisWindows) -> np.ndarray:
+        """Window sums -> the mode's values (still in the accumulator's dtype)."""
+        reduction = self.reduction
+        if reduction.mode is PoolMode.SUM:
+            return numeric.clip_into(sums, self.out_dtype)
+        if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
+            result = numeric.divide_half_up(sums, divisor)
+            # A mean lies between its window's extremes unless the divisor is below
+            # the window's pixel count (only a given ``divisor`` can be): then clip.
+            if (
+                reduction.divisor is not None
+                and reduction.divisor < windows.max_taps * self.gw.max_taps
+            ):
+                result = numeric.clip_into(result, self.out_dtype)
+            return result
+        if reduction.mode is PoolMode.AVG:
+            return numeric.divide_float(sums, divisor)
+        return reduction._power_mean(sums, divisor, self.out_dtype)
+
+    def _band_plan(self, windows: AxisWindows) -> tuple[AxisPass, object]:
+        """The row pass and divisor of a band's windows; interior bands share one.
+
+        Two threads may plan the same windows at once; both plans are equal, so
+        whichever lands in the cache is right.
+        """
+        plan = self._rows.get(id(windows))
+        if plan is None or plan[0] is not windows:
+            source = self.dtype if self.pairs else self.source
+            rows_pass = AxisPass.plan(
+                windows, self.trailing, source, self.ufunc, self.dtype, self.identity,
+                selects=self.selects,
+            )  # fmt: skip
+            divisor = None
+            if not self.selects:
+                divisor = self.reduction._divisor(windows, self.gw, self.ndim, self.axes)
+            plan = self._rows[id(windows)] = (windows, rows_pass, divisor)
+        return plan[1], plan[2]
+
+    def _columns_pass(self, shape: list[int]) -> AxisPass:
+        # The trailing block only changes with the band when the column axis comes first.
+        trailing = math.prod(shape[self.axes[1] + 1 :])
+        columns = self._columns.get(trailing)
+        if columns is None:
+            columns = AxisPass.plan(
+                self.gw, trailing, self.dtype, self.ufunc, self.dtype, self.identity,
+                selects=self.selects,
+            )  # fmt: skip
+            self._columns[trailing] = columns
+        return columns
+
+
+def _largest_count(gh: AxisWindows, gw: AxisWindows, count_include_pad: bool) -> int:
+    """The largest divisor a window gets when the caller gives none."""
+    counts_h, counts_w = (g.padded if count_include_pad else g.real for g in (gh, gw))
+    return int(counts_h.max()) * int(counts_w.max())
+
+
 def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.ndarray:
     shape = list(x.shape)
     shape[axes[0]], shape[axes[1]] = gh.out, gw.out
     out = np.empty(shape, reduction.out_dtype(x.dtype))
     if out.size == 0:
         return out
-    row_elements = out.size // gh.out
-    per_element = reduction.temporary_bytes(x.dtype.itemsize, gh.max_taps * gw.max_taps)
-    budget = _BAND_BYTES if reduction.mode.separable else _STACK_BYTES
-    # Each band also reads its input rows: count them in the per-row cost.
-    input_row = x.size // x.shape[axes[0]] * x.dtype.itemsize * max(1, x.shape[axes[0]] // gh.out)
-    rows = max(1, budget // (row_elements * per_element + input_row))
     workers = _workers(threads, out.size)
+    work = reduction.prepare(x, axes, channel_axis, gh, gw, out.dtype)
+    if isinstance(work, _SeparableWork):
+        row_bytes = work.bytes_per_row(x, gh, out.size // gh.out)
+        rows = max(1, _BAND_BYTES // row_bytes)
+        if threads is None:
+            # A thread pays off only with at least a band of work for each: below
+            # that, handing work over costs more than it saves (measured: 1.3x
+            # slower on a 512x512 RGB average with 2 threads).
+            workers = min(workers, max(1, row_bytes * gh.out // _BAND_BYTES))
+    else:
+        rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))
-    starts = range(0, gh.out, rows)
+    bands = gh.bands(rows)
 
-    def band(start: int) -> None:
-        stop = min(start + rows, gh.out)
-        windows, first = gh.band(start, stop)
+    def band(item: tuple[int, int, AxisWindows, int]) -> None:
+        start, stop, windows, first = item
         source = _slice_axis(x, axes[0], first, first + windows.length)
         target = _slice_axis(out, axes[0], start, stop)
-        reduction.compute(source, axes, channel_axis, windows, gw, target)
+        work(source, windows, target)
 
-    if workers == 1 or len(starts) == 1:
-        for start in starts:
-            band(start)
+    if workers == 1 or len(bands) == 1:
+        with reduction.errstate():
+            for item in bands:
+                band(item)
     else:
-        # list() re-raises the first exception a band raised
-        list(_executor(workers).map(band, starts))
+        _share(band, bands, workers, reduction.errstate)
     return out
+
+
+def _share(work: Callable, items: Sequence, workers: int, context: Callable) -> None:
+    """Run ``work`` on every item, on ``workers`` threads that each take the next one.
+
+    Each thread runs its items inside ``context()`` (per-thread NumPy error state).
+
+    One task per worker, not one per band: every task costs a thread wake-up,
+    tens of microseconds on a virtual machine (measured: 2 threads went from 1.4x
+    slower to 1.5x faster than 1 thread on 64-row bands). Taking items from a
+    shared iterator still balances the load when one core is slowed down. The
+    calling thread is one of the workers: it would only wait otherwise, and when
+    the other cores are busy (with other processes) it does the work alone.
+    """
+    lock = threading.Lock()
+    todo = iter(items)
+    failed = threading.Event()
+
+    def worker() -> None:
+        with context():
+            while not failed.is_set():
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                try:
+                    work(item)
+                except BaseException:
+                    failed.set()
+                    raise
+
+    tasks = [_executor(workers - 1).submit(worker) for _ in range(workers - 1)]
+    try:
+        worker()
+    finally:
+        futures.wait(tasks)  # never leave a band running past the call
+    for task in tasks:
+        task.result()  # re-raises the exception a band raised
+
+
+def _stack_rows(x, axes, gh, gw, reduction: _Reduction, out_size: int) -> int:
+    """Output rows per band of median/mode: window stacks of about the stack budget."""
+    row_elements = out_size // gh.out
+    per_element = reduction.temporary_bytes(x.dtype.itemsize, gh.max_taps * gw.max_taps)
+    # Each band also reads its input rows: count them in the per-row cost.
+    input_row = x.size // x.shape[axes[0]] * x.dtype.itemsize * max(1, x.shape[axes[0]] // gh.out)
+    return max(1, _STACK_BYTES // (row_elements * per_element + input_row))
 
 
 def _slice_axis(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
@@ -387,7 +617,6 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def _executor(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poolcli")
-

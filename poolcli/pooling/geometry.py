@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
 from ..errors import InputError, ParameterError
 
 #: An index along one axis: a slice (regular windows) or an integer array (adaptive).
-Index = Union[slice, np.ndarray]
+Index = slice | np.ndarray
 
 
 def pair(name: str, value: object) -> tuple[int, int]:
@@ -48,7 +47,7 @@ def check_window_parameters(
         if min(values) < 1:
             message = f"{name} must be at least 1, got {_show(values)}"
             raise ParameterError(message)
-    for k, p in zip(kernel, padding):
+    for k, p in zip(kernel, padding, strict=True):
         if p < 0 or p > k // 2:
             message = (
                 f"padding must be between 0 and half the kernel (kernel {_show(kernel)} "
@@ -115,13 +114,54 @@ class AxisWindows:
         kept = [tap for tap in clipped if tap is not None]
         first = min(_first(tap.src) for tap in kept)
         last = max(_last(tap.src) for tap in kept)
-        shifted = tuple(
-            Tap(_shift(tap.dst, -start), _shift(tap.src, -first)) for tap in kept
-        )
+        shifted = tuple(Tap(_shift(tap.dst, -start), _shift(tap.src, -first)) for tap in kept)
         band = AxisWindows(
             last - first + 1, shifted, self.real[start:stop], self.padded[start:stop]
         )
         return band, first
+
+    def bands(self, rows: int) -> list[tuple[int, int, AxisWindows, int]]:
+        """``(start, stop, windows, first)`` of :meth:`band` for outputs split every ``rows``.
+
+        Interior bands (every tap inside the input for all their outputs) of one
+        size are the same windows shifted, so they share one :class:`AxisWindows`:
+        work planned for it is planned once.
+        """
+        step = self._regular_step()
+        shared: dict[int, tuple[AxisWindows, int, int]] = {}
+        result = []
+        for start in range(0, self.out, rows):
+            stop = min(start + rows, self.out)
+            if step is not None and stop - start in shared and self._interior(start, stop):
+                windows, first, origin = shared[stop - start]
+                result.append((start, stop, windows, first + (start - origin) * step))
+                continue
+            windows, first = self.band(start, stop)
+            if step is not None and self._interior(start, stop):
+                shared[stop - start] = (windows, first, start)
+            result.append((start, stop, windows, first))
+        return result
+
+    def _regular_step(self) -> int | None:
+        """The stride when every tap is a slice with one step, else None (adaptive)."""
+        steps = {tap.src.step if isinstance(tap.src, slice) else None for tap in self.taps}
+        return steps.pop() if len(steps) == 1 and None not in steps else None
+
+    def _interior(self, start: int, stop: int) -> bool:
+        # taps are slices here (see _regular_step)
+        return all(tap.dst.start <= start and stop <= tap.dst.stop for tap in self.taps)  # type: ignore[union-attr]
+
+    @property
+    def adjacent_pairs(self) -> bool:
+        """True when output ``j`` is exactly inputs ``2j`` and ``2j + 1`` (kernel 2, stride 2)."""
+        if len(self.taps) != 2 or not all(self.covers_all(tap) for tap in self.taps):
+            return False
+        n = self.out
+        expected = (slice(0, 2 * n - 1, 2), slice(1, 2 * n, 2))
+        return all(
+            isinstance(tap.src, slice) and tap.src == e
+            for tap, e in zip(self.taps, expected, strict=True)
+        )
 
     def covers_all(self, tap: Tap) -> bool:
         """True when ``tap`` contributes to every output."""
@@ -146,9 +186,14 @@ def regular_windows(
         reach = dilation * (kernel - 1) + 1
         reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
         padded = f" plus padding {padding} on each side" if padding else ""
-        remedy = "a smaller kernel" if ceil_mode else "a smaller kernel, or ceil mode to keep a partial window"
+        remedy = (
+            "a smaller kernel"
+            if ceil_mode
+            else "a smaller kernel, or ceil mode to keep a partial window"
+        )
         message = (
-            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); use {remedy}"
+            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); "
+            f"use {remedy}"
         )
         raise InputError(message)
     taps = []
@@ -158,10 +203,10 @@ def regular_windows(
         hi = min(out, (n - 1 - offset) // stride + 1)
         if lo < hi:
             start = lo * stride + offset
-            taps.append(Tap(slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride)))
-    positions = (
-        np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation - padding
-    )
+            taps.append(
+                Tap(slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride))
+            )
+    positions = np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation - padding
     real = ((positions >= 0) & (positions < n)).sum(axis=1)
     padded = ((positions >= -padding) & (positions < n + padding)).sum(axis=1)
     if real.min() < 1:

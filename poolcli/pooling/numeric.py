@@ -115,6 +115,18 @@ def divide_half_up(sums: np.ndarray, divisor: int | np.ndarray) -> np.ndarray:
     return sums
 
 
+def divide_float(sums: np.ndarray, divisor: int | np.ndarray) -> np.ndarray:
+    """``sums / divisor`` for float ``sums``, in place.
+
+    A power-of-two divisor multiplies by its reciprocal instead: ``1/2**k`` is
+    exact, so the product is the same correctly rounded value as the quotient
+    (subnormals included), and a multiply is several times cheaper (measured).
+    """
+    if isinstance(divisor, int) and divisor & (divisor - 1) == 0:
+        return np.multiply(sums, 1.0 / divisor, out=sums)
+    return np.divide(sums, divisor, out=sums)
+
+
 def clip_into(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``values`` clipped to the range of integer ``dtype`` (no-op when it already fits)."""
     if dtype.kind == "f" or values.dtype == dtype:

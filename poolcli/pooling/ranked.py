@@ -10,7 +10,7 @@ engine keeps bands small enough that a stack never dwarfs the input.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -104,7 +104,7 @@ def sort_stack(stack: np.ndarray) -> None:
         stack[i] = scratch
 
 
-@lru_cache(maxsize=None)
+@cache
 def _network(n: int) -> tuple[tuple[int, int], ...]:
     """Batcher's odd-even merge sort comparators for ``n`` inputs (i < j: min to i).
 
