@@ -357,3 +357,27 @@ def test_2x2_pool_of_a_big_image_allocates_little_beyond_its_output(mode):
         tracemalloc.stop()
     assert result.nbytes == output_bytes
     assert peak - output_bytes < 4 * output_bytes, f"{(peak - output_bytes) / output_bytes:.2f}x"
+
+
+def test_a_forked_child_pools_with_threads_of_its_own():
+    import os
+
+    x = np.arange(512 * 512 * 3, dtype=np.uint8).reshape(512, 512, 3)
+    expected = pool(x, 2, mode="avg", threads=2)  # the parent's thread pool now exists
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        ok = np.array_equal(pool(x, 2, mode="avg", threads=2), expected)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    import select
+    import signal
+
+    # a child queueing work for its parent's (absent) threads would wait forever
+    ready, _, _ = select.select([read], [], [], 30)
+    if not ready:
+        os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    assert ready, "the forked child hung: it used its parent's thread pool"
+    assert os.read(read, 1) == b"1"

@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
+from ..pooling.threads import available_cores  # noqa: F401 - re-exported: the CLI asks here
 from .writing import sweep
 
 if TYPE_CHECKING:  # jobs imports NumPy and Pillow: loaded when jobs run, not to start workers
@@ -51,13 +52,6 @@ QUEUED = 2
 #: A worker's first message: it started (so a later death is its job's doing).
 _READY = "ready"
 _PRELOAD = "poolcli.batch.preload"
-
-
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity, e.g. under taskset)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def run_jobs(

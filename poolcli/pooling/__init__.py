@@ -15,11 +15,16 @@ from .modes import PoolMode
 __all__ = ["PoolMode", "adaptive_pool", "available_cores", "output_shape", "pool"]
 
 if TYPE_CHECKING:
-    from .engine import adaptive_pool, available_cores, output_shape, pool
+    from .engine import adaptive_pool, output_shape, pool
+    from .threads import available_cores
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("adaptive_pool", "available_cores", "output_shape", "pool"):
+    if name == "available_cores":
+        from .threads import available_cores
+
+        return available_cores
+    if name in ("adaptive_pool", "output_shape", "pool"):
         value = getattr(import_module(".engine", __name__), name)
         globals()[name] = value
         return value

@@ -23,11 +23,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent import futures
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +34,7 @@ from . import numeric, ranked
 from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
 from .modes import PoolMode
 from .separable import AxisPass, Scratch, pair_sums
+from .threads import share, thread_count
 
 #: Aim for bands that touch about this much memory (input rows and temporaries).
 #: Smaller bands fit the cache better but pay Python overhead per band, which
@@ -515,7 +513,7 @@ def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.nd
     out = np.empty(shape, reduction.out_dtype(x.dtype))
     if out.size == 0:
         return out
-    workers = _workers(threads, out.size)
+    workers = thread_count(threads, out.size, _THREAD_MIN_OUTPUT)
     work = reduction.prepare(x, axes, channel_axis, gh, gw, out.dtype)
     if isinstance(work, _SeparableWork):
         row_bytes = work.bytes_per_row(x, gh, out.size // gh.out)
@@ -542,46 +540,8 @@ def _run(x, axes, channel_axis, gh, gw, reduction: _Reduction, threads) -> np.nd
             for item in bands:
                 band(item)
     else:
-        _share(band, bands, workers, reduction.errstate)
+        share(band, bands, workers, reduction.errstate)
     return out
-
-
-def _share(work: Callable, items: Sequence, workers: int, context: Callable) -> None:
-    """Run ``work`` on every item, on ``workers`` threads that each take the next one.
-
-    Each thread runs its items inside ``context()`` (per-thread NumPy error state).
-
-    One task per worker, not one per band: every task costs a thread wake-up,
-    tens of microseconds on a virtual machine (measured: 2 threads went from 1.4x
-    slower to 1.5x faster than 1 thread on 64-row bands). Taking items from a
-    shared iterator still balances the load when one core is slowed down. The
-    calling thread is one of the workers: it would only wait otherwise, and when
-    the other cores are busy (with other processes) it does the work alone.
-    """
-    lock = threading.Lock()
-    todo = iter(items)
-    failed = threading.Event()
-
-    def worker() -> None:
-        with context():
-            while not failed.is_set():
-                with lock:
-                    item = next(todo, None)
-                if item is None:
-                    return
-                try:
-                    work(item)
-                except BaseException:
-                    failed.set()
-                    raise
-
-    tasks = [_executor(workers - 1).submit(worker) for _ in range(workers - 1)]
-    try:
-        worker()
-    finally:
-        futures.wait(tasks)  # never leave a band running past the call
-    for task in tasks:
-        task.result()  # re-raises the exception a band raised
 
 
 def _stack_rows(x, axes, gh, gw, reduction: _Reduction, out_size: int) -> int:
@@ -597,26 +557,3 @@ def _slice_axis(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
     index: list[slice] = [slice(None)] * a.ndim
     index[axis] = slice(start, stop)
     return a[tuple(index)]
-
-
-def _workers(threads: int | None, output_size: int) -> int:
-    if threads is None:
-        if output_size < _THREAD_MIN_OUTPUT:
-            return 1
-        return available_cores()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        message = f"threads must be a positive integer, got {threads!r}"
-        raise ParameterError(message)
-    return int(threads)
-
-
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity, e.g. under taskset)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-@functools.cache
-def _executor(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poolcli")
