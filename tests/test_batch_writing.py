@@ -136,3 +136,19 @@ def test_sweep_removes_only_this_runs_temporary_files(tmp_path):
     Path(temp_path(target, "theirs")).write_bytes(b"")
     sweep([target, str(tmp_path / "never.png")], "mine")
     assert names(tmp_path) == [os.path.basename(temp_path(target, "theirs"))]
+
+
+def test_multi_page_tiff_can_be_written_through_the_atomic_writer(tmp_path):
+    # Pillow's TIFF writer reads back the pages it wrote: a write-only stream fails
+    from PIL import Image
+
+    target = str(tmp_path / "pages.tif")
+    pages = [Image.new("L", (4, 4), shade) for shade in (0, 128, 255)]
+    write_atomically(
+        target,
+        lambda stream: pages[0].save(stream, "TIFF", save_all=True, append_images=pages[1:]),
+        replace=False,
+        run_id="test",
+    )
+    with Image.open(target) as written:
+        assert written.n_frames == 3
