@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
-from . import animation
+from . import animation, png
 from .metadata import ANIMATED, MULTI_FRAME
 from .pixels import image_from
 
@@ -63,11 +63,6 @@ DEFAULT_OPTIONS: dict[str, dict[str, object]] = {
     "MPO": {"quality": 90},
     "WEBP": {"quality": 90},
 }
-#: PNG of continuous-tone images: zlib's run-length strategy at level 1. Measured on
-#: 2048x2048 photos it is 4-6x faster than Pillow's default (level 6) at the same size
-#: or smaller, and smaller than vips' unfiltered PNGs. Palette and 1-bit images keep
-#: Pillow's default, whose string matching suits flat colours better.
-PNG_PHOTO_OPTIONS = {"compress_level": 1, "compress_type": 3}
 
 # What a mode becomes where it is not held: lossless choices first, then lossy ones.
 _FALLBACKS = {
@@ -166,7 +161,7 @@ def save(
     if len(frames) > 1 and format in ANIMATED and format not in ("GIF", "WEBP"):
         # GIF and WebP frames are encoded one by one; APNG frames share one mode
         frames = _common_mode(frames)
-    options = {**defaults(format, frames[0].mode), **metadata_options, **user_options}
+    options = {**defaults(format), **metadata_options, **user_options}
     first, rest = frames[0], frames[1:]
     try:
         with warnings.catch_warnings():
@@ -175,6 +170,8 @@ def save(
                 animation.save(frames, target, format, options)
             elif rest:
                 first.save(target, format=format, save_all=True, append_images=rest, **options)
+            elif format == "PNG" and png.can_write(first, options):
+                png.save(first, target, options)
             else:
                 first.save(target, format=format, **options)
     except OutputError:
@@ -188,10 +185,8 @@ def save(
         raise OutputError(message) from None
 
 
-def defaults(format: str, mode: str) -> dict[str, object]:
+def defaults(format: str) -> dict[str, object]:
     """poolcli's save options for ``format`` before the user's ``-O`` ones."""
-    if format == "PNG" and mode not in ("P", "1"):
-        return dict(PNG_PHOTO_OPTIONS)
     return dict(DEFAULT_OPTIONS.get(format, {}))
 
 
