@@ -179,6 +179,10 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
 
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
     _check_combinations(inputs, params)
+    if len(inputs) == 1 and not params["dry_run"] and not params["files_from"]:
+        from .images import ahead  # Pillow only: the file decodes while NumPy loads
+
+        ahead.start(inputs[0], params["max_pixels"])
     workers = params["jobs"] or available_cores()
     if (
         workers > 1

@@ -20,10 +20,10 @@ from typing import IO, BinaryIO, Union, cast
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import InputError, LimitError
-from . import arrays
+from ..errors import InputError
+from . import ahead, arrays
 from .metadata import Metadata
-from .pixels import use_block_allocator
+from .opening import check_pixels, open_image, use_block_allocator
 
 #: What can be read: a path, the file's bytes, or a binary stream.
 Source = Union[str, os.PathLike, bytes, BinaryIO]  # noqa: UP007 - a runtime alias on 3.10
@@ -88,6 +88,13 @@ def decoding(
     layout: str | None = None,
 ) -> Iterator[Decoded]:
     """Open ``source`` for decoding: all its frames (or frame ``frame``), or its arrays."""
+    decoded_ahead = ahead.take(source)
+    if decoded_ahead is not None:  # a still JPEG or PNG the command line decoded early
+        metadata = Metadata.from_image(decoded_ahead)
+        indices = [_frame_index(frame, 1)] if frame is not None else [0]
+        frames = _frames(decoded_ahead, indices, metadata, max_pixels, b"")
+        yield Decoded(decoded_ahead.format or "?", metadata, frames, frame_count=1)
+        return
     with opened(source) as stream:
         head = stream.read(8)
         stream.seek(0)
@@ -99,7 +106,7 @@ def decoding(
             return
         use_block_allocator()  # decoded frames can then be pooled without a copy
         with _silenced(head), _pillow_errors():
-            image = _open_image(stream, max_pixels)
+            image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
         indices = range(count) if frame is None else [_frame_index(frame, count)]
@@ -115,7 +122,7 @@ def _frames(
     for index in indices:
         with _silenced(head), _pillow_errors():
             image.seek(index)
-            _check_pixels(image.size, max_pixels)
+            check_pixels(image.size, max_pixels)
             image.load()
             info = image.info
             durations.append(info.get("duration"))
@@ -167,12 +174,12 @@ def probe(
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
         with _silenced(head), _pillow_errors():
-            image = _open_image(stream, max_pixels)
+            image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             planes = []
             for index in range(getattr(image, "n_frames", 1)):
                 image.seek(index)
-                _check_pixels(image.size, max_pixels)
+                check_pixels(image.size, max_pixels)
                 planes.append(Plane(str(index), image.mode, _upright_size(image)))
             return Description(image.format or "?", planes, metadata)
 
@@ -222,17 +229,6 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def _check_pixels(size: tuple[int, int], max_pixels: int | None) -> None:
-    width, height = size
-    if max_pixels is not None and width * height > max_pixels:
-        message = (
-            f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
-            f"{max_pixels:,} (a decompression bomb?); raise it with --max-pixels N or "
-            "lift it with --max-pixels none"
-        )
-        raise LimitError(message)
-
-
 def _is_npz(stream: IO[bytes]) -> bool:
     try:
         with zipfile.ZipFile(stream) as archive:
@@ -242,29 +238,6 @@ def _is_npz(stream: IO[bytes]) -> bool:
     finally:
         stream.seek(0)
     return bool(names) and all(name.endswith(".npy") for name in names)
-
-
-_LIMIT_LOCK = threading.Lock()
-
-
-def _open_image(stream: IO[bytes], max_pixels: int | None) -> Image.Image:
-    """``Image.open`` with poolcli's pixel limit instead of Pillow's.
-
-    Pillow refuses at twice its own limit inside ``open``, before the size can be
-    read, with a message that names no option. Its check is switched off for the
-    header read (under a lock: it is a global), and ours applied to the header size.
-    """
-    with _LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image = Image.open(stream)
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-    _check_pixels(image.size, max_pixels)
-    return image
 
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")

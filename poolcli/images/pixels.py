@@ -29,16 +29,6 @@ _SCALAR: dict[str, np.dtype] = {
 _FOUR_BYTES = {"RGB", "RGBA", "CMYK"}
 
 
-def use_block_allocator() -> None:
-    """Have Pillow keep each new image in one memory block, so :func:`view` can map it.
-
-    This changes only how Pillow lays out image memory, not any pixel value.
-    """
-    core = Image.core
-    if hasattr(core, "set_use_block_allocator") and not core.get_use_block_allocator():
-        core.set_use_block_allocator(1)
-
-
 def view(image: Image.Image, *, padded: bool = False) -> np.ndarray:
     """The pixels of ``image`` as an (H, W[, C]) array, read-only, shared when possible.
 

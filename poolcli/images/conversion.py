@@ -1,0 +1,195 @@
+"""One input to one output: ``convert``, ``describe``, ``output_format``, ``pool_image``.
+
+``convert`` pools one input (any Pillow image, every frame, or a .npy/.npz) and
+writes the result to a stream; ``describe`` reads headers only; ``pool_image``
+pools a Pillow image in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from ..choices import DEFAULT_MAX_PIXELS
+from ..errors import OutputError
+from ..pooling.modes import PoolMode
+from . import arrays, encode
+from .decode import Source, decoding, probe
+from .passes import pool_all
+from .policy import pool_frame
+from .settings import PoolSettings
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an input: pixel limit, one frame only, array layout."""
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    frame: int | None = None
+    layout: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write: Pillow format name (or NPY/NPZ), Pillow save options, array dtype."""
+
+    format: str
+    save_options: Mapping[str, object] = field(default_factory=dict)
+    dtype: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one conversion did, for the batch report and ``--json``."""
+
+    input_format: str
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    frames: int
+    notes: tuple[str, ...] = ()
+
+
+def output_format(target_name: str | None, requested: str | None, input_format: str) -> str:
+    """The format to write: ``--format``, else the target's extension, else the input's.
+
+    Raises :class:`OutputError` naming the choices when none fits or Pillow cannot
+    write it.
+    """
+    if requested:
+        fmt = encode.format_for(requested)
+        if fmt is None or not encode.writable(fmt):
+            message = (
+                f"unknown output format {requested!r}; try png, jpg, webp, gif, tif, npy or npz"
+            )
+            raise OutputError(message)
+        return fmt
+    if target_name and "." in target_name.rsplit("/", 1)[-1]:
+        suffix = target_name.rsplit(".", 1)[-1]
+        fmt = encode.format_for(suffix)
+        if fmt is None or not encode.writable(fmt):
+            message = (
+                f"cannot tell an output format from '.{suffix}'; "
+                "name the file .png, .jpg, ... or pass --format"
+            )
+            raise OutputError(message)
+        return fmt
+    if encode.writable(input_format):
+        return input_format
+    return "PNG"
+
+
+def convert(
+    source: Source,
+    target: BinaryIO,
+    settings: PoolSettings,
+    write: WriteOptions,
+    read: ReadOptions = ReadOptions(),
+) -> Report:
+    """Pool ``source`` as ``settings`` say and write the result to ``target``."""
+    notes: list[str] = []
+    with decoding(
+        source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout
+    ) as decoded:
+        if decoded.is_array:
+            return _convert_arrays(decoded, target, settings, write, notes)
+        results, in_size = [], None
+        for frame in decoded.frames:  # one decoded frame in memory at a time
+            in_size = in_size or frame.size
+            results.append(pool_frame(frame, settings, notes))
+            del frame  # the loop variable would keep the last input alive
+        metadata = decoded.metadata
+        input_format = decoded.format
+    assert in_size is not None
+    # the decoded input is gone now: turn results into images, each array freed in turn
+    pooled = [results.pop(0).image() for _ in range(len(results))]
+    out_size = pooled[0].size
+    if write.format in ("NPY", "NPZ"):
+        planes = {
+            f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)
+        }
+        planes = {name: arrays.cast(a, write.dtype) for name, a in planes.items()}
+        if write.format == "NPY":
+            planes = {"": arrays.image_array(planes.values())}
+        arrays.write(target, planes, npz=write.format == "NPZ")
+    else:
+        options = metadata.save_options(
+            write.format, scale=settings.scale(*in_size), size=out_size, frames=len(pooled)
+        )
+        encode.save(pooled, target, write.format, metadata_options=options,
+                    user_options=write.save_options, notes=notes)  # fmt: skip
+    return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
+
+
+def _convert_arrays(decoded, target, settings, write, notes) -> Report:
+    pooled = {}
+    for name, laid in decoded.arrays.items():
+        settings.output_size(*laid.size)  # image-worded errors before the engine's
+        result = _pool_laid_out(laid, settings)
+        pooled[name] = laid.with_array(arrays.cast(result, write.dtype))
+    first = next(iter(pooled.values()))
+    in_size = next(iter(decoded.arrays.values())).size
+    if write.format in ("NPY", "NPZ"):
+        if write.format == "NPY" and len(pooled) > 1:
+            message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
+            raise OutputError(message)
+        arrays.write(
+            target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
+        )
+        return Report(decoded.format, in_size, first.size, len(pooled), tuple(notes))
+    if len(pooled) > 1:
+        message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
+        raise OutputError(message)
+    frames = arrays.to_images(first)
+    encode.save(frames, target, write.format, metadata_options={},
+                user_options=write.save_options, notes=notes)  # fmt: skip
+    return Report(decoded.format, in_size, first.size, len(frames), tuple(notes))
+
+
+def _pool_laid_out(laid: arrays.LaidOut, settings: PoolSettings) -> np.ndarray:
+    """Pool an array in its layout: spatial axes first for the engine, then back."""
+    moved = np.moveaxis(laid.array, laid.axes, (0, 1))
+    channel = None
+    if laid.channel_axis is not None and settings.mode is PoolMode.MODE:
+        # whole pixels vote; the channel axis lands after the spatial ones
+        rest = [a for a in range(laid.array.ndim) if a not in laid.axes]
+        channel = 2 + rest.index(laid.channel_axis)
+    pooled = pool_all(moved, settings, channel_axis=channel)
+    return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
+
+
+def describe(source: Source, read: ReadOptions = ReadOptions()):
+    """Headers of ``source``: format, frames or arrays with modes and sizes, metadata."""
+    return probe(source, max_pixels=read.max_pixels, layout=read.layout)
+
+
+def pool_image(
+    image: Image.Image,
+    kernel: int | tuple[int, int] = 2,
+    *,
+    mode: str | PoolMode = "avg",
+    **options: object,
+) -> Image.Image:
+    """Pool the current frame of a Pillow image; returns a new image.
+
+    Takes the options of :func:`poolcli.pool` (``stride``, ``padding``, ``dilation``,
+    ``ceil_mode``, ``count_include_pad``, ``divisor``, ``p``, ``threads``) plus
+    ``alpha`` ('premultiplied' or 'independent'), ``linear`` (bool), ``size``
+    ((width, height), adaptive) and ``repeat``. The mode policy of the command line
+    applies (bit depth kept, palette and alpha handling; see
+    :mod:`poolcli.images.policy`). The image is not modified.
+
+    >>> from PIL import Image
+    >>> pool_image(Image.new("RGB", (640, 480), "orange"), 2).size
+    (320, 240)
+    """
+    settings = PoolSettings.make(kernel, mode=mode, **options)
+    settings.output_size(*image.size)
+    notes: list[str] = []
+    result = pool_frame(image, settings, notes).image()
+    if "icc_profile" in image.info:
+        result.info["icc_profile"] = image.info["icc_profile"]
+    return result
