@@ -116,8 +116,8 @@ def output_directory(output: str | None, inputs: Sequence[Input], walked: bool) 
 def _requested(requested_format: str | None) -> str | None:
     if not requested_format:
         return None
-    fmt = encode.format_for(requested_format)
-    if fmt is None or not encode.writable(fmt):
+    fmt = encode.writable_format(requested_format)
+    if fmt is None:
         message = (
             f"--format {requested_format!r} is not a format poolcli can write; "
             "try png, jpg, webp, gif, tif, npy or npz"
@@ -138,8 +138,7 @@ def _mirror(directory: str, relative: str, requested: str | None) -> Target:
 def _format_of_name(path: str) -> str | None:
     """The writable format a file name's extension names, or None."""
     suffix = os.path.splitext(path)[1]
-    fmt = encode.format_for(suffix) if suffix else None
-    return fmt if fmt is not None and encode.writable(fmt) else None
+    return encode.writable_format(suffix) if suffix else None
 
 
 def _format_of_file(output: str) -> str | None:

@@ -60,8 +60,8 @@ def output_format(target_name: str | None, requested: str | None, input_format: 
     write it.
     """
     if requested:
-        fmt = encode.format_for(requested)
-        if fmt is None or not encode.writable(fmt):
+        fmt = encode.writable_format(requested)
+        if fmt is None:
             message = (
                 f"unknown output format {requested!r}; try png, jpg, webp, gif, tif, npy or npz"
             )
@@ -69,8 +69,8 @@ def output_format(target_name: str | None, requested: str | None, input_format: 
         return fmt
     if target_name and "." in target_name.rsplit("/", 1)[-1]:
         suffix = target_name.rsplit(".", 1)[-1]
-        fmt = encode.format_for(suffix)
-        if fmt is None or not encode.writable(fmt):
+        fmt = encode.writable_format(suffix)
+        if fmt is None:
             message = (
                 f"cannot tell an output format from '.{suffix}'; "
                 "name the file .png, .jpg, ... or pass --format"

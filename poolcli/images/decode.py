@@ -96,12 +96,8 @@ def decoding(
         yield Decoded(decoded_ahead.format or "?", metadata, frames, frame_count=1)
         return
     with opened(source) as stream:
-        head = stream.read(8)
-        stream.seek(0)
-        if not head:
-            message = "file is empty"
-            raise InputError(message)
-        if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
+        head, array_file = _sniff(stream)
+        if array_file:
             yield _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
             return
         use_block_allocator()  # decoded frames can then be pooled without a copy
@@ -163,12 +159,8 @@ def probe(
 ) -> Description:
     """Read headers only: format, every frame's (or array's) mode and size, metadata."""
     with opened(source) as stream:
-        head = stream.read(8)
-        stream.seek(0)
-        if not head:
-            message = "file is empty"
-            raise InputError(message)
-        if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
+        head, array_file = _sniff(stream)
+        if array_file:
             is_npz = head.startswith(_ZIP_MAGIC)
             headers = arrays.probe(stream, is_npz, layout=layout)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
@@ -227,6 +219,17 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     orientation = _orientation(image)
     width, height = image.size
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _sniff(stream: IO[bytes]) -> tuple[bytes, bool]:
+    """The first bytes of ``stream``, and whether it holds .npy/.npz arrays."""
+    head = stream.read(8)
+    stream.seek(0)
+    if not head:
+        message = "file is empty"
+        raise InputError(message)
+    array_file = head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream))
+    return head, array_file
 
 
 def _is_npz(stream: IO[bytes]) -> bool:

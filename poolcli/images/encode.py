@@ -114,6 +114,12 @@ def format_for(name: str) -> str | None:
     return _COMMON_NAMES.get(key) or format_names().get(key)
 
 
+def writable_format(name: str) -> str | None:
+    """The format a ``--format`` value or extension names, if poolcli can write it."""
+    fmt = format_for(name)
+    return fmt if fmt is not None and writable(fmt) else None
+
+
 def writable(format: str) -> bool:
     if format in _COMMON_WRITERS:
         return True
