@@ -131,10 +131,10 @@ def compare(
 
 def table(title: str, results: dict[str, tuple[float, int]], *, reference: str, extra=None) -> None:
     print(f"\n{title}")
-    print(
-        f"| {'implementation':<44} | {'median ms':>9} | {'poolcli / it':>12} | {'peak MB':>7} |{' notes |' if extra else ''}"
-    )
-    print(f"| {'-' * 44} | {'-' * 9}: | {'-' * 12}: | {'-' * 7}: |{' --- |' if extra else ''}")
+    notes, rule = (" notes |", " --- |") if extra else ("", "")
+    head = f"| {'implementation':<44} | {'median ms':>9} | {'poolcli / it':>12} | {'peak MB':>7} |"
+    print(head + notes)
+    print(f"| {'-' * 44} | {'-' * 9}: | {'-' * 12}: | {'-' * 7}: |{rule}")
     base = results[reference][0]
     for name, (seconds, peak) in results.items():
         ratio = "" if name == reference else f"{base / seconds:.2f}"
@@ -148,9 +148,8 @@ def check_exact(big: Path, work: Path) -> None:
     with Image.open(big) as image, Image.open(out) as pooled:
         expected = np.asarray(image.reduce(2))
         if not np.array_equal(np.asarray(pooled), expected):
-            raise SystemExit(
-                "poolcli's PNG differs from Pillow's reduce(2): not timing a wrong result"
-            )
+            message = "poolcli's PNG differs from Pillow's reduce(2): not timing a wrong result"
+            raise SystemExit(message)
     print(
         "checked: poolcli's 2x2 mean of the 4096x4096 JPEG equals Pillow's reduce(2) byte for byte"
     )
@@ -298,8 +297,9 @@ def case_batch(work: Path, repeat: int) -> None:
         ]  # fmt: skip
     else:
         print("note: mogrify not found (apt-get install imagemagick): skipped")
-    table("200 JPEGs of 1024x768 -> JPEG, 2x2 mean, 2 processes", compare(commands, repeat, before=fresh),
-          reference="poolcli pool -j 2")  # fmt: skip
+    results = compare(commands, repeat, before=fresh)
+    title = "200 JPEGs of 1024x768 -> JPEG, 2x2 mean, 2 processes"
+    table(title, results, reference="poolcli pool -j 2")
 
 
 def case_startup(repeat: int) -> None:

@@ -59,8 +59,8 @@ def run_batch(corpus_copy: Path, out: Path, mode: str, *extra: str):
     for turn, names in enumerate(turns):
         result = CliRunner().invoke(
             cli,
-            ["pool", *names, "-o", str(out / str(turn)), "-m", mode, "-k", "2", "--ceil-mode", "-j", "1",
-             "--json", *extra],
+            ["pool", *names, "-o", str(out / str(turn)), "-m", mode, "-k", "2", "--ceil-mode",
+             "-j", "1", "--json", *extra],
         )  # fmt: skip
         assert result.exit_code in (0, 1), result.output
         status, stderr = max(status, result.exit_code), stderr + result.stderr

@@ -71,7 +71,8 @@ def test_a_single_file_run_gives_what_convert_gives(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     result = CliRunner().invoke(cli, ["pool", source, "-o", str(target), "-m", "max"])
     assert result.exit_code == 0, result.output
-    assert taken and taken[0] is not None  # the run used the image decoded ahead
+    assert taken  # the run asked for the image decoded ahead
+    assert taken[0] is not None  # and used it
     assert target.read_bytes() == expected.getvalue()
 
 

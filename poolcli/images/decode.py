@@ -105,7 +105,7 @@ def decoding(
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
-        indices = range(count) if frame is None else [_frame_index(frame, count)]
+        indices = list(range(count)) if frame is None else [_frame_index(frame, count)]
         frames = _frames(image, indices, metadata, max_pixels, head)
         yield Decoded(image.format or "?", metadata, frames, frame_count=len(indices))
 

@@ -21,7 +21,7 @@ import contextlib
 import struct
 import zlib
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 from PIL import Image
@@ -101,15 +101,13 @@ def _metadata(options: Mapping[str, object]):
         yield kind, data
     xmp = options.get("xmp")
     if xmp:
-        yield b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + bytes(xmp)  # type: ignore[arg-type]
+        yield b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + cast(bytes, xmp)
     exif = options.get("exif")
     if exif:
-        raw = bytes(exif)  # type: ignore[arg-type]
+        raw = cast(bytes, exif)
         yield b"eXIf", raw[6:] if raw.startswith(b"Exif\0\0") else raw
 
 
 def _chunk(target: BinaryIO, kind: bytes, data: bytes) -> None:
     target.write(struct.pack(">I", len(data)) + kind + data)
     target.write(struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-
