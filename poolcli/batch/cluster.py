@@ -3,8 +3,9 @@
 The tasks are :func:`run_group` calls on a few :class:`~.jobs.Job` descriptions
 (paths and a format, never pixels) and the shared :class:`~.jobs.Work`; each runs
 :func:`~.jobs.run_job`, the code a local worker runs, so outputs are the same bytes.
-Workers read the inputs and write the outputs at the paths this process planned:
-every machine must see the input and output trees at the same paths (a shared
+Workers read the inputs and write the outputs at the paths this process planned,
+made absolute here (a worker's current directory is not this one's): every
+machine must see the input and output trees at the same paths (a shared
 filesystem), and have poolcli installed.
 
 - **Flow.** A few tasks per worker thread are submitted at a time and topped up as
@@ -23,8 +24,9 @@ filesystem), and have poolcli installed.
   run again one per task first, so only the culprit fails.
 - **Stopping.** On Ctrl-C, ``--fail-fast`` or a consumer that stops iterating, the
   remaining tasks are cancelled and the claims and temporary files of the jobs
-  with no result are swept. Tasks already running on workers finish their file (it
-  appears whole, through the atomic writer); Dask cannot stop a running task.
+  with no result are swept. Dask cannot stop a running task: one already running
+  finishes the file it is on (whole, or not at all if the sweep took its temporary
+  file), removes that file's claim, and starts no other.
 """
 
 from __future__ import annotations
@@ -133,6 +135,11 @@ def run_on_cluster(
     from distributed import as_completed
 
     work = replace(work, settings=replace(work.settings, threads=1))
+    given = {job.index: job for job in jobs}  # messages name paths as the user did
+    jobs = [
+        replace(job, source=os.path.abspath(job.source), target=os.path.abspath(job.target))
+        for job in jobs
+    ]
     threads = _Threads(client)
     waiting: deque[tuple[Job, ...]] = deque(_groups(jobs, group, threads.count()))
     pending: dict[Future, tuple[Job, ...]] = {}
@@ -156,8 +163,10 @@ def run_on_cluster(
             if future.status == "finished":
                 results: Iterable[Result] = value
             elif _killed(value) and len(batch) > 1:
-                waiting.extendleft((job,) for job in reversed(batch))  # find the culprit
-                results = ()
+                # one job per task, to find the culprit; the claims stay, so that outputs
+                # the dead attempts published count as done
+                waiting.extendleft((job,) for job in reversed(batch))
+                continue
             elif future.status == "cancelled" or client.status != "running":
                 lost = len(pending) + sum(len(b) for b in waiting) + len(batch)
                 message = (
@@ -168,26 +177,38 @@ def run_on_cluster(
                 raise SchedulerLost(message)
             else:
                 results = [_task_failure(job, value) for job in batch]
-            targets = {job.index: job.target for job in batch}
+            if future.status != "finished":
+                _sweep(batch, work.run_id)  # what the dead attempts left
+            sent = {job.index: job for job in batch}
             for result in results:
-                remove(claim_path(targets[result.index], work.run_id))
-                yield result
+                remove(claim_path(sent[result.index].target, work.run_id))
+                yield _as_given(result, sent[result.index], given[result.index])
             top_up()
     finally:
-        if pending:
-            try:
+        try:
+            if pending:
                 client.cancel(list(pending))
-            except Exception:  # noqa: BLE001 - the scheduler may be gone; sweep anyway
-                pass
-        for batch in [*pending.values(), *waiting]:
-            for job in batch:
-                remove(temp_path(job.target, work.run_id))
-                remove(claim_path(job.target, work.run_id))
+        except Exception:  # noqa: BLE001 - the scheduler may be gone; sweep anyway
+            pass
+        finally:
+            _sweep([job for batch in [*pending.values(), *waiting] for job in batch], work.run_id)
 
 
 def run_group(jobs: Sequence[Job], work: Work) -> list[Result]:
-    """The task: run ``jobs`` one after the other on a worker (see the module docstring)."""
-    return [_attempt(job, work) for job in jobs]
+    """The task: run ``jobs`` one after the other on a worker (see the module docstring).
+
+    A task cancelled while it runs (Ctrl-C, ``--fail-fast``) starts no further job,
+    and removes the claim of the one it was on: nobody waits for its result now.
+    """
+    results = []
+    for job in jobs:
+        if _cancelled():
+            break
+        results.append(_attempt(job, work))
+        if _cancelled():
+            remove(claim_path(job.target, work.run_id))
+            break
+    return results
 
 
 def claim_path(target: str, run_id: str) -> str:
@@ -218,6 +239,34 @@ def _attempt(job: Job, work: Work) -> Result:
         result = replace(planned, status=Status.OK if not planned.failed else planned.status)
     note = "its first Dask worker died; it ran again on another"
     return replace(result, notes=(*result.notes, note))
+
+
+def _sweep(jobs: Iterable[Job], run_id: str) -> None:
+    """Remove the claims and temporary files of ``jobs`` in run ``run_id``."""
+    for job in jobs:
+        remove(temp_path(job.target, run_id))
+        remove(claim_path(job.target, run_id))
+
+
+def _as_given(result: Result, sent: Job, job: Job) -> Result:
+    """``result`` with the absolute paths sent to the worker named as in ``job``."""
+    if result.error is None:
+        return result
+    error = result.error.replace(sent.target, job.target).replace(sent.source, job.source)
+    return replace(result, error=error)
+
+
+def _cancelled() -> bool:
+    """True when the task running in this thread was cancelled (outside a Dask worker:
+    never). Dask lets a cancelled task run to its end; this lets it end early."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        task = get_worker().state.tasks.get(thread_state.key)
+    except (ImportError, ValueError, AttributeError):
+        return False
+    return task is None or task.state == "cancelled"
 
 
 def _make_claim(claim: str) -> None:
