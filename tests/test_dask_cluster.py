@@ -321,6 +321,24 @@ def test_ctrl_c_cancels_the_rest_and_leaves_nothing_partial(tmp_path, cluster):
     assert files(tmp_path / "out") == files(tmp_path / "reference")
 
 
+def test_fail_fast_cancels_the_rest_and_leaves_nothing_behind(tmp_path, cluster):
+    for index in range(30):
+        photo(tmp_path / "in" / f"{index:02d}.png", index)
+    (tmp_path / "in" / "03.png").write_bytes(b"not an image")
+    done = poolcli("-r", "in", "-o", "out", "--fail-fast", "--executor", "dask",
+                   "--scheduler", cluster.address, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[:2] == [
+        "poolcli: in/03.png: not an image Pillow can read, nor a .npy/.npz array",
+        "poolcli: stopped at the first failure (--fail-fast)",
+    ]
+    assert " not done in " in done.stderr.splitlines()[2]
+    assert hidden(tmp_path / "out") == []  # the sweep waited for the running tasks
+    for path in (tmp_path / "out").iterdir():  # any output there is whole
+        with Image.open(path) as image:
+            image.load()
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 

@@ -23,14 +23,16 @@ filesystem), and have poolcli installed.
   fails with a one-line error; when it shared a task with other jobs, they are
   run again one per task first, so only the culprit fails.
 - **Stopping.** On Ctrl-C, ``--fail-fast`` or a consumer that stops iterating, the
-  remaining tasks are cancelled and the claims and temporary files of the jobs
-  with no result are swept. Dask cannot stop a running task: one already running
-  finishes the file it is on (whole, or not at all if the sweep took its temporary
-  file), removes that file's claim, and starts no other.
+  remaining tasks are cancelled. Dask cannot stop a running task: one already
+  running finishes the file it is on (whole, through the atomic writer) and starts
+  no other. After up to :data:`GRACE_SECONDS` for that, the claims and temporary
+  files of the jobs with no result are swept (a task still running then loses its
+  file, which is never published, and removes its own claim).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import deque
@@ -54,6 +56,8 @@ RETRIES = 2
 AHEAD = 2
 #: Most jobs in one task: fewer tasks for the scheduler, less to redo after a death.
 GROUP = 4
+#: How long a stop waits for the tasks already running to end, before sweeping (seconds).
+GRACE_SECONDS = 2.0
 #: How often to ask the scheduler how many worker threads there are (seconds).
 RECOUNT_SECONDS = 2.0
 #: The command that installs what this module needs.
@@ -144,9 +148,12 @@ def run_on_cluster(
     waiting: deque[tuple[Job, ...]] = deque(_groups(jobs, group, threads.count()))
     pending: dict[Future, tuple[Job, ...]] = {}
     arrived = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+    prefix = f"poolcli-{work.run_id}-"  # names this run's tasks, on every worker
+    tasks = itertools.count()
 
     def submit(batch: tuple[Job, ...]) -> None:
-        future = client.submit(run_group, batch, work, pure=False, retries=RETRIES)
+        key = f"{prefix}{next(tasks)}"
+        future = client.submit(run_group, batch, work, key=key, retries=RETRIES)
         pending[future] = batch
         arrived.add(future)
 
@@ -179,15 +186,19 @@ def run_on_cluster(
                 results = [_task_failure(job, value) for job in batch]
             if future.status != "finished":
                 _sweep(batch, work.run_id)  # what the dead attempts left
+            for job in batch:  # all before the first yield: the consumer may stop there
+                remove(claim_path(job.target, work.run_id))
             sent = {job.index: job for job in batch}
             for result in results:
-                remove(claim_path(sent[result.index].target, work.run_id))
                 yield _as_given(result, sent[result.index], given[result.index])
             top_up()
     finally:
         try:
             if pending:
                 client.cancel(list(pending))
+                # a task may start or finish after the cancel: let them settle, so
+                # that the sweep comes last and nothing this run made is left over
+                client.run(_settle, prefix, GRACE_SECONDS)
         except Exception:  # noqa: BLE001 - the scheduler may be gone; sweep anyway
             pass
         finally:
@@ -254,6 +265,24 @@ def _as_given(result: Result, sent: Job, job: Job) -> Result:
         return result
     error = result.error.replace(sent.target, job.target).replace(sent.source, job.source)
     return replace(result, error=error)
+
+
+async def _settle(prefix: str, seconds: float, dask_worker: Any = None) -> int:
+    """On a worker: wait up to ``seconds`` until no task named ``prefix...`` is queued
+    or running there (cancelled ones are forgotten, running ones end); how many are
+    still there."""
+    import asyncio
+
+    deadline = time.monotonic() + seconds
+    while True:
+        busy = [
+            key
+            for key, task in dask_worker.state.tasks.items()
+            if str(key).startswith(prefix) and task.state not in ("memory", "error", "released")
+        ]
+        if not busy or time.monotonic() >= deadline:
+            return len(busy)
+        await asyncio.sleep(0.02)
 
 
 def _cancelled() -> bool:
