@@ -12,6 +12,7 @@ starting with ``poolcli:``. A file's problem reads ``poolcli: FILE: message``.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sys
 import time
@@ -205,6 +206,9 @@ def _pool(
         if on_dask:
             from .batch import cluster
 
+            if not params["show_traceback"]:
+                # Dask logs its own view of problems poolcli reports in one line
+                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
             try:
                 cluster.require()
                 if not params["dry_run"]:

@@ -116,11 +116,22 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Client:
             raise ClusterError(message) from None
     try:
         if scheduler_file:
-            return distributed.Client(scheduler_file=address, timeout=timeout, set_as_default=False)
+            # Dask waits for a missing scheduler file for ever: wait here, within the timeout
+            deadline = time.monotonic() + timeout
+            while not os.path.exists(address):
+                if time.monotonic() >= deadline:
+                    message = (
+                        f"no Dask scheduler file at {address} after {timeout:g} s; start one "
+                        f"with 'dask scheduler --scheduler-file {address}' or check --scheduler"
+                    )
+                    raise ClusterError(message)
+                time.sleep(0.05)
+            left = max(1.0, deadline - time.monotonic())
+            return distributed.Client(scheduler_file=address, timeout=left, set_as_default=False)
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         cause = f"timed out after {timeout:g} s" if _timed_out(error) else str(error)
-        start = "dask scheduler --scheduler-file" if scheduler_file else "dask scheduler"
+        start = f"dask scheduler --scheduler-file {address}" if scheduler_file else "dask scheduler"
         message = (
             f"cannot reach the Dask scheduler at {address} ({cause}); "
             f"start one with '{start}' or check --scheduler"
@@ -175,10 +186,10 @@ def run_on_cluster(
                 waiting.extendleft((job,) for job in reversed(batch))
                 continue
             elif future.status == "cancelled" or client.status != "running":
-                lost = len(pending) + sum(len(b) for b in waiting) + len(batch)
+                lost = sum(len(b) for b in [*pending.values(), *waiting, batch])
                 message = (
-                    f"lost the Dask scheduler mid-batch ({client.status}); {lost} job(s) not "
-                    "done: run again with --skip-existing to finish"
+                    f"lost the Dask scheduler mid-batch; {lost} file(s) not done: "
+                    "run again with --skip-existing to finish"
                 )
                 pending[future] = batch  # swept below
                 raise SchedulerLost(message)
