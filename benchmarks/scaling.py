@@ -6,7 +6,8 @@ Usage::
 
 Makes ``--files`` JPEGs of 640x480 in a temporary folder (crops of the sample
 photographs, so they carry real detail), starts a ``distributed.LocalCluster`` on
-127.0.0.1 with two worker processes of one thread, then times each command as a
+127.0.0.1 with two worker processes of one thread (and a second one whose workers
+run without Dask's ``MALLOC_TRIM_THRESHOLD_=65536``), then times each command as a
 fresh process (the median and best of ``--repeat`` runs, ``--overwrite`` so every run writes
 every file; runs interleaved), for two workloads: the default 2x2 mean (JPEG decode and encode
 dominate) and a 3x3 median at stride 1 (the engine dominates). The cluster's own
@@ -46,10 +47,25 @@ def make_inputs(folder: Path, count: int) -> None:
         big.crop((left, top, left + 640, top + 480)).save(folder / f"{index:04d}.jpg", quality=90)
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, environ: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=environ)
     return time.perf_counter() - started
+
+
+def _untrimmed_cluster():
+    """A LocalCluster whose workers keep glibc's own malloc tuning: Dask sets
+    MALLOC_TRIM_THRESHOLD_=65536 for its workers, which also turns off glibc's dynamic
+    mmap threshold, so every large array is mmap'ed and faulted in afresh."""
+    import dask
+    from distributed import LocalCluster
+
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # the first cluster set it here
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        )  # fmt: skip
 
 
 def main() -> None:
@@ -64,29 +80,32 @@ def main() -> None:
         folder = Path(temp)
         (folder / "in").mkdir()
         make_inputs(folder / "in", options.files)
+        environ = dict(os.environ)  # LocalCluster sets MALLOC_TRIM_THRESHOLD_ here too
         started = time.perf_counter()
         cluster = LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None,
         )  # fmt: skip
         startup = time.perf_counter() - started
+        untrimmed = _untrimmed_cluster()
+        dask = ["--executor", "dask", "--scheduler"]
         runs = {
             "local, -j 1": ["-j", "1"],
             "local, -j 2": ["-j", "2"],
-            "dask, LocalCluster 2 workers x 1 thread": [
-                "--executor", "dask", "--scheduler", cluster.scheduler_address,
-            ],
-        }  # fmt: skip
+            "dask, LocalCluster 2 workers x 1 thread": [*dask, cluster.scheduler_address],
+            "dask, the same without MALLOC_TRIM_THRESHOLD_": [*dask, untrimmed.scheduler_address],
+        }
         times: dict[tuple[str, str], list[float]] = {}
         try:
             for _ in range(options.repeat):  # interleaved, so a busy moment hits all alike
                 for workload, pool in WORKLOADS.items():
                     for name, executor in runs.items():
                         command = [*POOLCLI, "-r", "in", "-o", "out", "-q", "--overwrite", *pool]
-                        seconds = timed([*command, *executor], folder)
+                        seconds = timed([*command, *executor], folder, environ)
                         times.setdefault((workload, name), []).append(seconds)
         finally:
             cluster.close()
+            untrimmed.close()
     print(f"{options.files} JPEGs 640x480, {os.cpu_count()} cores, {options.repeat} runs each")
     print(f"LocalCluster start-up (2 worker processes): {startup:.1f} s, not included below")
     print(f"load average before: {load:.2f}, after: {os.getloadavg()[0]:.2f}\n")

@@ -361,6 +361,17 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_scheduler_file_that_never_appears_is_one_line_and_exit_2(tmp_path):
+    photo(tmp_path / "in" / "a.png", 1)
+    done = poolcli("-r", "in", "--executor", "dask", "--scheduler", "sched.json",
+                   "--scheduler-timeout", "0.3", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        "poolcli: error: no Dask scheduler file at sched.json after 0.3 s; "
+        "start one with 'dask scheduler --scheduler-file sched.json' or check --scheduler\n"
+    )
+
+
 def test_a_malformed_address_is_one_line_and_exit_2(tmp_path):
     photo(tmp_path / "in" / "a.png", 1)
     done = poolcli("-r", "in", "--executor", "dask", "--scheduler", "tcp://127.0.0.1",
