@@ -12,11 +12,12 @@ starting with ``poolcli:``. A file's problem reads ``poolcli: FILE: message``.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import IntEnum
 from typing import Any, NoReturn
 
@@ -83,6 +84,7 @@ def cli() -> None:
 @options.write_options
 @options.input_options
 @options.run_options
+@options.scale_options
 @options.report_options
 @click.pass_context
 def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **params: Any) -> None:
@@ -107,6 +109,13 @@ def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **para
     A bad file is reported and the batch goes on. Exit status: 0 all done, 1 some
     input failed, 2 bad usage, 130 interrupted (no partial outputs are left).
 
+    Beyond one machine: --shard I/N pools share I (0-based) of N, split by a
+    stable hash of each input's path under its root (a named file: its name), so
+    N runs with the same inputs (a Slurm array, N machines) cover every input
+    exactly once. --executor dask runs the files on a Dask cluster's workers
+    (--scheduler ADDRESS), which must see the inputs and -o at the same paths;
+    an unreachable scheduler exits 2. --dry-run never contacts the scheduler.
+
     \b
     Example:
       poolcli pool photo.jpg -o small.jpg
@@ -116,9 +125,14 @@ def pool(ctx: click.Context, inputs: tuple[str, ...], output: str | None, **para
       cat in.png | poolcli pool - -o - --format png > out.png
       find . -name '*.tif' -print0 | poolcli pool --files-from - -0 -o out -j 4
       poolcli pool -r photos -o thumbs --skip-existing --json > log.jsonl
+      poolcli pool -r photos -o thumbs --shard "$SLURM_ARRAY_TASK_ID/8"
+      poolcli pool -r /shared/photos -o /shared/thumbs --executor dask --scheduler tcp://head:8786
     """
+    scheduler_named = (
+        ctx.get_parameter_source("scheduler") is click.core.ParameterSource.COMMANDLINE
+    )
     with _clean_errors(params["show_traceback"]), _interruptible():
-        status = _pool(inputs, output, params)
+        status = _pool(inputs, output, params, scheduler_named=scheduler_named)
     ctx.exit(status)
 
 
@@ -174,18 +188,58 @@ def main() -> None:
 # --- pool ---------------------------------------------------------------------------
 
 
-def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -> ExitStatus:
-    from .batch.workers import available_cores, warm_up
+def _pool(
+    inputs: tuple[str, ...],
+    output: str | None,
+    params: dict[str, Any],
+    *,
+    scheduler_named: bool = False,
+) -> ExitStatus:
+    from .batch.workers import available_cores
 
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
     _check_combinations(inputs, params)
-    if len(inputs) == 1 and not params["dry_run"] and not params["files_from"]:
+    on_dask = _check_executor(inputs, output, params, scheduler_named)
+    if len(inputs) == 1 and not on_dask and not params["dry_run"] and not params["files_from"]:
         from .images import ahead  # Pillow only: the file decodes while NumPy loads
 
         ahead.start(inputs[0], params["max_pixels"])
     workers = params["jobs"] or available_cores()
+    with ExitStack() as stack:
+        client = None
+        if on_dask:
+            from .batch import cluster
+
+            if not params["show_traceback"]:
+                # Dask logs its own view of problems poolcli reports in one line
+                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            try:
+                cluster.require()
+                if not params["dry_run"]:
+                    client = stack.enter_context(
+                        cluster.connect(params["scheduler"], timeout=params["scheduler_timeout"])
+                    )
+            except cluster.ClusterError as error:
+                console.error(f"error: {error}")  # one line: not a mistyped command
+                return ExitStatus.USAGE
+        return _run_pool(inputs, output, params, console, workers, client)
+
+
+def _run_pool(
+    inputs: tuple[str, ...],
+    output: str | None,
+    params: dict[str, Any],
+    console: Console,
+    workers: int,
+    client: Any,
+) -> ExitStatus:
+    """Plan, shard, run (here or on ``client``'s Dask cluster) and report."""
+    from .batch.workers import warm_up
+
     if (
-        workers > 1
+        client is None
+        and params["executor"] == options.Executor.LOCAL
+        and workers > 1
         and not params["dry_run"]
         and (len(inputs) > 1 or params["recursive"] or params["files_from"])
     ):
@@ -213,6 +267,16 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     if plan.total == 0:
         console.note("no inputs found (directories give image, .npy and .npz files; see --include)")
         return ExitStatus.OK
+    if params["shard"] is not None:
+        from .batch.sharding import select
+
+        whole = plan.total
+        plan = select(plan, params["shard"])
+        if params["verbose"]:
+            console.line(f"shard {params['shard']}: {plan.total} of {whole} input(s)")
+        if plan.total == 0:
+            console.note(f"shard {params['shard']} has none of the {whole} input(s)")
+            return ExitStatus.OK
     existing = batch.Existing.REFUSE
     if params["overwrite"] or params["skip_existing"]:
         existing = batch.Existing.OVERWRITE if params["overwrite"] else batch.Existing.SKIP
@@ -220,12 +284,17 @@ def _pool(inputs: tuple[str, ...], output: str | None, params: dict[str, Any]) -
     work = batch.Work(
         settings, read, dict(params["save_options"]), params["dtype"], existing, run_id
     )
-    console.verbose_settings(settings, workers, plan)
+    console.verbose_settings(settings, None if client is not None else workers, plan)
     stdin, stdout = _binary("stdin"), _binary("stdout")
     if params["dry_run"]:
         results: Iterable[batch.Result] = (
             batch.preview_job(job, work, stdin=stdin) for job in plan.jobs
         )
+    elif client is not None:
+        from .batch.cluster import run_on_cluster
+
+        console.verbose_cluster(params["scheduler"], client)
+        results = run_on_cluster(plan.jobs, work, client=client)
     else:
         results = batch.run_jobs(plan.jobs, work, workers=workers, stdin=stdin, stdout=stdout)
     return _report(plan, results, params, console)
@@ -290,6 +359,33 @@ def _check_combinations(inputs: tuple[str, ...], params: dict[str, Any]) -> None
         _usage("stdin cannot be both an input (-) and the --files-from list")
     if params["verbose"] and params["quiet"]:
         _usage("-v and -q exclude each other")
+
+
+def _check_executor(
+    inputs: tuple[str, ...], output: str | None, params: dict[str, Any], scheduler_named: bool
+) -> bool:
+    """True to run on a Dask cluster; bad combinations of the executor options are usage
+    errors. DASK_SCHEDULER_ADDRESS alone never moves a run off this machine."""
+    if params["executor"] != options.Executor.DASK:
+        if scheduler_named:
+            _usage("--scheduler is for --executor dask: add --executor dask, or drop --scheduler")
+        return False
+    if not params["scheduler"]:
+        _usage(
+            "--executor dask needs --scheduler ADDRESS (or DASK_SCHEDULER_ADDRESS), "
+            "e.g. tcp://scheduler-host:8786"
+        )
+    if params["jobs"] is not None:
+        _usage(
+            "-j sets local worker processes; with --executor dask the cluster's workers run "
+            "the jobs (size them with 'dask worker --nworkers N --nthreads 1')"
+        )
+    if "-" in inputs or output == "-":
+        _usage(
+            "--executor dask runs the jobs on other machines, which cannot read this "
+            "stdin or write this stdout: name files, or use --executor local"
+        )
+    return True
 
 
 def _usage(message: str) -> NoReturn:
@@ -444,7 +540,7 @@ class Console:
             styled = click.style(text, fg="red" if failed else "green")
             click.echo(f"poolcli: {styled}", file=self.stream, color=self.color)
 
-    def verbose_settings(self, settings, workers: int, plan) -> None:
+    def verbose_settings(self, settings, workers: int | None, plan) -> None:
         if not self.verbose:
             return
         if settings.size is not None:
@@ -455,10 +551,20 @@ class Console:
                 f"padding {_wxh(settings.padding)}, dilation {_wxh(settings.dilation)}, "
                 f"repeat {settings.repeat}"
             )
-        processes = min(workers, max(1, len(plan.jobs)))
-        self.line(f"{plan.total} input(s); mode {settings.mode}, {geometry}; {processes} worker(s)")
+        where = ""
+        if workers is not None:  # None: a Dask cluster, described by verbose_cluster
+            where = f"; {min(workers, max(1, len(plan.jobs)))} worker(s)"
+        self.line(f"{plan.total} input(s); mode {settings.mode}, {geometry}{where}")
         layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in DEFAULT_LAYOUT.items())
         self.line(f"arrays without --layout are read as {layouts}")
+
+    def verbose_cluster(self, address: str, client: Any) -> None:
+        if self.verbose:
+            threads = client.nthreads()
+            self.line(
+                f"running on the Dask cluster at {address}: {len(threads)} worker(s), "
+                f"{sum(threads.values())} thread(s), one engine thread per task"
+            )
 
     @contextmanager
     def progress(self, total: int, *, enabled: bool):

@@ -25,6 +25,10 @@ Input options (:data:`input_options`): ``-r/--recursive``, ``--include``,
 Run options (:data:`run_options`): ``-j/--jobs``, ``--fail-fast``; and the
 reporting ones each command takes: ``--json``, ``-q``, ``-v``, ``--traceback``.
 
+Scale options (:data:`scale_options`): ``--shard I/N`` (:class:`ShardType`),
+``--executor local|dask`` (:class:`Executor`), ``--scheduler ADDRESS`` (also
+``DASK_SCHEDULER_ADDRESS``), ``--scheduler-timeout SECONDS``.
+
 Only NumPy-free modules are imported here, so ``--help`` stays fast.
 """
 
@@ -32,11 +36,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 import click
 
+from .batch.sharding import Shard
 from .choices import DEFAULT_MAX_PIXELS, DTYPE_NAMES, LAYOUTS, AlphaPolicy, PoolMode
+from .errors import ParameterError
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -151,6 +158,41 @@ class MaxPixelsType(click.ParamType):
         if count < 1:
             self.fail(f"{value!r}: the limit must be at least 1 pixel (or 'none')", param, ctx)
         return count
+
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+class ShardType(click.ParamType):
+    """``I/N`` -> :class:`~poolcli.batch.sharding.Shard` (0-based: ``0 <= I < N``)."""
+
+    name = "I/N"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Shard:
+        if isinstance(value, Shard):
+            return value
+        match = _SHARD.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not I/N (e.g. 0/4, the first of 4 shards)", param, ctx)
+        index, count = int(match.group(1)), int(match.group(2))
+        try:
+            return Shard(index, count)
+        except ParameterError as error:
+            self.fail(f"{value!r}: {error}", param, ctx)
+
+
+class Executor(str, Enum):
+    """Where ``poolcli pool`` runs its jobs."""
+
+    #: Worker processes on this machine (``-j``).
+    LOCAL = "local"
+    #: The workers of a Dask distributed cluster (``--scheduler``).
+    DASK = "dask"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 # --- pool options ------------------------------------------------------------------
@@ -302,7 +344,29 @@ traceback = click.option(
     "--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.",
 )  # fmt: skip
 
+shard = click.option(
+    "--shard", type=ShardType(), default=None,
+    help="Pool only share I of N (0-based) of the inputs, split by a stable hash of each "
+    "input's path under its root: N runs with I = 0..N-1 cover every input once.",
+)  # fmt: skip
+executor = click.option(
+    "--executor", type=click.Choice([e.value for e in Executor]), default=Executor.LOCAL.value,
+    show_default=True,
+    help="local: worker processes here (-j); dask: the workers of a Dask cluster "
+    "(--scheduler; pip install 'poolcli[dask]'). Paths must be the same on every machine.",
+)  # fmt: skip
+scheduler = click.option(
+    "--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True,
+    default=None,
+    help="The Dask scheduler for --executor dask: tcp://HOST:8786, or a scheduler file.",
+)  # fmt: skip
+scheduler_timeout = click.option(
+    "--scheduler-timeout", metavar="SECONDS", type=click.FloatRange(min=0, min_open=True),
+    default=10.0, show_default=True, help="How long to wait for the Dask scheduler to answer.",
+)  # fmt: skip
+
 run_options = stack(jobs, fail_fast)
+scale_options = stack(shard, executor, scheduler, scheduler_timeout)
 report_options = stack(json_lines, quiet, verbose, traceback)
 
 

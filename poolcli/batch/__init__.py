@@ -6,10 +6,10 @@ or on worker processes, writing every output atomically; :mod:`.report` formats
 what happened. Nothing here imports click.
 
 Modules: :mod:`.discovery` (which files), :mod:`.naming` (which outputs),
-:mod:`.planning` (both, checked together),
+:mod:`.planning` (both, checked together), :mod:`.sharding` (``--shard I/N``),
 :mod:`.writing` (atomic writes), :mod:`.jobs` (one file), :mod:`.workers`
-(processes and interruption), :mod:`.report` (lines and counts), :mod:`.info`
-(``poolcli info``).
+(processes and interruption), :mod:`.cluster` (a Dask cluster instead),
+:mod:`.report` (lines and counts), :mod:`.info` (``poolcli info``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .discovery import STDIN, Rules, discover
 from .jobs import Job, Result, Status
@@ -20,6 +20,8 @@ class Plan:
     #: Input and output (None when there is none) of each index, for reports.
     sources: list[str]
     targets: dict[int, str]
+    #: Each index's shard key (see :mod:`.sharding`): its path relative to its root.
+    keys: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -64,7 +66,11 @@ def plan(
         if item.problem is not None
     ]
     return Plan(
-        jobs, problems, [item.path for item in inputs], {job.index: job.target for job in jobs}
+        jobs,
+        problems,
+        [item.path for item in inputs],
+        {job.index: job.target for job in jobs},
+        [item.relative or item.path for item in inputs],
     )
 
 
