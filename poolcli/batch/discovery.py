@@ -103,8 +103,16 @@ def _image_extensions() -> frozenset[str]:
     from PIL import Image
 
     Image.init()
-    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    readable = {
+        ext
+        for ext, fmt in Image.registered_extensions().items()
+        if fmt in Image.OPEN or fmt in _OPENED_BY_ANOTHER_PLUGIN
+    }
     return frozenset({*readable, ".npy", ".npz"})
+
+
+# Formats Pillow reads without an opener of their own: JPEG's opener returns MPO files.
+_OPENED_BY_ANOTHER_PLUGIN = {"MPO"}
 
 
 def _walk(
