@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import struct
 import subprocess
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
+import numpy as np
+import pytest
+from numpy.lib import format as npy_format
 from PIL import Image
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -72,3 +79,161 @@ def test_every_frame_reaches_a_tiff_written_atomically(tmp_path):
             assert (image.format, image.n_frames) == ("TIFF", frames)
             image.seek(frames - 1)
             image.load()
+
+
+# --- decompression bombs and huge headers -----------------------------------------------
+
+MEASURED = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True)
+sys.stdout.buffer.write(done.stdout)
+sys.stderr.buffer.write(done.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(done.returncode)
+"""
+#: Peak memory allowed while refusing a bomb. Starting poolcli (Python, NumPy, Pillow)
+#: takes about 40 MB here; decoding an image at the default limit would take 89+ MB.
+REFUSAL_KB = 100_000
+
+
+def measured(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, int]:
+    """Run ``poolcli ARGS`` in a fresh parent that reports its peak RSS (kB)."""
+    command = [sys.executable, "-c", MEASURED, sys.executable, "-m", "poolcli", *args]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, timeout=120, check=False)
+    *lines, peak = done.stderr.decode().splitlines()
+    done.stderr = "\n".join(lines).encode() + (b"\n" if lines else b"")
+    return done, int(peak)
+
+
+def gif_frame(width: int, height: int) -> bytes:
+    """The corpus bomb (a 32x32 screen, one frame) with its frame's extent changed.
+
+    Its graphic control block asks to restore the background after the frame, so
+    Pillow allocates a buffer the frame's size as soon as the file is opened.
+    """
+    data = bytearray((CORPUS / "decompression_bomb.gif").read_bytes())
+    at = data.index(b"\x2c")  # image descriptor: left, top, width, height (little-endian)
+    data[at + 1 : at + 9] = struct.pack("<HHHH", 0, 0, width, height)
+    return bytes(data)
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header (with a valid checksum) claims ``width`` x ``height``."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    body = struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    idat = zlib.compress(b"\0" * 64)
+    idat_chunk = b"IDAT" + idat
+    return (b"\x89PNG\r\n\x1a\n" + body + struct.pack(">I", len(idat)) + idat_chunk
+            + struct.pack(">I", zlib.crc32(idat_chunk)))  # fmt: skip
+
+
+def npy_header(shape: tuple[int, ...], dtype: str = "|u1", data: bytes = b"") -> bytes:
+    stream = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        stream, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
+    return stream.getvalue() + data
+
+
+def npz_of(name: str, array_bytes: bytes) -> bytes:
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, array_bytes)
+    return stream.getvalue()
+
+
+def npy_zeros(shape: tuple[int, ...]) -> bytes:
+    stream = io.BytesIO()
+    np.save(stream, np.zeros(shape, np.uint8))
+    return stream.getvalue()
+
+
+BOMBS = {
+    "corpus.gif": lambda: (CORPUS / "decompression_bomb.gif").read_bytes(),
+    # 44 bytes that make Pillow fill 900 MB when opened without its own limit
+    "frame_30000x30000.gif": lambda: gif_frame(30000, 30000),
+    "frame_65535x65535.gif": lambda: gif_frame(65535, 65535),
+    "header_65535x65535.png": lambda: png_header(65535, 65535),
+}
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_bombs_are_refused_from_the_header_naming_the_option_in_bounded_memory(tmp_path, name):
+    (tmp_path / name).write_bytes(BOMBS[name]())
+    done, peak = measured("pool", name, "-o", "out.png", cwd=tmp_path)
+    assert done.returncode == 1
+    (line,) = done.stderr.decode().splitlines()
+    assert line.startswith(f"poolcli: {name}: image is ")
+    assert line.endswith(
+        " pixels, over the limit of 89,478,485 (a decompression bomb?); "
+        "raise it with --max-pixels N or lift it with --max-pixels none"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert peak < REFUSAL_KB, f"{peak:,} kB to refuse {name}"
+
+
+@pytest.mark.parametrize("command", [["info", "--json"], ["pool", "--dry-run", "--json"]])
+def test_header_only_commands_refuse_bombs_in_bounded_memory(tmp_path, command):
+    for name, make in BOMBS.items():
+        (tmp_path / name).write_bytes(make())
+    done, peak = measured(*command, *BOMBS, cwd=tmp_path)
+    assert done.returncode == 1
+    found = records(done)
+    assert sorted(found) == sorted(BOMBS)
+    for name, record in found.items():
+        assert record["status"] == "error", name
+        assert " over the limit of 89,478,485 " in record["error"], name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(BOMBS)
+    assert peak < REFUSAL_KB, f"{peak:,} kB to refuse {len(BOMBS)} bombs"
+
+
+@pytest.fixture(scope="module")
+def large_tiff(tmp_path_factory) -> Path:
+    """182 million pixels, over Pillow's own refusal threshold (2 x 89,478,485)."""
+    path = tmp_path_factory.mktemp("large") / "large.tif"
+    Image.new("L", (13_500, 13_500), 7).save(path, compression="tiff_adobe_deflate")
+    return path
+
+
+@pytest.mark.parametrize("limit", ["none", "200000000"])
+def test_a_raised_limit_reaches_every_pillow_check(tmp_path, large_tiff, limit):
+    done = poolcli("pool", str(large_tiff), "-o", "out.png", "-k", "500", "--max-pixels", limit,
+                   "--json", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (record,) = records(done).values()
+    assert (record["in_size"], record["out_size"]) == ([13_500, 13_500], [27, 27])
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.getextrema() == (7, 7)
+    refused = poolcli("pool", str(large_tiff), "-o", "out2.png", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "image is 182,250,000 pixels, over the limit of 89,478,485" in refused.stderr.decode()
+
+
+def test_threads_with_different_limits_share_pillows_global_safely():
+    """The library may decode in threads, each with its own limit; Pillow's limit is
+    one global, set for each while it decodes and restored after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from poolcli.errors import LimitError
+    from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert
+
+    bomb = BOMBS["frame_30000x30000.gif"]()
+    photo = (CORPUS / "astronaut.png").read_bytes()
+    before = Image.MAX_IMAGE_PIXELS
+
+    def pool(case: int) -> str:
+        if case % 2:
+            try:
+                convert(bomb, io.BytesIO(), PoolSettings.make(2), WriteOptions("PNG"))
+            except LimitError as error:
+                return str(error).split(",")[0]
+            return "pooled a bomb"
+        report = convert(photo, io.BytesIO(), PoolSettings.make(2), WriteOptions("PNG"),
+                         ReadOptions(max_pixels=None))  # fmt: skip
+        return f"{report.out_size}"
+
+    with ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(pool, range(16)))
+    assert results == ["(256, 256)", "image is 900"] * 8
+    assert Image.MAX_IMAGE_PIXELS == before
