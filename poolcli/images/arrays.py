@@ -110,12 +110,17 @@ def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int
     return Decoded("NPZ" if is_npz else "NPY", arrays=arrays)
 
 
-def probe(stream: IO[bytes], is_npz: bool, *, layout: str | None) -> list[ArrayHeader]:
-    """Headers only: each array's name, shape, dtype and layout."""
+def probe(
+    stream: IO[bytes], is_npz: bool, *, layout: str | None, max_pixels: int | None = None
+) -> list[ArrayHeader]:
+    """Headers only: each array's name, shape, dtype and layout, checked as
+    :func:`read` checks them (pixel limit, empty arrays)."""
     headers = []
     for name, member in _members(stream, is_npz):
         shape, dtype = _header(member, name)
-        headers.append(ArrayHeader(name, shape, dtype, pick_layout(shape, layout, name)))
+        laid_layout = pick_layout(shape, layout, name)
+        _check_size(shape, laid_layout, max_pixels, name)
+        headers.append(ArrayHeader(name, shape, dtype, laid_layout))
     return headers
 
 

@@ -164,7 +164,7 @@ def probe(
             raise InputError(message)
         if head.startswith(_NPY_MAGIC) or (head.startswith(_ZIP_MAGIC) and _is_npz(stream)):
             is_npz = head.startswith(_ZIP_MAGIC)
-            headers = arrays.probe(stream, is_npz, layout=layout)
+            headers = arrays.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
         with _silenced(), _pillow_errors(), _pillow_limit(max_pixels):
