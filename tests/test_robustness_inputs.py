@@ -238,3 +238,44 @@ def test_threads_with_different_limits_share_pillows_global_safely():
         results = list(threads.map(pool, range(16)))
     assert results == ["(256, 256)", "image is 900"] * 8
     assert Image.MAX_IMAGE_PIXELS == before
+
+
+# --- feature maps: pickles, objects, lying headers ----------------------------------------
+
+LYING = {
+    # within the pixel limit per plane, but 64 GiB of channels in a 192-byte file
+    "channels.npy": lambda: npy_header((1 << 34, 2, 2), data=bytes(64)),
+    "float64.npy": lambda: npy_header((1 << 28, 4, 4), "<f8", data=bytes(64)),
+    "member.npz": lambda: npz_of("a.npy", npy_header((1 << 34, 2, 2), data=bytes(64))),
+    "one_byte_short.npy": lambda: npy_zeros((2, 3, 4))[:-1],
+}
+
+
+@pytest.mark.parametrize("command", [["pool", "-o", "out"], ["info"], ["pool", "--dry-run"]])
+def test_a_header_promising_more_data_than_the_file_holds_is_refused_before_reading(
+    tmp_path, command
+):
+    for name, make in LYING.items():
+        (tmp_path / name).write_bytes(make())
+    (tmp_path / "good.npy").write_bytes(npy_zeros((2, 4, 4)))
+    done, peak = measured(*command, *LYING, "good.npy", "--json", cwd=tmp_path)
+    assert done.returncode == 1
+    found = records(done)
+    assert found["channels.npy"]["error"] == (
+        "the .npy file is truncated: its header (shape 17179869184x2x2, uint8) needs "
+        "68,719,476,736 bytes of data and it holds 64"
+    )
+    assert found["float64.npy"]["error"] == (
+        "the .npy file is truncated: its header (shape 268435456x4x4, float64) needs "
+        "34,359,738,368 bytes of data and it holds 64"
+    )
+    assert found["member.npz"]["error"] == (
+        "array 'a' is truncated: its header (shape 17179869184x2x2, uint8) needs "
+        "68,719,476,736 bytes of data and it holds 64"
+    )
+    assert found["one_byte_short.npy"]["error"] == (
+        "the .npy file is truncated: its header (shape 2x3x4, uint8) needs "
+        "24 bytes of data and it holds 23"
+    )
+    assert found["good.npy"]["status"] in ("ok", "planned")
+    assert peak < REFUSAL_KB

@@ -91,10 +91,11 @@ def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int
     from .decode import Decoded  # decode imports this module
 
     arrays = {}
-    for name, member in _members(stream, is_npz):
+    for name, member, size in _members(stream, is_npz):
         shape, dtype = _header(member, name)
         laid_layout = pick_layout(shape, layout, name)
         _check_size(shape, laid_layout, max_pixels, name)
+        _check_data(member, size, shape, dtype, name)
         try:
             member.seek(0)
             array = npy_format.read_array(member, allow_pickle=False)
@@ -116,10 +117,11 @@ def probe(
     """Headers only: each array's name, shape, dtype and layout, checked as
     :func:`read` checks them (pixel limit, empty arrays)."""
     headers = []
-    for name, member in _members(stream, is_npz):
+    for name, member, size in _members(stream, is_npz):
         shape, dtype = _header(member, name)
         laid_layout = pick_layout(shape, layout, name)
         _check_size(shape, laid_layout, max_pixels, name)
+        _check_data(member, size, shape, dtype, name)
         headers.append(ArrayHeader(name, shape, dtype, laid_layout))
     return headers
 
@@ -227,8 +229,11 @@ def image_array(frames: Iterable[np.ndarray]) -> np.ndarray:
 
 
 def _members(stream: IO[bytes], is_npz: bool):
+    """Each array's name, a stream over its .npy bytes, and how many bytes there are."""
     if not is_npz:
-        yield "", stream
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        yield "", stream, size
         return
     try:
         archive = zipfile.ZipFile(stream)
@@ -236,7 +241,7 @@ def _members(stream: IO[bytes], is_npz: bool):
             for info in archive.infolist():
                 name = info.filename[: -len(".npy")]
                 with archive.open(info) as member:
-                    yield name, io.BufferedReader(member)  # type: ignore[type-var]
+                    yield name, io.BufferedReader(member), info.file_size  # type: ignore[type-var]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         message = f"cannot read the .npz archive: {error}"
         raise InputError(message) from None
@@ -283,6 +288,21 @@ def _check_size(shape: tuple[int, ...], layout: str, max_pixels: int | None, nam
     if math.prod(shape) == 0:
         label = f"array {name!r}" if name else "the array"
         message = f"{label} is empty (shape {_shape(shape)})"
+        raise InputError(message)
+
+
+def _check_data(
+    member: IO[bytes], size: int, shape: tuple[int, ...], dtype: np.dtype, name: str
+) -> None:
+    """Refuse, before allocating it, data that the file does not hold."""
+    needed = math.prod(shape) * dtype.itemsize
+    held = size - member.tell()  # the stream stands just after the header
+    if needed > held:
+        label = f"array {name!r}" if name else "the .npy file"
+        message = (
+            f"{label} is truncated: its header (shape {_shape(shape)}, {dtype}) needs "
+            f"{needed:,} bytes of data and it holds {max(held, 0):,}"
+        )
         raise InputError(message)
 
 
