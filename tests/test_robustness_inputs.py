@@ -279,3 +279,47 @@ def test_a_header_promising_more_data_than_the_file_holds_is_refused_before_read
     )
     assert found["good.npy"]["status"] in ("ok", "planned")
     assert peak < REFUSAL_KB
+
+
+def zipped_channels(path: Path, shape: tuple[int, int, int]) -> None:
+    """A .npz of zeros, written in chunks: megabytes on disk, ``prod(shape)`` bytes open."""
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("a.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            left, chunk = int(np.prod(shape)), bytes(1 << 20)
+            while left:
+                member.write(chunk[: min(left, len(chunk))])
+                left -= min(left, len(chunk))
+
+
+def test_running_out_of_memory_fails_that_file_only(tmp_path):
+    """The pixel limit counts one plane: a .npz can still unzip into more channels than
+    memory holds. Under an 800 MB address-space limit, 700 MB of channels fail that
+    file in one line (not as a poolcli bug), and the batch goes on."""
+    import resource
+
+    zipped_channels(tmp_path / "channels.npz", (70_000, 100, 100))
+    shutil.copy(CORPUS / "astronaut.png", tmp_path / "photo.png")
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (800 << 20, 800 << 20))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "poolcli", "pool", "channels.npz", "photo.png", "-o", "out",
+         "-j", "1", "--json"],
+        cwd=tmp_path, capture_output=True, timeout=120, check=False, preexec_fn=limited,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    found = records(done)
+    assert found["channels.npz"]["error"] == (
+        "ran out of memory on this file; lower -j or --max-pixels"
+    )
+    assert found["photo.png"]["status"] == "ok"
+    assert done.stderr.decode().splitlines()[0] == (
+        "poolcli: channels.npz: ran out of memory on this file; lower -j or --max-pixels"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["photo.png"]
