@@ -323,3 +323,42 @@ def test_running_out_of_memory_fails_that_file_only(tmp_path):
         "poolcli: channels.npz: ran out of memory on this file; lower -j or --max-pixels"
     )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["photo.png"]
+
+
+class Trap:
+    """Unpickling this creates the file ``path``: proof that a file was unpickled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_pickles_and_object_arrays_are_refused_never_unpickled(tmp_path):
+    import pickle
+
+    trap = tmp_path / "unpickled"
+    objects = np.array([Trap(trap), None], dtype=object)
+    np.save(tmp_path / "objects.npy", objects, allow_pickle=True)
+    np.savez(tmp_path / "objects.npz", a=objects, b=np.zeros((4, 4)))
+    (tmp_path / "dumped.npy").write_bytes(pickle.dumps(np.array([Trap(trap)])))  # ndarray.dump
+    (tmp_path / "pickle.npz").write_bytes(pickle.dumps({"a": Trap(trap)}, protocol=5))
+    for command in (["pool", "-o", "out"], ["info"], ["pool", "--dry-run"]):
+        done = poolcli(*command, "objects.npy", "objects.npz", "dumped.npy", "pickle.npz",
+                       "--json", cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 1
+        errors = {name: record["error"] for name, record in records(done).items()}
+        never = "poolcli never unpickles (allow_pickle=False)"
+        assert errors == {
+            "objects.npy": f"the .npy file holds Python objects (dtype object); {never}: "
+            "save it with a numeric dtype",
+            "objects.npz": f"array 'a' holds Python objects (dtype object); {never}: "
+            "save it with a numeric dtype",
+            "dumped.npy": "a Python pickle, not an image nor a .npy/.npz array; "
+            f"{never}: save arrays with numpy.save",
+            "pickle.npz": "a Python pickle, not an image nor a .npy/.npz array; "
+            f"{never}: save arrays with numpy.save",
+        }
+    assert not trap.exists()
+    assert [p for p in (tmp_path / "out").rglob("*") if not p.is_dir()] == []

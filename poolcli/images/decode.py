@@ -31,6 +31,9 @@ Source = Union[str, os.PathLike, bytes, BinaryIO]  # noqa: UP007 - a runtime ali
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
+# A pickle of protocol 2 to 5 (what pickle.dump and numpy write) starts PROTO, version
+_PICKLE_PROTOCOL = b"\x80"
+_PICKLE_VERSIONS = {bytes([version]) for version in range(2, 6)}
 
 
 @dataclass
@@ -99,7 +102,7 @@ def decoding(
             yield _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
             return
         use_block_allocator()  # decoded frames can then be pooled without a copy
-        with _silenced(), _pillow_errors(), _pillow_limit(max_pixels):
+        with _silenced(), _pillow_errors(head), _pillow_limit(max_pixels):
             image = _open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
@@ -167,7 +170,7 @@ def probe(
             headers = arrays.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
-        with _silenced(), _pillow_errors(), _pillow_limit(max_pixels):
+        with _silenced(), _pillow_errors(head), _pillow_limit(max_pixels):
             image = _open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             planes = []
@@ -340,14 +343,23 @@ def _silenced() -> Iterator[None]:
 
 
 @contextmanager
-def _pillow_errors() -> Iterator[None]:
-    """Turn whatever a parser raises into one line that says what is wrong."""
+def _pillow_errors(head: bytes = b"") -> Iterator[None]:
+    """Turn whatever a parser raises into one line that says what is wrong.
+
+    ``head`` (the file's first bytes) names a pickle that no parser took.
+    """
     try:
         yield
     except InputError:
         raise
     except UnidentifiedImageError:
-        message = "not an image Pillow can read, nor a .npy/.npz array"
+        if head[:1] == _PICKLE_PROTOCOL and head[1:2] in _PICKLE_VERSIONS:
+            message = (
+                "a Python pickle, not an image nor a .npy/.npz array; poolcli never "
+                "unpickles (allow_pickle=False): save arrays with numpy.save"
+            )
+        else:
+            message = "not an image Pillow can read, nor a .npy/.npz array"
         raise InputError(message) from None
     except MemoryError:
         message = "ran out of memory decoding it; lower -j or --max-pixels"
