@@ -362,3 +362,40 @@ def test_pickles_and_object_arrays_are_refused_never_unpickled(tmp_path):
         }
     assert not trap.exists()
     assert [p for p in (tmp_path / "out").rglob("*") if not p.is_dir()] == []
+
+
+# --- absurd parameters: usage errors before any work ------------------------------------
+
+ABSURD = {
+    "kernel 10^9": (["-k", "1000000000"], "kernel 1000000000x1000000000 (WxH) with repeat 1 "
+                    "needs an image height of at least 1,000,000,000 pixels"),
+    "size 100000x100000": (["--size", "100000x100000"], "--size 100000x100000 asks for "
+                           "10,000,000,000 pixels, more than --max-pixels 89,478,485"),
+    "stride 0": (["-s", "0"], "'0': each side must be at least 1"),
+    "padding over half": (["-k", "4", "-p", "3"], "padding must be between 0 and half the "
+                          "kernel (kernel 4 allows at most 2), got 3"),
+    "repeat past 1x1": (["--repeat", "30"], "kernel 2x2 (WxH) with repeat 30 needs an image "
+                        "height of at least "),
+    "dilation 10^9": (["--dilation", "1000000000"], "needs an image height of at least "
+                      "1,000,000,001 pixels"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ABSURD)
+@pytest.mark.parametrize("command", ["pool", "info"])
+def test_absurd_parameters_exit_2_before_any_input_is_read(tmp_path, case, command):
+    """The inputs are a missing file and a folder of images: neither is touched (no
+    'cannot open' line, no output folder), because the parameters are refused first."""
+    args, message = ABSURD[case]
+    shutil.copytree(CORPUS, tmp_path / "photos")
+    extra = ["-o", "out", "-j", "2"] if command == "pool" else []
+    done = poolcli(command, "missing.png", "-r", "photos", *extra, *args, cwd=tmp_path)
+    assert done.returncode == 2
+    stderr = done.stderr.decode()
+    assert stderr.startswith(f"Usage: poolcli {command} [OPTIONS] ")
+    assert message in stderr
+    assert stderr.splitlines()[-1].startswith("Error: ")
+    assert "missing.png" not in stderr
+    assert "Traceback" not in stderr
+    assert done.stdout == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
