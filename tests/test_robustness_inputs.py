@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -399,3 +400,61 @@ def test_absurd_parameters_exit_2_before_any_input_is_read(tmp_path, case, comma
     assert "Traceback" not in stderr
     assert done.stdout == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+# --- names ------------------------------------------------------------------------------
+
+NAMES = [
+    "plain.png",
+    "with spaces  .png",
+    "-leading-dash.png",
+    "--looks-like-an-option.png",
+    "new\nline.png",
+    "tab\tand\rreturn.png",
+    "ünïcödé/日本語の画像.png",
+    "emoji 🙂.png",
+    "é" * 125 + ".png",  # 254 bytes: the longest name most file systems take
+    os.fsdecode(b"latin1-\xe9t\xe9.png"),  # not UTF-8: kept as the bytes it is
+]
+
+
+def named_tree(root: Path) -> None:
+    for index, name in enumerate(NAMES):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (4, 2), 10 * index).save(path, format="PNG")
+    (root / "broken\nname.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+
+
+def test_any_name_through_a_tree_a_nul_list_and_the_command_line(tmp_path):
+    named_tree(tmp_path / "in")
+    expected = {*NAMES, "broken\nname.png"}
+
+    walked = poolcli("pool", "-r", "in", "-o", "walked", "--json", cwd=tmp_path)
+    listing = b"".join(os.fsencode(f"in/{name}") + b"\0" for name in sorted(expected))
+    listed = poolcli("pool", "--files-from", "-", "-0", "-o", "listed", "--json",
+                     cwd=tmp_path, input=listing)  # fmt: skip
+    for done, out in [(walked, "walked"), (listed, "listed/in")]:
+        assert done.returncode == 1
+        found = records(done)
+        assert sorted(found) == sorted(f"in/{name}" for name in expected)
+        assert {name for name, r in found.items() if r["status"] == "error"} == {
+            "in/broken\nname.png"
+        }
+        written = {str(p.relative_to(tmp_path / out)) for p in (tmp_path / out).rglob("*.png")}
+        assert written == set(NAMES)
+        for index, name in enumerate(NAMES):
+            with Image.open(tmp_path / out / name) as image:
+                assert (image.size, image.getpixel((0, 0))) == ((2, 1), 10 * index)
+        # one line per problem, whatever the name holds
+        assert done.stderr.decode().splitlines()[0] == (
+            "poolcli: in/broken\\nname.png: not an image Pillow can read, nor a .npy/.npz array"
+        )
+        assert len(done.stderr.decode().splitlines()) == 2
+
+    for name in NAMES:  # one by one on the command line; "--" ends the options
+        done = poolcli("pool", "-o", "single.png", "--overwrite", "--", f"in/{name}",
+                       cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, (name, done.stderr)
+        with Image.open(tmp_path / "single.png") as image:
+            assert image.getpixel((0, 0)) == 10 * NAMES.index(name)
