@@ -458,3 +458,58 @@ def test_any_name_through_a_tree_a_nul_list_and_the_command_line(tmp_path):
         assert done.returncode == 0, (name, done.stderr)
         with Image.open(tmp_path / "single.png") as image:
             assert image.getpixel((0, 0)) == 10 * NAMES.index(name)
+
+
+def deep_tree(root: Path, levels: int, leaf: bytes) -> list[str]:
+    """Folders of 200-byte names, ``levels`` deep, with ``leaf.png`` at the bottom.
+
+    Built with ``dir_fd`` so that no single path passed to the kernel is too long
+    (no os.chdir in tests). Returns the folder names.
+    """
+    names = [f"{index:03d}" + "d" * 197 for index in range(levels)]
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for name in names:
+            os.mkdir(name, dir_fd=fd)
+            deeper = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = deeper
+        out = os.open("leaf.png", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(out, leaf)
+        os.close(out)
+    finally:
+        os.close(fd)
+    return names
+
+
+def png_bytes(value: int) -> bytes:
+    stream = io.BytesIO()
+    Image.new("L", (4, 4), value).save(stream, format="PNG")
+    return stream.getvalue()
+
+
+def test_paths_up_to_path_max_work_and_deeper_ones_are_reported(tmp_path):
+    """18 levels of 200-byte names make a 3,631-byte path: pooled and mirrored. 21
+    levels pass Linux's PATH_MAX (4,096 bytes with the final NUL): the first folder out
+    of reach is reported in one line, and the rest of the batch is done."""
+    shallow = deep_tree(tmp_path / "in" / "a", 18, png_bytes(1))
+    deep = deep_tree(tmp_path / "in" / "b", 21, png_bytes(2))
+    (tmp_path / "in" / "top.png").write_bytes(png_bytes(3))
+    done = poolcli("pool", "-r", "in", "-o", "o", "--json", "-j", "2", cwd=tmp_path)
+    assert done.returncode == 1
+    found = records(done)
+    long_name = "a/" + "/".join(shallow) + "/leaf.png"
+    assert len(f"in/{long_name}") == 3_631
+    assert {name: r["status"] for name, r in found.items() if r["status"] == "ok"} == {
+        f"in/{long_name}": "ok",
+        "in/top.png": "ok",
+    }
+    with Image.open(tmp_path / "o" / long_name) as image:
+        assert (image.size, image.getpixel((0, 0))) == ((2, 2), 1)
+    reach = next(i for i in range(21) if len("in/b/" + "/".join(deep[: i + 1])) > 4095)
+    failed = [(name, r["error"]) for name, r in found.items() if r["status"] == "error"]
+    assert failed == [
+        ("in/b/" + "/".join(deep[: reach + 1]), "cannot read the directory: file name too long")
+    ]
+    assert done.stderr.decode().count("\n") == 2  # that line and the summary
