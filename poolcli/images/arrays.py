@@ -152,6 +152,8 @@ def write(target: BinaryIO, arrays: dict[str, np.ndarray], *, npz: bool) -> None
             (array,) = arrays.values()
             np.save(target, array, allow_pickle=False)
     except (OSError, ValueError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # the target's own (a full disk, an I/O error): its writer names the file
         message = f"cannot write the array: {error}"
         raise OutputError(message) from None
 
