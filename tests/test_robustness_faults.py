@@ -186,3 +186,62 @@ def test_a_disk_filling_mid_write_fails_that_file_cleanly(tmp_path, monkeypatch,
     )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"0.{fmt}", f"2.{fmt}"]
     assert digests(tmp_path / "in") == before
+
+
+# --- stdout on a full disk ----------------------------------------------------------------
+
+
+def session_processes(session: int) -> list[int]:
+    """Processes still alive in ``session`` (a command started as a session leader)."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session and fields[0] != "Z":
+                alive.append(int(entry))
+    return alive
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pool", "-r", "in", "-o", "out", "--json", "-j", "2"],
+        ["pool", "-r", "in", "-o", "out", "--dry-run"],
+        ["info", "-r", "in"],
+        ["info", "-r", "in", "--json"],
+    ],
+    ids=["json", "dry-run", "info", "info-json"],
+)
+def test_stdout_on_a_full_disk_ends_the_run_in_one_line(tmp_path, args):
+    """What goes to stdout (--json lines, the plan, info) cannot be written: the run
+    stops with one line and exit 1, the workers are gone and no temporary file stays.
+    The outputs written before it stopped are whole."""
+    for index in range(12):
+        noise(tmp_path / "in" / f"{index:02d}.png", index)
+    reference = poolcli("pool", "-r", "in", "-o", "reference", cwd=tmp_path)
+    assert reference.returncode == 0
+    with open("/dev/full", "wb") as full:
+        process = subprocess.Popen([*POOLCLI, *args], cwd=tmp_path, stdout=full,
+                                   stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        _, errors = process.communicate(timeout=120)
+    assert errors.decode() == "poolcli: error: cannot write to stdout: no space left on device\n"
+    assert process.returncode == 1
+    assert session_processes(process.pid) == []
+    assert temporary_files(tmp_path) == []
+    written = digests(tmp_path / "out") if (tmp_path / "out").exists() else {}
+    reference_digests = digests(tmp_path / "reference")
+    assert {name: reference_digests[name] for name in written} == written
+
+
+def test_image_bytes_to_a_full_stdout_fail_that_file(tmp_path):
+    noise(tmp_path / "a.png", 1)
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([*POOLCLI, "pool", "a.png", "-o", "-", "--format", "png"],
+                              cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, timeout=60,
+                              check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.decode() == "poolcli: a.png: no space left on device\n"
