@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,197 @@ def test_image_bytes_to_a_full_stdout_fail_that_file(tmp_path):
                               check=False)  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.decode() == "poolcli: a.png: no space left on device\n"
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+NOBODY = 65534
+
+
+def _drop_to_nobody() -> None:
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _as_nobody() -> tuple[list[str], dict] | None:
+    """How to run this Python as ``nobody``: a command prefix and Popen keywords.
+
+    Tried in turn, each checked by importing poolcli as nobody: ``setpriv``, then
+    ``preexec_fn`` switching users in the child (it needs every directory on the way
+    to the interpreter open to others, which a per-user Python install is not).
+    """
+    candidates: list[tuple[list[str], dict]] = []
+    if shutil.which("setpriv"):
+        candidates.append(
+            (["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"], {})
+        )
+    candidates.append(([], {"preexec_fn": _drop_to_nobody}))
+    for prefix, keywords in candidates:
+        try:
+            probe = subprocess.run(
+                [*prefix, sys.executable, "-c", "import os, poolcli; print(os.geteuid())"],
+                cwd="/", capture_output=True, timeout=60, check=False, **keywords,
+            )  # fmt: skip
+        except OSError:
+            continue
+        if probe.stdout.strip() == str(NOBODY).encode():
+            return prefix, keywords
+    return None
+
+
+@pytest.fixture
+def world():
+    """A folder any user can enter (pytest's are private to their owner), and how to
+    run poolcli without root's power to read and write everything: as ``nobody`` when
+    the tests run as root, as the current user otherwise."""
+    if os.geteuid() == 0:
+        how = _as_nobody()
+        if how is None:
+            pytest.skip("running as root, and no way to run this Python as nobody")
+    else:
+        how = ([], {})
+    prefix, keywords = how
+    root = Path(tempfile.mkdtemp(prefix="poolcli-permissions-"))
+    root.chmod(0o777)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, *POOLCLI, *args], cwd=root, capture_output=True,
+                              timeout=120, check=False, **keywords)  # fmt: skip
+
+    try:
+        yield root, run
+    finally:
+        for path in root.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_unreadable_inputs_and_unwritable_outputs_fail_only_their_files(world):
+    root, run = world
+    for name in ["a.png", "b.png", "locked.png", "closed/c.png", "ro/d.png", "ro/e.png"]:
+        noise(root / "in" / name, len(name))
+    (root / "in" / "locked.png").chmod(0o000)
+    (root / "in" / "closed").chmod(0o000)
+    (root / "out" / "ro").mkdir(parents=True)
+    (root / "out" / "ro").chmod(0o555)  # its files cannot be created
+    (root / "out").chmod(0o777)
+    before = digests(root / "in" / "ro")
+
+    done = run("pool", "-r", "in", "-o", "out", "--json", "-j", "2")
+    assert done.returncode == 1
+    found = records(done.stdout)
+    assert {name: (r["status"], r["error"]) for name, r in found.items()} == {
+        "in/a.png": ("ok", None),
+        "in/b.png": ("ok", None),
+        "in/locked.png": ("error", "cannot open: permission denied"),
+        "in/closed": ("error", "cannot read the directory: permission denied"),
+        "in/ro/d.png": ("error", "cannot write out/ro/d.png: permission denied"),
+        "in/ro/e.png": ("error", "cannot write out/ro/e.png: permission denied"),
+    }
+    assert done.stderr.decode().count("\n") == 5  # four lines and the summary
+    assert sorted(str(p.relative_to(root / "out")) for p in (root / "out").rglob("*")) == [
+        "a.png", "b.png", "ro",
+    ]  # fmt: skip
+    assert digests(root / "in" / "ro") == before
+
+    # an output folder that cannot be created at all
+    (root / "sealed").mkdir()
+    (root / "sealed").chmod(0o555)
+    done = run("pool", "in/a.png", "in/b.png", "-o", "sealed/out", "--json")
+    assert done.returncode == 1
+    assert [r["error"] for r in records(done.stdout).values()] == [
+        "cannot write sealed/out/a.png: permission denied",
+        "cannot write sealed/out/b.png: permission denied",
+    ]
+    assert list((root / "sealed").iterdir()) == []
+
+
+# --- folders and files vanishing mid-batch ---------------------------------------------------
+
+# A stride-1 median: slow enough per file that the batch is still running when the
+# first result comes back and the test strikes.
+SLOW = ["-m", "median", "-k", "7", "-s", "1"]
+FILES = 40
+
+
+@pytest.fixture(scope="module")
+def slow_batch(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("vanishing")
+    for index in range(FILES):
+        noise(root / "in" / f"{index:02d}.png", index, size=128)
+    done = poolcli("pool", "-r", "in", "-o", "reference", *SLOW, cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def strike_after_the_first_result(root: Path, out: str, strike) -> tuple[int, dict, bytes]:
+    """Run the slow batch into ``out``; call ``strike()`` when the first result is in."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [*POOLCLI, "pool", "-r", "in", "-o", out, "--json", "-j", "2", *SLOW],
+            cwd=root, stdout=subprocess.PIPE, stderr=errors,
+        )  # fmt: skip
+        first = process.stdout.readline()
+        strike()
+        # stdout holds a few kilobytes at most: waiting cannot block on a full pipe,
+        # and the lines already in the reader's buffer are kept (communicate() would
+        # read the pipe past them)
+        process.wait(timeout=120)
+        rest = process.stdout.read()
+        process.stdout.close()
+        errors.seek(0)
+        return process.returncode, records(first + rest), errors.read()
+
+
+def test_output_folder_deleted_mid_batch_is_made_again(slow_batch):
+    out = slow_batch / "out-deleted"
+
+    def delete() -> None:
+        for _ in range(100):  # a worker may add a file while the tree is being removed
+            try:
+                shutil.rmtree(out)
+            except FileNotFoundError:
+                return
+            except OSError:
+                continue
+            return
+
+    status, found, errors = strike_after_the_first_result(slow_batch, "out-deleted", delete)
+    assert not out.exists() or len(list(out.iterdir())) < FILES
+    assert len(found) == FILES
+    failed = {n: r["error"] for n, r in found.items() if r["status"] == "error"}
+    # a file caught being published as its folder vanished fails in one line
+    for name, error in failed.items():
+        assert error == f"cannot write {found[name]['output']}: no such file or directory"
+    assert status == (1 if failed else 0)
+    assert errors.decode().count("\n") == len(failed) + 1
+    # the later files were all written, whole, into the folder made again
+    reference = digests(slow_batch / "reference")
+    written = digests(out)
+    later = {f"{index:02d}.png" for index in range(10, FILES)}
+    assert later <= set(written)
+    assert {name: reference[name] for name in written} == written
+    assert temporary_files(out) == []
+
+
+def test_input_deleted_after_discovery_fails_alone(slow_batch):
+    victim = slow_batch / "in" / f"{FILES - 1:02d}.png"
+    kept = victim.read_bytes()
+    try:
+        status, found, errors = strike_after_the_first_result(
+            slow_batch, "out-vanished", victim.unlink
+        )
+    finally:
+        victim.write_bytes(kept)
+    assert status == 1
+    assert {n: r["error"] for n, r in found.items() if r["status"] == "error"} == {
+        f"in/{victim.name}": "cannot open: no such file or directory"
+    }
+    assert errors.decode().splitlines()[0] == (
+        f"poolcli: in/{victim.name}: cannot open: no such file or directory"
+    )
+    reference = digests(slow_batch / "reference")
+    del reference[victim.name]
+    assert digests(slow_batch / "out-vanished") == reference
