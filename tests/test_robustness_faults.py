@@ -440,3 +440,80 @@ def test_input_deleted_after_discovery_fails_alone(slow_batch):
     reference = digests(slow_batch / "reference")
     del reference[victim.name]
     assert digests(slow_batch / "out-vanished") == reference
+
+
+# --- two processes writing one folder ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["--overwrite", "--skip-existing", "refuse"])
+def test_processes_racing_on_one_folder_never_tear_a_file(tmp_path, policy):
+    """Three processes pool the same 30 files into one folder at once, each with
+    another mode, so each writes different bytes: every final file is exactly one
+    process's whole output, and the statuses say which."""
+    for index in range(30):
+        noise(tmp_path / "in" / f"{index:02d}.png", index, size=160)
+    modes = ["max", "min", "avg"]
+    references = {}
+    for mode in modes:
+        done = poolcli("pool", "-r", "in", "-o", f"ref-{mode}", "-m", mode, cwd=tmp_path)
+        assert done.returncode == 0
+        references[mode] = digests(tmp_path / f"ref-{mode}")
+    flags = [] if policy == "refuse" else [policy]
+    processes = {
+        mode: subprocess.Popen(
+            [*POOLCLI, "pool", "-r", "in", "-o", "out", "-m", mode, "--json", "-j", "2", *flags],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for mode in modes
+    }
+    found = {mode: records(p.communicate(timeout=120)[0]) for mode, p in processes.items()}
+    final = digests(tmp_path / "out")
+    assert sorted(final) == [f"{index:02d}.png" for index in range(30)]  # no temporary file
+    for name, digest in final.items():
+        owners = [mode for mode in modes if references[mode][name] == digest]
+        assert len(owners) == 1, f"{name} is no process's whole output"
+        statuses = {mode: found[mode][f"in/{name}"]["status"] for mode in modes}
+        if policy == "--overwrite":
+            assert set(statuses.values()) == {"ok"}  # each replaced it whole; one was last
+        else:
+            assert statuses[owners[0]] == "ok"
+            kept = "skipped" if policy == "--skip-existing" else "error"
+            assert sorted(statuses.values()) == sorted(["ok", kept, kept])
+
+
+# --- symlinks --------------------------------------------------------------------------------
+
+
+def test_symlink_loops_end_with_or_without_following_them(tmp_path):
+    """A tree with a folder linked to its parent, to itself, to the root, two folders
+    linked to each other, a file linked in a circle and a dangling link: the walk
+    ends (the process has a time limit), and each real file is pooled once."""
+    for name in ["a.png", "sub/b.png", "sub/deeper/c.png", "other/d.png"]:
+        noise(tmp_path / "in" / name, len(name), size=8)
+    (tmp_path / "in" / "sub" / "up").symlink_to("..")
+    (tmp_path / "in" / "sub" / "deeper" / "self").symlink_to(".")
+    (tmp_path / "in" / "sub" / "deeper" / "root").symlink_to(tmp_path / "in")
+    (tmp_path / "in" / "sub" / "to-other").symlink_to("../other")
+    (tmp_path / "in" / "other" / "to-sub").symlink_to("../sub")
+    (tmp_path / "in" / "x.png").symlink_to("y.png")
+    (tmp_path / "in" / "y.png").symlink_to("x.png")
+    (tmp_path / "in" / "gone.png").symlink_to("nowhere.png")
+    (tmp_path / "in" / "alias.png").symlink_to("a.png")  # a file link is a file
+
+    plain = poolcli("pool", "-r", "in", "-o", "plain", "--json", cwd=tmp_path, timeout=60)
+    followed = poolcli("pool", "-r", "in", "-o", "followed", "--json", "--follow-symlinks",
+                       cwd=tmp_path, timeout=60)  # fmt: skip
+    expected = {
+        "plain": ["a.png", "alias.png", "other/d.png", "sub/b.png", "sub/deeper/c.png"],
+        # each real folder walked once, under the first name met (other/ comes first)
+        "followed": ["a.png", "alias.png", "other/d.png", "other/to-sub/b.png",
+                     "other/to-sub/deeper/c.png"],
+    }  # fmt: skip
+    for done, out in [(plain, "plain"), (followed, "followed")]:
+        assert done.returncode == 0, done.stderr
+        assert sorted(records(done.stdout)) == [f"in/{name}" for name in expected[out]]
+        assert {r["status"] for r in records(done.stdout).values()} == {"ok"}
+        written = (tmp_path / out).rglob("*.png")
+        assert sorted(str(p.relative_to(tmp_path / out)) for p in written) == expected[out]
