@@ -513,3 +513,26 @@ def test_paths_up_to_path_max_work_and_deeper_ones_are_reported(tmp_path):
         ("in/b/" + "/".join(deep[: reach + 1]), "cannot read the directory: file name too long")
     ]
     assert done.stderr.decode().count("\n") == 2  # that line and the summary
+
+
+# --- inputs that are pipes -------------------------------------------------------------------
+
+
+def test_pipes_and_fifos_are_read_like_stdin(tmp_path):
+    """A FIFO or a process substitution, <(...), cannot seek: read whole, as stdin is."""
+    shutil.copy(CORPUS / "chi.gif", tmp_path / "chi.gif")
+    direct = poolcli("pool", "chi.gif", "-o", "direct.gif", cwd=tmp_path)
+    assert direct.returncode == 0, direct.stderr
+    substituted = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m poolcli pool <(cat chi.gif) -o substituted.gif"],
+        cwd=tmp_path, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert substituted.returncode == 0, substituted.stderr
+    os.mkfifo(tmp_path / "fifo.gif")
+    writer = subprocess.Popen(["sh", "-c", "cat chi.gif > fifo.gif"], cwd=tmp_path)
+    fifo = poolcli("pool", "fifo.gif", "-o", "fifo-out.gif", cwd=tmp_path)
+    writer.wait(timeout=60)
+    assert fifo.returncode == 0, fifo.stderr
+    expected = (tmp_path / "direct.gif").read_bytes()
+    assert (tmp_path / "substituted.gif").read_bytes() == expected
+    assert (tmp_path / "fifo-out.gif").read_bytes() == expected

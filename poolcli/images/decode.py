@@ -80,7 +80,15 @@ def opened(source: Source) -> Iterator[IO[bytes]]:
     except OSError as error:
         raise InputError(_os_reason(error)) from None
     with stream:
-        yield stream
+        if stream.seekable():
+            yield stream
+            return
+        # a pipe or a FIFO (a process substitution, <(curl ...)): read whole, as stdin is
+        try:
+            data = stream.read()
+        except OSError as error:
+            raise InputError(_os_reason(error, "cannot read")) from None
+    yield io.BytesIO(data)
 
 
 @contextmanager
@@ -374,6 +382,6 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _os_reason(error: OSError) -> str:
+def _os_reason(error: OSError, doing: str = "cannot open") -> str:
     reason = error.strerror or _one_line(error)
-    return f"cannot open: {reason[0].lower() + reason[1:] if reason else reason}"
+    return f"{doing}: {reason[0].lower() + reason[1:] if reason else reason}"
