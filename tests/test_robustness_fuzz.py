@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fuzzing import mutate
+from fuzzing import mutate, mutate_array
 from PIL import Image
 
 from poolcli.errors import PoolcliError
-from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert
+from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert, describe
 
 CASES = 2400
 PER_BLOCK = 200
@@ -153,3 +153,73 @@ def test_mutated_files_through_the_command_line(block, tmp_path):
         failed.values(), key=lambda r: r["input"])]  # fmt: skip
     notes = [line for line in lines[:-1] if line not in errors]
     assert all(line.split(": ")[1] in passed for line in notes), notes[:5]
+
+
+# --- mutated feature maps (.npy, .npz) ----------------------------------------------------
+
+ARRAY_CASES = 2000
+ARRAY_BLOCK = 500
+
+
+@pytest.mark.parametrize("block", range(ARRAY_CASES // ARRAY_BLOCK))
+def test_mutated_arrays_read_or_fail_in_one_line(block, capfd):
+    """Bit flips, zeroed runs, truncations, header bytes and absurd shapes in .npy and
+    .npz files (stored and deflated): pooled and described, each case gives a result
+    or a PoolcliError in one line; zipfile's, zlib's and NumPy's own exceptions
+    never escape."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    failures = []
+    settings = PoolSettings.make(2, ceil_mode=True)
+    try:
+        for case in range(block * ARRAY_BLOCK, (block + 1) * ARRAY_BLOCK):
+            name, extension, data = mutate_array(case)
+            for step in ("convert", "describe"):
+                signal.alarm(SECONDS_PER_CASE)
+                try:
+                    if step == "convert":
+                        convert(data, io.BytesIO(), settings, WriteOptions(extension.upper()), READ)
+                    else:
+                        describe(data, READ)
+                except PoolcliError as error:
+                    if not str(error) or "\n" in str(error):
+                        failures.append(f"{name} {step}: message {str(error)!r}")
+                except _Hang:
+                    failures.append(f"{name} {step}: still running after {SECONDS_PER_CASE} s")
+                except Exception as error:  # noqa: BLE001 - exactly what this test hunts
+                    failures.append(f"{name} {step}: {type(error).__name__}: {error}")
+                finally:
+                    signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not failures, failures[:20]
+    assert capfd.readouterr().err == ""
+
+
+def test_mutated_arrays_through_the_command_line(tmp_path):
+    """500 of those files through one ``poolcli pool -r --json``: each a complete array
+    that loads again, or one error line and no output."""
+    (tmp_path / "in").mkdir()
+    for case in range(0, ARRAY_CASES, 4):
+        _, extension, data = mutate_array(case)
+        (tmp_path / "in" / f"{case:05d}.{extension}").write_bytes(data)
+    done = _poolcli("in", "-r", "-o", "out", "--json", "-j", "2", "--ceil-mode",
+                    "--max-pixels", LIMIT, cwd=tmp_path)  # fmt: skip
+    records = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(records) == ARRAY_CASES // 4
+    failed = [r for r in records if r["status"] == "error"]
+    assert done.returncode == (1 if failed else 0)
+    lines = done.stderr.decode().splitlines()
+    assert lines[:-1] == [f"poolcli: {r['input']}: {r['error']}" for r in failed]
+    assert "internal error" not in done.stderr.decode()
+    for record in records:
+        output = tmp_path / record["output"]
+        if record["status"] == "error":
+            assert not output.exists(), record
+        elif output.suffix == ".npy":
+            assert np.load(output, allow_pickle=False).size > 0
+        else:
+            with np.load(output, allow_pickle=False) as archive:
+                assert all(archive[name].size > 0 for name in archive.files)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        Path(r["output"]).name for r in records if r["status"] == "ok"
+    )

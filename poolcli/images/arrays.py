@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import tokenize
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
@@ -19,7 +21,7 @@ from numpy.lib import format as npy_format
 from PIL import Image
 
 from ..choices import DEFAULT_LAYOUT, LAYOUTS
-from ..errors import InputError, LimitError, OutputError
+from ..errors import InputError, LimitError, OutputError, PoolcliError
 from ..pooling.numeric import SUPPORTED, check_dtype, round_half_up
 from .pixels import image_from
 
@@ -91,20 +93,21 @@ def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int
     from .decode import Decoded  # decode imports this module
 
     arrays = {}
-    for name, member, size in _members(stream, is_npz):
-        shape, dtype = _header(member, name)
-        laid_layout = pick_layout(shape, layout, name)
-        _check_size(shape, laid_layout, max_pixels, name)
-        _check_data(member, size, shape, dtype, name)
-        try:
-            member.seek(0)
-            array = npy_format.read_array(member, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            message = (
-                f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
-            )
-            raise InputError(message) from None
-        arrays[name] = LaidOut(array, laid_layout, name)
+    with _broken_files():
+        for name, member, size in _members(stream, is_npz):
+            shape, dtype = _header(member, name)
+            laid_layout = pick_layout(shape, layout, name)
+            _check_size(shape, laid_layout, max_pixels, name)
+            _check_data(member, size, shape, dtype, name)
+            try:
+                member.seek(0)
+                array = npy_format.read_array(member, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as error:
+                message = (
+                    f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
+                )
+                raise InputError(message) from None
+            arrays[name] = LaidOut(array, laid_layout, name)
     if not arrays:
         message = "the .npz archive holds no arrays"
         raise InputError(message)
@@ -117,13 +120,37 @@ def probe(
     """Headers only: each array's name, shape, dtype and layout, checked as
     :func:`read` checks them (pixel limit, empty arrays)."""
     headers = []
-    for name, member, size in _members(stream, is_npz):
-        shape, dtype = _header(member, name)
-        laid_layout = pick_layout(shape, layout, name)
-        _check_size(shape, laid_layout, max_pixels, name)
-        _check_data(member, size, shape, dtype, name)
-        headers.append(ArrayHeader(name, shape, dtype, laid_layout))
+    with _broken_files():
+        for name, member, size in _members(stream, is_npz):
+            shape, dtype = _header(member, name)
+            laid_layout = pick_layout(shape, layout, name)
+            _check_size(shape, laid_layout, max_pixels, name)
+            _check_data(member, size, shape, dtype, name)
+            headers.append(ArrayHeader(name, shape, dtype, laid_layout))
     return headers
+
+
+@contextmanager
+def _broken_files() -> Iterator[None]:
+    """Whatever zipfile, zlib or NumPy's header parser raise on broken bytes, as one
+    line. (Running out of memory is left to the caller: not the file's fault alone.)"""
+    try:
+        yield
+    except (PoolcliError, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a parser failing means a broken file
+        message = f"a broken .npy/.npz file: {_detail(error)}"
+        raise InputError(message) from None
+
+
+def _detail(error: BaseException) -> str:
+    """An exception's message on one line (a tokenize error keeps its text only)."""
+    if error.args and isinstance(error.args[0], str):
+        text = error.args[0]
+    else:
+        text = str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -259,8 +286,8 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
             else npy_format.read_array_header_2_0
         )
         shape, fortran, dtype = read_header(member)
-    except (ValueError, OSError, EOFError, SyntaxError) as error:
-        message = f"{label} has a broken header: {error}"
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        message = f"{label} has a broken header: {_detail(error)}"
         raise InputError(message) from None
     if dtype.hasobject:
         message = (
