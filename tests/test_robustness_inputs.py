@@ -536,3 +536,28 @@ def test_pipes_and_fifos_are_read_like_stdin(tmp_path):
     expected = (tmp_path / "direct.gif").read_bytes()
     assert (tmp_path / "substituted.gif").read_bytes() == expected
     assert (tmp_path / "fifo-out.gif").read_bytes() == expected
+
+
+def test_a_header_length_field_is_checked_before_numpy_allocates_it(tmp_path):
+    """A .npy (format 2.0) whose 4-byte header length says 4 GiB: under a 1 GB
+    address-space limit, refused as a broken header, not as running out of memory."""
+    import resource
+
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (4, 4), }          \n"
+    (tmp_path / "long.npy").write_bytes(
+        b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + header + bytes(16)
+    )
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    for command in (["pool", "-o", "out"], ["info"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "poolcli", *command, "long.npy"],
+            cwd=tmp_path, capture_output=True, timeout=60, check=False, preexec_fn=limited,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert done.stderr.decode() == (
+            "poolcli: long.npy: the .npy file has a broken header: it claims "
+            "4,294,967,280 bytes of header, more than the 10,000 NumPy reads\n"
+        )

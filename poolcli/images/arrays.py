@@ -280,12 +280,15 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
     label = f"array {name!r}" if name else "the .npy file"
     try:
         version = npy_format.read_magic(member)
+        _check_header_length(member, version, label)
         read_header = (
             npy_format.read_array_header_1_0
             if version == (1, 0)
             else npy_format.read_array_header_2_0
         )
         shape, fortran, dtype = read_header(member)
+    except InputError:
+        raise
     except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
         message = f"{label} has a broken header: {_detail(error)}"
         raise InputError(message) from None
@@ -317,6 +320,26 @@ def _check_size(shape: tuple[int, ...], layout: str, max_pixels: int | None, nam
     if math.prod(shape) == 0:
         label = f"array {name!r}" if name else "the array"
         message = f"{label} is empty (shape {_shape(shape)})"
+        raise InputError(message)
+
+
+#: The longest .npy header NumPy reads unless told otherwise (max_header_size).
+_MAX_HEADER = 10_000
+
+
+def _check_header_length(member: BinaryIO, version: tuple[int, int], label: str) -> None:
+    """Refuse a header longer than NumPy accepts before NumPy reads it: it would
+    first allocate what the length field says, up to 4 GiB for a 100-byte file."""
+    width = 2 if version == (1, 0) else 4
+    start = member.tell()
+    field = member.read(width)
+    member.seek(start)
+    length = int.from_bytes(field, "little")
+    if len(field) == width and length > _MAX_HEADER:
+        message = (
+            f"{label} has a broken header: it claims {length:,} bytes of header, "
+            f"more than the {_MAX_HEADER:,} NumPy reads"
+        )
         raise InputError(message)
 
 
