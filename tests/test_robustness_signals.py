@@ -117,7 +117,10 @@ def test_interrupted_batch_leaves_whole_outputs_and_resumes_identically(batch, c
         if not session_processes(process.pid):
             break
         time.sleep(0.05)
-    assert session_processes(process.pid) == []
+    orphans = session_processes(process.pid)
+    for pid in orphans:  # a failing test leaves no process behind either
+        os.kill(pid, signal.SIGKILL)
+    assert orphans == []
 
     reference = outputs(batch / "reference")
     written = outputs(batch / out)
@@ -132,3 +135,31 @@ def test_interrupted_batch_leaves_whole_outputs_and_resumes_identically(batch, c
     summary = f"poolcli: {FILES - len(written)} ok, {len(written)} skipped, 0 failed in "
     assert resumed_errors.decode().startswith(summary)
     assert outputs(batch / out) == reference
+
+
+def test_workers_leave_when_poolcli_is_killed_outright(batch):
+    """SIGKILL (kill -9, the OOM killer) gives poolcli no chance to stop its workers:
+    they notice the main process is gone and leave after their current file, which
+    they finish whole. No temporary file stays."""
+    out = "out-killed"
+    process = poolcli("-r", "in", "-o", out, "-j", "2", "--json", *POOL, cwd=batch,
+                      stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    for _ in range(3):
+        assert b'"status": "ok"' in process.stdout.readline()
+    process.kill()
+    process.wait(timeout=60)
+    process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
+    for _ in range(200):  # 10 s: far more than one file takes
+        if not session_processes(process.pid):
+            break
+        time.sleep(0.05)
+    orphans = session_processes(process.pid)
+    for pid in orphans:  # a failing test leaves no process behind either
+        os.kill(pid, signal.SIGKILL)
+    assert orphans == []
+    reference = outputs(batch / "reference")
+    written = outputs(batch / out)
+    assert [name for name in written if name.startswith(".")] == []
+    assert 3 <= len(written) < FILES
+    assert {name: reference[name] for name in written} == written
