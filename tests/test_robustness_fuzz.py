@@ -122,7 +122,9 @@ def test_mutated_files_through_the_command_line(block, tmp_path):
     assert len(failed) + len(passed) == CLI_BLOCK
     assert done.returncode == (1 if failed else 0), done.stderr.decode()[-2000:]
 
-    problems = []
+    problems = [
+        f"{r['input']}: {r['seconds']} s" for r in records if r["seconds"] > SECONDS_PER_CASE
+    ]  # a hang would have hit the block's timeout; a slow file is found here
     for record in failed.values():
         if not record["error"] or "\n" in record["error"]:
             problems.append(f"{record['input']}: message {record['error']!r}")
@@ -208,6 +210,7 @@ def test_mutated_arrays_through_the_command_line(tmp_path):
     assert len(records) == ARRAY_CASES // 4
     failed = [r for r in records if r["status"] == "error"]
     assert done.returncode == (1 if failed else 0)
+    assert [r["input"] for r in records if r["seconds"] > SECONDS_PER_CASE] == []
     lines = done.stderr.decode().splitlines()
     assert lines[:-1] == [f"poolcli: {r['input']}: {r['error']}" for r in failed]
     assert "internal error" not in done.stderr.decode()
