@@ -318,13 +318,13 @@ def _report(plan, results: Iterable[Any], params: dict[str, Any], console: Conso
                 tally.add(result)
                 source, target = plan.sources[result.index], plan.targets.get(result.index)
                 if as_json:
-                    click.echo(report.json_line(source, target, result))
+                    _data(report.json_line(source, target, result))
                 if result.failed:
                     console.error(report.file_line(source, target, result))
                     if result.traceback and params["show_traceback"]:
                         console.raw(result.traceback)
                 elif dry_run and not as_json:
-                    click.echo(report.file_line(source, target, result))
+                    _data(report.file_line(source, target, result))
                 elif params["verbose"]:
                     console.line(report.file_line(source, target, result))
                 for note in result.notes:
@@ -447,11 +447,11 @@ def _info(
             facts = inspect(item.path, read, settings if pooling else None, stdin=stdin)
         failed |= facts["status"] != "ok"
         if as_json:
-            click.echo(_json(facts))
+            _data(_json(facts))
         elif facts["status"] != "ok":
             console.error(human_lines(facts)[0])
         else:
-            click.echo("\n".join(human_lines(facts)))
+            _data("\n".join(human_lines(facts)))
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 
@@ -606,6 +606,30 @@ class Console:
     def _clear_bar(self) -> None:
         if self._bar_active:
             self.stream.write("\r\033[K")
+
+
+def _data(text: str) -> None:
+    """A line of data on stdout. When stdout cannot take it (a full disk), the run
+    ends in one line; a closed pipe still ends it quietly (see main)."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        from .batch.writing import reason
+        from .errors import OutputError
+
+        _discard_stdout()  # what is left in its buffer cannot be written either
+        message = f"cannot write to stdout: {reason(error)}"
+        raise OutputError(message) from None
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's stream): nothing flushes it at exit
 
 
 def _binary(name: str):

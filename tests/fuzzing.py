@@ -66,3 +66,56 @@ def absurd_size(data: bytes, rng: random.Random) -> bytes:
         at = rng.randrange(len(out))
         out[at : at + 4] = struct.pack("<I", big & 0xFFFFFFFF)
     return bytes(out)
+
+
+def array_seeds() -> list[tuple[str, bytes]]:
+    """Small .npy and .npz files covering the array reader: dtypes, 2 to 4 dims,
+    Fortran order, stored and deflated archives."""
+    import io
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    seeds = []
+    for array in [
+        rng.integers(0, 255, (6, 5), dtype=np.uint8),
+        rng.standard_normal((3, 8, 7)).astype(np.float32),
+        rng.integers(-5, 5, (2, 3, 6, 6), dtype=np.int16),
+        np.asfortranarray(rng.random((5, 9))),
+        rng.random((4, 4)) > 0.5,
+    ]:
+        stream = io.BytesIO()
+        np.save(stream, array)
+        seeds.append(("npy", stream.getvalue()))
+    for save in (np.savez, np.savez_compressed):
+        stream = io.BytesIO()
+        save(stream, a=rng.random((6, 6)), b=rng.integers(0, 9, (2, 5, 5)).astype(np.uint16))
+        seeds.append(("npz", stream.getvalue()))
+    return seeds
+
+
+_ARRAY_SEEDS: list[tuple[str, bytes]] = []
+
+
+def mutate_array(case: int) -> tuple[str, str, bytes]:
+    """The ``case``-th mutated array file: (description, extension, bytes)."""
+    if not _ARRAY_SEEDS:
+        _ARRAY_SEEDS.extend(array_seeds())
+    rng = random.Random(case)
+    extension, seed = rng.choice(_ARRAY_SEEDS)
+    data = bytearray(seed)
+    kind = rng.choice(["flip", "truncate", "header", "size", "zero", "flip"])
+    if kind == "flip":
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    elif kind == "zero":
+        start = rng.randrange(len(data))
+        data[start : start + rng.randint(1, 32)] = bytes(min(32, len(data) - start))
+    elif kind == "truncate":
+        data = data[: rng.randrange(len(data))]
+    elif kind == "header":  # the .npy header, or the zip's first local header
+        data[rng.randrange(min(len(data), 128))] = rng.randrange(256)
+    else:
+        data = bytearray(absurd_size(bytes(data), rng))
+    return f"{case}:{extension}:{kind}", extension, bytes(data)

@@ -98,7 +98,7 @@ def test_object_arrays_and_pickles_are_refused_without_unpickling():
         InputError, match=r"holds Python objects \(dtype object\); poolcli never unpickles"
     ):
         run(buffer.getvalue())
-    with pytest.raises(InputError, match="not an image Pillow can read, nor a .npy/.npz array"):
+    with pytest.raises(InputError, match=r"^a Python pickle, .* poolcli never unpickles"):
         run(pickle.dumps(np.zeros((4, 4))))
 
 

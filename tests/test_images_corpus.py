@@ -121,7 +121,7 @@ def test_the_bomb_is_refused_from_its_header_naming_the_option():
 
     tracemalloc.start()
     try:
-        with pytest.raises(LimitError, match=r"65535x66601 = 4,364,696,535 pixels.*--max-pixels"):
+        with pytest.raises(LimitError, match=r"image is 4,364,696,535 pixels.*--max-pixels"):
             _pool(CORPUS / "decompression_bomb.gif", "PNG", "avg")
         _, peak = tracemalloc.get_traced_memory()
     finally:

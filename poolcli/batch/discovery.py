@@ -103,8 +103,16 @@ def _image_extensions() -> frozenset[str]:
     from PIL import Image
 
     Image.init()
-    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    readable = {
+        ext
+        for ext, fmt in Image.registered_extensions().items()
+        if fmt in Image.OPEN or fmt in _OPENED_BY_ANOTHER_PLUGIN
+    }
     return frozenset({*readable, ".npy", ".npz"})
+
+
+# Formats Pillow reads without an opener of their own: JPEG's opener returns MPO files.
+_OPENED_BY_ANOTHER_PLUGIN = {"MPO"}
 
 
 def _walk(
@@ -138,14 +146,20 @@ def _walk(
             except OSError:
                 continue
             if is_directory:
-                if (
-                    not _matches(rules.exclude, entry.name, path)
-                    and _identity(entry.path) not in skip
-                ):
+                if not _matches(rules.exclude, entry.name, path) and not _skipped(entry.path, skip):
                     subdirectories.append((entry.path, path))
             elif is_file and _wanted(rules, entry.name, path):
                 yield Input(entry.path, path)
         stack.extend(reversed(subdirectories))
+
+
+def _skipped(directory: str, skip: set[tuple[int, int]]) -> bool:
+    """True for a directory in ``skip``. One that cannot be looked at (gone, a path
+    past PATH_MAX) is walked, and the walk reports why it cannot be read."""
+    try:
+        return _identity(directory) in skip
+    except OSError:
+        return False
 
 
 def _wanted(rules: Rules, name: str, path: str) -> bool:

@@ -128,6 +128,8 @@ def run_job(
         return _failure(job, str(error), started)
     except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
         return _failure(job, reason(error), started)
+    except MemoryError:  # a file too big for this machine, not a bug
+        return _failure(job, "ran out of memory on this file; lower -j or --max-pixels", started)
     except Exception as error:  # noqa: BLE001 - a bug must not stop the batch
         message = (
             f"internal error ({type(error).__name__}: {error}); "

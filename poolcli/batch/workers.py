@@ -276,7 +276,15 @@ def _serve(connection, work: Work) -> None:
     from .jobs import run_job
 
     connection.send(_READY)
+    # A worker holds copies of pipe ends it inherited (its own pipe's other end
+    # among them), so it never reads EOF when the main process is killed outright
+    # (SIGKILL, the OOM killer): it would wait for a job forever. It watches the
+    # main process instead, and leaves between jobs once that is gone.
+    parent = multiprocessing.parent_process()
+    watched = [connection] if parent is None else [connection, parent.sentinel]
     while True:
+        if connection not in multiprocessing.connection.wait(watched):
+            return
         try:
             job = connection.recv()
         except (EOFError, OSError):

@@ -66,7 +66,8 @@ def write_atomically(
     try:
         os.makedirs(directory, exist_ok=True)
         # O_EXCL: never write through a file (or symlink) someone else put there.
-        # Readable too: Pillow's multi-page TIFF writer reads back what it wrote.
+        # Read and write, as Pillow opens a file it saves to: its multi-page TIFF
+        # writer reads back the pages it wrote.
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with open(temp, "w+b", opener=lambda path, _: os.open(path, flags, 0o666)) as stream:
             result = write(stream)

@@ -19,7 +19,7 @@ import threading
 
 from PIL import Image
 
-from .opening import open_image, use_block_allocator
+from .opening import open_image, pillow_limit, use_block_allocator
 
 _FORMATS = {"JPEG", "PNG"}
 _SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png"}
@@ -40,7 +40,7 @@ class _Ahead:
         try:
             identity = _identity(self.path)
             use_block_allocator()
-            with open(self.path, "rb") as stream:
+            with open(self.path, "rb") as stream, pillow_limit(self.max_pixels):
                 image = open_image(stream, self.max_pixels)
                 if image.format not in _FORMATS or getattr(image, "is_animated", False):
                     return

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import tokenize
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
@@ -19,7 +21,7 @@ from numpy.lib import format as npy_format
 from PIL import Image
 
 from ..choices import DEFAULT_LAYOUT, LAYOUTS
-from ..errors import InputError, LimitError, OutputError
+from ..errors import InputError, LimitError, OutputError, PoolcliError
 from ..pooling.numeric import SUPPORTED, check_dtype, round_half_up
 from .pixels import image_from
 
@@ -91,32 +93,64 @@ def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int
     from .decode import Decoded  # decode imports this module
 
     arrays = {}
-    for name, member in _members(stream, is_npz):
-        shape, dtype = _header(member, name)
-        laid_layout = pick_layout(shape, layout, name)
-        _check_size(shape, laid_layout, max_pixels, name)
-        try:
-            member.seek(0)
-            array = npy_format.read_array(member, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            message = (
-                f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
-            )
-            raise InputError(message) from None
-        arrays[name] = LaidOut(array, laid_layout, name)
+    with _broken_files():
+        for name, member, size in _members(stream, is_npz):
+            shape, dtype = _header(member, name)
+            laid_layout = pick_layout(shape, layout, name)
+            _check_size(shape, laid_layout, max_pixels, name)
+            _check_data(member, size, shape, dtype, name)
+            try:
+                member.seek(0)
+                array = npy_format.read_array(member, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as error:
+                message = (
+                    f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
+                )
+                raise InputError(message) from None
+            arrays[name] = LaidOut(array, laid_layout, name)
     if not arrays:
         message = "the .npz archive holds no arrays"
         raise InputError(message)
     return Decoded("NPZ" if is_npz else "NPY", arrays=arrays)
 
 
-def probe(stream: IO[bytes], is_npz: bool, *, layout: str | None) -> list[ArrayHeader]:
-    """Headers only: each array's name, shape, dtype and layout."""
+def probe(
+    stream: IO[bytes], is_npz: bool, *, layout: str | None, max_pixels: int | None = None
+) -> list[ArrayHeader]:
+    """Headers only: each array's name, shape, dtype and layout, checked as
+    :func:`read` checks them (pixel limit, empty arrays)."""
     headers = []
-    for name, member in _members(stream, is_npz):
-        shape, dtype = _header(member, name)
-        headers.append(ArrayHeader(name, shape, dtype, pick_layout(shape, layout, name)))
+    with _broken_files():
+        for name, member, size in _members(stream, is_npz):
+            shape, dtype = _header(member, name)
+            laid_layout = pick_layout(shape, layout, name)
+            _check_size(shape, laid_layout, max_pixels, name)
+            _check_data(member, size, shape, dtype, name)
+            headers.append(ArrayHeader(name, shape, dtype, laid_layout))
     return headers
+
+
+@contextmanager
+def _broken_files() -> Iterator[None]:
+    """Whatever zipfile, zlib or NumPy's header parser raise on broken bytes, as one
+    line. (Running out of memory is left to the caller: not the file's fault alone.)"""
+    try:
+        yield
+    except (PoolcliError, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a parser failing means a broken file
+        message = f"a broken .npy/.npz file: {_detail(error)}"
+        raise InputError(message) from None
+
+
+def _detail(error: BaseException) -> str:
+    """An exception's message on one line (a tokenize error keeps its text only)."""
+    if error.args and isinstance(error.args[0], str):
+        text = error.args[0]
+    else:
+        text = str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -145,6 +179,8 @@ def write(target: BinaryIO, arrays: dict[str, np.ndarray], *, npz: bool) -> None
             (array,) = arrays.values()
             np.save(target, array, allow_pickle=False)
     except (OSError, ValueError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # the target's own (a full disk, an I/O error): its writer names the file
         message = f"cannot write the array: {error}"
         raise OutputError(message) from None
 
@@ -222,8 +258,11 @@ def image_array(frames: Iterable[np.ndarray]) -> np.ndarray:
 
 
 def _members(stream: IO[bytes], is_npz: bool):
+    """Each array's name, a stream over its .npy bytes, and how many bytes there are."""
     if not is_npz:
-        yield "", stream
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        yield "", stream, size
         return
     try:
         archive = zipfile.ZipFile(stream)
@@ -231,7 +270,7 @@ def _members(stream: IO[bytes], is_npz: bool):
             for info in archive.infolist():
                 name = info.filename[: -len(".npy")]
                 with archive.open(info) as member:
-                    yield name, io.BufferedReader(member)  # type: ignore[type-var]
+                    yield name, io.BufferedReader(member), info.file_size  # type: ignore[type-var]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         message = f"cannot read the .npz archive: {error}"
         raise InputError(message) from None
@@ -241,14 +280,17 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
     label = f"array {name!r}" if name else "the .npy file"
     try:
         version = npy_format.read_magic(member)
+        _check_header_length(member, version, label)
         read_header = (
             npy_format.read_array_header_1_0
             if version == (1, 0)
             else npy_format.read_array_header_2_0
         )
         shape, fortran, dtype = read_header(member)
-    except (ValueError, OSError, EOFError, SyntaxError) as error:
-        message = f"{label} has a broken header: {error}"
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        message = f"{label} has a broken header: {_detail(error)}"
         raise InputError(message) from None
     if dtype.hasobject:
         message = (
@@ -278,6 +320,41 @@ def _check_size(shape: tuple[int, ...], layout: str, max_pixels: int | None, nam
     if math.prod(shape) == 0:
         label = f"array {name!r}" if name else "the array"
         message = f"{label} is empty (shape {_shape(shape)})"
+        raise InputError(message)
+
+
+#: The longest .npy header NumPy reads unless told otherwise (max_header_size).
+_MAX_HEADER = 10_000
+
+
+def _check_header_length(member: BinaryIO, version: tuple[int, int], label: str) -> None:
+    """Refuse a header longer than NumPy accepts before NumPy reads it: it would
+    first allocate what the length field says, up to 4 GiB for a 100-byte file."""
+    width = 2 if version == (1, 0) else 4
+    start = member.tell()
+    field = member.read(width)
+    member.seek(start)
+    length = int.from_bytes(field, "little")
+    if len(field) == width and length > _MAX_HEADER:
+        message = (
+            f"{label} has a broken header: it claims {length:,} bytes of header, "
+            f"more than the {_MAX_HEADER:,} NumPy reads"
+        )
+        raise InputError(message)
+
+
+def _check_data(
+    member: IO[bytes], size: int, shape: tuple[int, ...], dtype: np.dtype, name: str
+) -> None:
+    """Refuse, before allocating it, data that the file does not hold."""
+    needed = math.prod(shape) * dtype.itemsize
+    held = size - member.tell()  # the stream stands just after the header
+    if needed > held:
+        label = f"array {name!r}" if name else "the .npy file"
+        message = (
+            f"{label} is truncated: its header (shape {_shape(shape)}, {dtype}) needs "
+            f"{needed:,} bytes of data and it holds {max(held, 0):,}"
+        )
         raise InputError(message)
 
 

@@ -23,12 +23,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import InputError
 from . import ahead, arrays
 from .metadata import Metadata
-from .opening import check_pixels, open_image, use_block_allocator
+from .opening import check_pixels, open_image, pillow_limit, use_block_allocator
 
 #: What can be read: a path, the file's bytes, or a binary stream.
 Source = Union[str, os.PathLike, bytes, BinaryIO]  # noqa: UP007 - a runtime alias on 3.10
 
 _NPY_MAGIC = b"\x93NUMPY"
+# A pickle of protocol 2 to 5 (what pickle.dump and numpy write) starts PROTO, version
+_PICKLE_PROTOCOL = b"\x80"
+_PICKLE_VERSIONS = {bytes([version]) for version in range(2, 6)}
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -76,7 +79,15 @@ def opened(source: Source) -> Iterator[IO[bytes]]:
     except OSError as error:
         raise InputError(_os_reason(error)) from None
     with stream:
-        yield stream
+        if stream.seekable():
+            yield stream
+            return
+        # a pipe or a FIFO (a process substitution, <(curl ...)): read whole, as stdin is
+        try:
+            data = stream.read()
+        except OSError as error:
+            raise InputError(_os_reason(error, "cannot read")) from None
+    yield io.BytesIO(data)
 
 
 @contextmanager
@@ -101,7 +112,7 @@ def decoding(
             yield _decode_arrays(stream, head, max_pixels=max_pixels, layout=layout, frame=frame)
             return
         use_block_allocator()  # decoded frames can then be pooled without a copy
-        with _silenced(head), _pillow_errors():
+        with _silenced(head), _pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
@@ -116,7 +127,7 @@ def _frames(
     """Each frame of ``image`` loaded and upright, one at a time."""
     durations, disposals, blends = [], [], []
     for index in indices:
-        with _silenced(head), _pillow_errors():
+        with _silenced(head), _pillow_errors(), pillow_limit(max_pixels):
             image.seek(index)
             check_pixels(image.size, max_pixels)
             image.load()
@@ -162,10 +173,10 @@ def probe(
         head, array_file = _sniff(stream)
         if array_file:
             is_npz = head.startswith(_ZIP_MAGIC)
-            headers = arrays.probe(stream, is_npz, layout=layout)
+            headers = arrays.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
             return Description("NPZ" if is_npz else "NPY", planes, Metadata(), is_array=True)
-        with _silenced(head), _pillow_errors():
+        with _silenced(head), _pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             planes = []
@@ -283,14 +294,23 @@ def _silenced(head: bytes) -> Iterator[None]:
 
 
 @contextmanager
-def _pillow_errors() -> Iterator[None]:
-    """Turn whatever a parser raises into one line that says what is wrong."""
+def _pillow_errors(head: bytes = b"") -> Iterator[None]:
+    """Turn whatever a parser raises into one line that says what is wrong.
+
+    ``head`` (the file's first bytes) names a pickle that no parser took.
+    """
     try:
         yield
     except InputError:
         raise
     except UnidentifiedImageError:
-        message = "not an image Pillow can read, nor a .npy/.npz array"
+        if head[:1] == _PICKLE_PROTOCOL and head[1:2] in _PICKLE_VERSIONS:
+            message = (
+                "a Python pickle, not an image nor a .npy/.npz array; poolcli never "
+                "unpickles (allow_pickle=False): save arrays with numpy.save"
+            )
+        else:
+            message = "not an image Pillow can read, nor a .npy/.npz array"
         raise InputError(message) from None
     except MemoryError:
         message = "ran out of memory decoding it; lower -j or --max-pixels"
@@ -305,6 +325,6 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _os_reason(error: OSError) -> str:
+def _os_reason(error: OSError, doing: str = "cannot open") -> str:
     reason = error.strerror or _one_line(error)
-    return f"cannot open: {reason[0].lower() + reason[1:] if reason else reason}"
+    return f"{doing}: {reason[0].lower() + reason[1:] if reason else reason}"

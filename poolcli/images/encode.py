@@ -186,6 +186,8 @@ def save(
         message = f"ran out of memory encoding {format}"
         raise OutputError(message) from None
     except Exception as error:  # noqa: BLE001 - an encoder refusing is an output error
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # the target's own (a full disk, an I/O error): its writer names the file
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         message = f"cannot write {format}: {text}"
         raise OutputError(message) from None
