@@ -174,6 +174,7 @@ def run_on_cluster(
             submit(waiting.popleft())
             room -= 1
 
+    stop = _stop_event(work.run_id, client)
     try:
         top_up()
         for future, value in arrived:
@@ -206,6 +207,9 @@ def run_on_cluster(
     finally:
         try:
             if pending:
+                # first the event, which a task reads before each job: a task the
+                # scheduler hands out after the cancel (it may be on its way) starts none
+                stop.set()
                 client.cancel(list(pending))
                 # a task may start or finish after the cancel: let them settle, so
                 # that the sweep comes last and nothing this run made is left over
@@ -224,7 +228,7 @@ def run_group(jobs: Sequence[Job], work: Work) -> list[Result]:
     """
     results = []
     for job in jobs:
-        if _cancelled():
+        if _cancelled() or _stopped(work.run_id):
             break
         results.append(_attempt(job, work))
         if _cancelled():
@@ -294,6 +298,24 @@ async def _settle(prefix: str, seconds: float, dask_worker: Any = None) -> int:
         if not busy or time.monotonic() >= deadline:
             return len(busy)
         await asyncio.sleep(0.02)
+
+
+def _stop_event(run_id: str, client: Any = None) -> Any:
+    """The Dask event that tells this run's tasks to start no further job."""
+    from distributed import Event
+
+    return Event(f"poolcli-{run_id}-stop", client=client)
+
+
+def _stopped(run_id: str) -> bool:
+    """True when this run was stopped (outside a Dask worker, or unreachable: never)."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return bool(_stop_event(run_id).is_set())
+    except Exception:  # noqa: BLE001 - no worker or no scheduler: nothing says stop
+        return False
 
 
 def _cancelled() -> bool:
