@@ -195,8 +195,6 @@ def _pool(
     *,
     scheduler_named: bool = False,
 ) -> ExitStatus:
-    from .batch.workers import available_cores
-
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
     _check_combinations(inputs, params)
     on_dask = _check_executor(inputs, output, params, scheduler_named)
@@ -204,6 +202,7 @@ def _pool(
         from .images import ahead  # Pillow only: the file decodes while NumPy loads
 
         ahead.start(inputs[0], params["max_pixels"])
+    from .batch.workers import available_cores
     workers = params["jobs"] or available_cores()
     with ExitStack() as stack:
         client = None
