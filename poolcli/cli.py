@@ -203,6 +203,7 @@ def _pool(
 
         ahead.start(inputs[0], params["max_pixels"])
     from .batch.workers import available_cores
+
     workers = params["jobs"] or available_cores()
     with ExitStack() as stack:
         client = None

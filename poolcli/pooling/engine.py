@@ -155,8 +155,8 @@ def adaptive_pool(
     Examples
     --------
     >>> import numpy as np
-    >>> adaptive_pool(np.arange(15.0).reshape(3, 5), (1, 2))
-    array([[5.5, 8.5]])
+    >>> adaptive_pool(np.arange(15.0).reshape(3, 5), (1, 2))  # columns 0-2 and 2-4
+    array([[6., 8.]])
     """
     mode = PoolMode.parse(mode)
     out_h, out_w = pair("output_size", output_size)
