@@ -56,6 +56,8 @@ _pending: _Ahead | None = None
 def start(path: str, max_pixels: int | None) -> None:
     """Begin decoding ``path`` on a thread, if it looks like a still JPEG or PNG."""
     global _pending
+    if _pending is not None and (_pending.path, _pending.max_pixels) == (path, max_pixels):
+        return  # already started, from the command's first guess (poolcli.launch)
     if os.path.splitext(path)[1].lower() in _SUFFIXES and os.path.isfile(path):
         _pending = _Ahead(path, max_pixels)
 

@@ -1,0 +1,74 @@
+"""The ``poolcli`` command's first milliseconds: guess the input, then load the rest.
+
+Loading click, NumPy and Pillow takes a single-file run's first hundred-odd
+milliseconds. When the arguments plainly name one still JPEG or PNG to pool, its
+decode starts on a thread before anything else loads (:mod:`poolcli.images.ahead`,
+which needs Pillow only); the command line then parses the arguments for real and
+uses that decode only for the very file it names, with the same pixel limit. A
+wrong guess costs the wasted decode and nothing else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: Options of ``poolcli pool`` that take a value (the token after them is no input).
+#: A test checks this list against the command's own options.
+VALUE_OPTIONS = frozenset(
+    {
+        "-o", "--output", "-m", "--mode", "-k", "--kernel", "-s", "--stride",
+        "-p", "--padding", "--dilation", "--divisor", "--p", "--size", "--repeat",
+        "--alpha", "--frame", "--layout", "--max-pixels", "--format", "-O",
+        "--save-option", "--dtype", "--include", "--exclude", "--files-from", "-j",
+        "--jobs", "--executor", "--scheduler", "--scheduler-timeout", "--shard",
+    }
+)  # fmt: skip
+_DEFAULT_LIMIT = 89_478_485  # poolcli.choices.DEFAULT_MAX_PIXELS, without importing it
+
+
+def main() -> None:
+    """The ``poolcli`` console script (and ``python -m poolcli``)."""
+    guess = guess_input(sys.argv[1:])
+    if guess is not None:
+        from .images import ahead
+
+        ahead.start(*guess)
+    from .cli import main as run
+
+    run()
+
+
+def guess_input(args: list[str]) -> tuple[str, int | None] | None:
+    """(path, pixel limit) when ``args`` are ``pool`` with exactly one input, else None."""
+    if not args or args[0] != "pool":
+        return None
+    inputs: list[str] = []
+    limit: int | None = _DEFAULT_LIMIT
+    expecting: str | None = None
+    for token in args[1:]:
+        if expecting is not None:
+            if expecting == "--max-pixels":
+                limit = _limit(token)
+            expecting = None
+        elif token == "--":
+            return None  # everything after it is an input: rare enough to leave alone
+        elif token.startswith("--max-pixels="):
+            limit = _limit(token.partition("=")[2])
+        elif token in VALUE_OPTIONS:
+            expecting = token
+        elif token.startswith("-") and token != "-":
+            continue  # a flag, or an option with its value attached (-k2, --kernel=2)
+        else:
+            inputs.append(token)
+    if len(inputs) != 1 or limit == -1:
+        return None
+    return inputs[0], limit
+
+
+def _limit(value: str) -> int | None:
+    if value.lower() == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1  # the command line will refuse it; guess nothing
