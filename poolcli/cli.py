@@ -27,6 +27,10 @@ from . import __version__, options
 from .choices import DEFAULT_LAYOUT
 from .errors import PoolcliError
 
+#: Set when a run used no worker process, no cluster and no fork server: the process
+#: may then end without Python's teardown (see :func:`poolcli.launch.main`).
+quick_exit = False
+
 
 class ExitStatus(IntEnum):
     """How ``poolcli`` exits."""
@@ -236,13 +240,14 @@ def _run_pool(
     """Plan, shard, run (here or on ``client``'s Dask cluster) and report."""
     from .batch.workers import warm_up
 
-    if (
+    warmed = (
         client is None
         and params["executor"] == options.Executor.LOCAL
         and workers > 1
         and not params["dry_run"]
         and (len(inputs) > 1 or params["recursive"] or params["files_from"])
-    ):
+    )
+    if warmed:
         warm_up()  # if workers need a fork server, it loads while this process plans
     from . import batch
 
@@ -297,6 +302,8 @@ def _run_pool(
         results = run_on_cluster(plan.jobs, work, client=client)
     else:
         results = batch.run_jobs(plan.jobs, work, workers=workers, stdin=stdin, stdout=stdout)
+        global quick_exit
+        quick_exit = not warmed and (workers <= 1 or len(plan.jobs) <= 1)  # no child to reap
     return _report(plan, results, params, console)
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
+
 import click
 import pytest
+from image_reference import CORPUS
 
 from poolcli import launch
 from poolcli.cli import cli
+from poolcli.images import PoolSettings, WriteOptions, convert
 
 
 def test_every_option_that_takes_a_value_is_known():
@@ -41,3 +47,26 @@ def test_every_option_that_takes_a_value_is_known():
 )
 def test_guess_input(args, guess):
     assert launch.guess_input(args) == guess
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "poolcli", *args], capture_output=True, check=False, timeout=60,
+        **kwargs,
+    )  # fmt: skip
+
+
+def test_a_quick_exit_still_delivers_every_byte_and_the_exit_status(tmp_path):
+    source = CORPUS / "flower.jpg"
+    expected = io.BytesIO()
+    convert(source, expected, PoolSettings.make(2), WriteOptions("PNG"))
+    piped = run("pool", str(source), "-o", "-", "--format", "png")
+    assert piped.returncode == 0
+    assert piped.stdout == expected.getvalue()
+    written = run("pool", str(source), "-o", str(tmp_path / "out.png"), "-v")
+    assert written.returncode == 0
+    assert (tmp_path / "out.png").read_bytes() == expected.getvalue()
+    assert b"flower.jpg" in written.stderr  # -v's line was flushed before the exit
+    failed = run("pool", str(CORPUS / "empty.png"), "-o", str(tmp_path / "e.png"))
+    assert failed.returncode == 1
+    assert failed.stderr.decode().strip().splitlines()[0].endswith("empty.png: file is empty")
