@@ -174,3 +174,10 @@ def test_listed_files_keep_their_relative_path(tmp_path):
     assert [i.relative for i in discover(listed, Rules(), listed=True)] == [
         "a/b.png", "c.png", "d.png", "e.png",
     ]  # fmt: skip
+
+
+def test_the_common_extensions_are_all_ones_pillow_reads():
+    # they are taken without loading Pillow's plugins: each must be one Pillow opens
+    from poolcli.batch.discovery import COMMON_EXTENSIONS, image_extensions
+
+    assert COMMON_EXTENSIONS <= image_extensions()
