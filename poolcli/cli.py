@@ -27,8 +27,9 @@ from . import __version__, options
 from .choices import DEFAULT_LAYOUT
 from .errors import PoolcliError
 
-#: Set when a run used no worker process, no cluster and no fork server: the process
-#: may then end without Python's teardown (see :func:`poolcli.launch.main`).
+#: Set when a run used this machine only: its worker processes (if any) are joined
+#: when it ends, and a fork server ends with this process's pipes, so the process
+#: may end without Python's teardown (see :func:`poolcli.launch.main`).
 quick_exit = False
 
 
@@ -240,14 +241,13 @@ def _run_pool(
     """Plan, shard, run (here or on ``client``'s Dask cluster) and report."""
     from .batch.workers import warm_up
 
-    warmed = (
+    if (
         client is None
         and params["executor"] == options.Executor.LOCAL
         and workers > 1
         and not params["dry_run"]
         and (len(inputs) > 1 or params["recursive"] or params["files_from"])
-    )
-    if warmed:
+    ):
         warm_up()  # if workers need a fork server, it loads while this process plans
     from . import batch
 
@@ -303,7 +303,7 @@ def _run_pool(
     else:
         results = batch.run_jobs(plan.jobs, work, workers=workers, stdin=stdin, stdout=stdout)
         global quick_exit
-        quick_exit = not warmed and (workers <= 1 or len(plan.jobs) <= 1)  # no child to reap
+        quick_exit = True  # a local pool joins its workers before it returns
     return _report(plan, results, params, console)
 
 

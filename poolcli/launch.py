@@ -7,11 +7,10 @@ which needs Pillow only); the command line then parses the arguments for real an
 uses that decode only for the very file it names, with the same pixel limit. A
 wrong guess costs the wasted decode and nothing else.
 
-A run that used no worker process ends without Python's teardown (freeing NumPy,
-Pillow and a few hundred modules one object at a time: 30-50 ms measured, a tenth of
-a single-image run). By then every output is closed and published, and stdout and
-stderr are flushed here; runs with workers or a cluster end normally, so that
-their children are reaped.
+A local run ends without Python's teardown (freeing NumPy, Pillow and a few hundred
+modules one object at a time: 30-50 ms measured, a tenth of a single-image run). By
+then every output is closed and published and every worker process joined; stdout
+and stderr are flushed here. Runs on a Dask cluster end normally.
 """
 
 from __future__ import annotations
