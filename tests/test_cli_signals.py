@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from processes import session_processes
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 
@@ -46,22 +47,6 @@ def batch(tmp_path_factory):
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
-
-
-def session_processes(session: int) -> list[int]:
-    """Processes still alive in ``session`` (the batch ran as a session leader)."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            alive.append(int(entry))
-    return alive
 
 
 def wait_until_gone(session: int) -> list[int]:

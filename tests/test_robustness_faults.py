@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from processes import session_processes
 
 from poolcli.cli import cli
 
@@ -190,21 +191,6 @@ def test_a_disk_filling_mid_write_fails_that_file_cleanly(tmp_path, monkeypatch,
 
 
 # --- stdout on a full disk ----------------------------------------------------------------
-
-
-def session_processes(session: int) -> list[int]:
-    """Processes still alive in ``session`` (a command started as a session leader)."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == session and fields[0] != "Z":
-                alive.append(int(entry))
-    return alive
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from processes import session_processes
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals and /proc")
 
@@ -50,21 +51,6 @@ def batch(tmp_path_factory) -> Path:
     _, errors = reference.communicate(timeout=300)
     assert reference.returncode == 0, errors
     return root
-
-
-def session_processes(session: int) -> list[int]:
-    """Processes alive in ``session`` (poolcli ran as a session leader): its workers."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == session and fields[0] != "Z":
-                alive.append(int(entry))
-    return alive
 
 
 def outputs(directory: Path) -> dict[str, bytes]:
