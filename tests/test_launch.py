@@ -70,3 +70,14 @@ def test_a_quick_exit_still_delivers_every_byte_and_the_exit_status(tmp_path):
     failed = run("pool", str(CORPUS / "empty.png"), "-o", str(tmp_path / "e.png"))
     assert failed.returncode == 1
     assert failed.stderr.decode().strip().splitlines()[0].endswith("empty.png: file is empty")
+
+
+def test_a_profiled_run_ends_normally_so_the_profile_is_written(tmp_path):
+    profile = tmp_path / "run.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "poolcli", "pool",
+         str(CORPUS / "flower.jpg"), "-o", str(tmp_path / "out.png")],
+        capture_output=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert profile.stat().st_size > 0
