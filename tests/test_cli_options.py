@@ -223,7 +223,7 @@ def test_version():
 @pytest.mark.parametrize(
     "args", [["--help"], ["--version"], ["pool", "--help"], ["info", "--help"]]
 )
-def test_help_and_version_import_neither_numpy_nor_pillow(args):
+def test_help_and_version_import_neither_numpy_nor_pillow_nor_dask(args):
     probe = (
         "import sys, runpy\n"
         f"sys.argv = ['poolcli', *{args!r}]\n"
@@ -232,7 +232,8 @@ def test_help_and_version_import_neither_numpy_nor_pillow(args):
         "except SystemExit:\n"
         "    pass\n"
         "import json\n"
-        "heavy = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'PIL')]\n"
+        "roots = ('numpy', 'PIL', 'dask', 'distributed')\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in roots]\n"
         "sys.stderr.write(json.dumps(sorted(heavy)))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -461,23 +461,6 @@ def test_a_dry_run_never_contacts_the_scheduler(tmp_path):
     assert done.stdout.startswith("in/a.png -> pooled/a.png: 40x30 -> 20x15")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["pool", "--help"], ["info", "--help"]])
-def test_help_imports_no_dask(args):
-    probe = (
-        "import sys, runpy\n"
-        f"sys.argv = ['poolcli', *{args!r}]\n"
-        "try:\n"
-        "    runpy.run_module('poolcli', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "roots = ('dask', 'distributed', 'numpy', 'PIL')\n"
-        "heavy = [m for m in sys.modules if m.split('.')[0] in roots]\n"
-        "sys.stderr.write(repr(sorted(heavy)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stderr.strip().splitlines()[-1] == "[]"
-
-
 def test_help_shows_the_scale_options_with_examples():
     from click.testing import CliRunner
 

@@ -94,11 +94,7 @@ def read(stream: IO[bytes], *, is_npz: bool, layout: str | None, max_pixels: int
 
     arrays = {}
     with _broken_files():
-        for name, member, size in _members(stream, is_npz):
-            shape, dtype = _header(member, name)
-            laid_layout = pick_layout(shape, layout, name)
-            _check_size(shape, laid_layout, max_pixels, name)
-            _check_data(member, size, shape, dtype, name)
+        for name, member, _, _, laid_layout in _checked(stream, is_npz, layout, max_pixels):
             try:
                 member.seek(0)
                 array = npy_format.read_array(member, allow_pickle=False)
@@ -119,15 +115,21 @@ def probe(
 ) -> list[ArrayHeader]:
     """Headers only: each array's name, shape, dtype and layout, checked as
     :func:`read` checks them (pixel limit, empty arrays)."""
-    headers = []
     with _broken_files():
-        for name, member, size in _members(stream, is_npz):
-            shape, dtype = _header(member, name)
-            laid_layout = pick_layout(shape, layout, name)
-            _check_size(shape, laid_layout, max_pixels, name)
-            _check_data(member, size, shape, dtype, name)
-            headers.append(ArrayHeader(name, shape, dtype, laid_layout))
-    return headers
+        return [
+            ArrayHeader(name, shape, dtype, laid_layout)
+            for name, _, shape, dtype, laid_layout in _checked(stream, is_npz, layout, max_pixels)
+        ]
+
+
+def _checked(stream: IO[bytes], is_npz: bool, layout: str | None, max_pixels: int | None):
+    """Each member with its header read and checked: (name, stream, shape, dtype, layout)."""
+    for name, member, size in _members(stream, is_npz):
+        shape, dtype = _header(member, name)
+        laid_layout = pick_layout(shape, layout, name)
+        _check_size(shape, laid_layout, max_pixels, name)
+        _check_data(member, size, shape, dtype, name)
+        yield name, member, shape, dtype, laid_layout
 
 
 @contextmanager
