@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 
 def session_processes(session: int) -> list[int]:
@@ -20,3 +22,18 @@ def session_processes(session: int) -> list[int]:
         if int(fields[3]) == session and fields[0] != "Z":
             alive.append(int(entry))
     return alive
+
+
+def orphans_after(session: int, seconds: float) -> list[int]:
+    """Processes of ``session`` still alive after waiting up to ``seconds`` for them to
+    leave; they are killed, so that a failing test leaves nothing behind either."""
+    deadline = time.monotonic() + seconds
+    while session_processes(session) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphans = session_processes(session)
+    for pid in orphans:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return orphans

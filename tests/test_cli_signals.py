@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from processes import session_processes
+from processes import orphans_after
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 
@@ -50,12 +49,7 @@ def _mkdir(path: Path) -> Path:
 
 
 def wait_until_gone(session: int) -> list[int]:
-    for _ in range(100):  # the fork server leaves when the main process has gone
-        alive = session_processes(session)
-        if not alive:
-            return []
-        time.sleep(0.05)
-    return session_processes(session)
+    return orphans_after(session, 5.0)  # the fork server leaves when the main process has gone
 
 
 def outputs(directory: Path) -> dict[str, bytes]:

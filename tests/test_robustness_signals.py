@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from processes import session_processes
+from processes import orphans_after
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals and /proc")
 
@@ -99,14 +99,8 @@ def test_interrupted_batch_leaves_whole_outputs_and_resumes_identically(batch, c
     assert seconds < WITHIN_SECONDS, f"exit {seconds:.2f} s after the signal"
     assert "poolcli: interrupted" in stderr
     assert "Traceback" not in stderr
-    for _ in range(40):  # the workers were reaped before poolcli exited; allow 2 s
-        if not session_processes(process.pid):
-            break
-        time.sleep(0.05)
-    orphans = session_processes(process.pid)
-    for pid in orphans:  # a failing test leaves no process behind either
-        os.kill(pid, signal.SIGKILL)
-    assert orphans == []
+    # the workers were reaped before poolcli exited; allow 2 s
+    assert orphans_after(process.pid, 2.0) == []
 
     reference = outputs(batch / "reference")
     written = outputs(batch / out)
@@ -136,14 +130,7 @@ def test_workers_leave_when_poolcli_is_killed_outright(batch):
     process.wait(timeout=60)
     process.stdout.close()
     assert process.returncode == -signal.SIGKILL
-    for _ in range(200):  # 10 s: far more than one file takes
-        if not session_processes(process.pid):
-            break
-        time.sleep(0.05)
-    orphans = session_processes(process.pid)
-    for pid in orphans:  # a failing test leaves no process behind either
-        os.kill(pid, signal.SIGKILL)
-    assert orphans == []
+    assert orphans_after(process.pid, 10.0) == []  # far more than one file takes
     reference = outputs(batch / "reference")
     written = outputs(batch / out)
     assert [name for name in written if name.startswith(".")] == []
