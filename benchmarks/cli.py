@@ -144,7 +144,7 @@ def table(title: str, results: dict[str, tuple[float, int]], *, reference: str, 
 
 def check_exact(big: Path, work: Path) -> None:
     out = work / "check.png"
-    subprocess.run([*POOLCLI, "pool", str(big), "-o", str(out), "--overwrite", "-q"], check=True)
+    subprocess.run(pool_command(big, out), check=True)
     with Image.open(big) as image, Image.open(out) as pooled:
         expected = np.asarray(image.reduce(2))
         if not np.array_equal(np.asarray(pooled), expected):
@@ -155,17 +155,14 @@ def check_exact(big: Path, work: Path) -> None:
     )
 
 
+def pool_command(source: Path, target: Path, *options: str) -> list[str]:
+    """``poolcli pool SOURCE -o TARGET`` (replacing it, quietly) with ``options``."""
+    return [*POOLCLI, "pool", str(source), "-o", str(target), "--overwrite", "-q", *options]
+
+
 def case_whole(big: Path, work: Path, repeat: int) -> None:
     commands = {
-        "poolcli pool (JPEG q90)": [
-            *POOLCLI,
-            "pool",
-            str(big),
-            "-o",
-            str(work / "p.jpg"),
-            "--overwrite",
-            "-q",
-        ],
+        "poolcli pool (JPEG q90)": pool_command(big, work / "p.jpg"),
         "minimal Pillow open/reduce(2)/save": [
             PYTHON,
             "-c",
@@ -198,17 +195,7 @@ def case_whole(big: Path, work: Path, repeat: int) -> None:
 
 
 def case_png(big: Path, work: Path, repeat: int) -> None:
-    commands = {
-        "poolcli pool (PNG)": [
-            *POOLCLI,
-            "pool",
-            str(big),
-            "-o",
-            str(work / "p.png"),
-            "--overwrite",
-            "-q",
-        ]
-    }
+    commands = {"poolcli pool (PNG)": pool_command(big, work / "p.png")}
     if shutil.which("vips"):
         commands["vips shrink (PNG)"] = ["vips", "shrink", str(big), str(work / "v.png"), "2", "2"]
     results = compare(commands, repeat)
@@ -226,15 +213,7 @@ def case_memory(work: Path, repeat: int) -> None:
     if not large.exists():
         mosaic(6000, 4000, seed=2).save(large, quality=92)
     commands = {
-        "poolcli pool 6000x4000 JPEG": [
-            *POOLCLI,
-            "pool",
-            str(large),
-            "-o",
-            str(work / "l.jpg"),
-            "--overwrite",
-            "-q",
-        ],
+        "poolcli pool 6000x4000 JPEG": pool_command(large, work / "l.jpg"),
         "minimal Pillow open/reduce(2)/save": [
             PYTHON,
             "-c",

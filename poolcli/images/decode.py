@@ -48,7 +48,6 @@ class Decoded:
     metadata: Metadata = field(default_factory=Metadata)
     frames: Iterator[Image.Image] = field(default_factory=lambda: iter(()))
     arrays: dict[str, arrays.LaidOut] = field(default_factory=dict)
-    frame_count: int = 1
 
     @property
     def is_array(self) -> bool:
@@ -104,7 +103,7 @@ def decoding(
         metadata = Metadata.from_image(decoded_ahead)
         indices = [_frame_index(frame, 1)] if frame is not None else [0]
         frames = _frames(decoded_ahead, indices, metadata, max_pixels, b"")
-        yield Decoded(decoded_ahead.format or "?", metadata, frames, frame_count=1)
+        yield Decoded(decoded_ahead.format or "?", metadata, frames)
         return
     with opened(source) as stream:
         head, array_file = _sniff(stream)
@@ -118,14 +117,14 @@ def decoding(
             count = getattr(image, "n_frames", 1)
         indices = list(range(count)) if frame is None else [_frame_index(frame, count)]
         frames = _frames(image, indices, metadata, max_pixels, head)
-        yield Decoded(image.format or "?", metadata, frames, frame_count=len(indices))
+        yield Decoded(image.format or "?", metadata, frames)
 
 
 def _frames(
     image: Image.Image, indices, metadata: Metadata, max_pixels: int | None, head: bytes
 ) -> Iterator[Image.Image]:
     """Each frame of ``image`` loaded and upright, one at a time."""
-    durations, disposals, blends = [], [], []
+    durations = []
     for index in indices:
         with _silenced(head), _pillow_errors(), pillow_limit(max_pixels):
             image.seek(index)
@@ -133,11 +132,9 @@ def _frames(
             image.load()
             info = image.info
             durations.append(info.get("duration"))
-            disposals.append(info.get("disposal", getattr(image, "disposal_method", None)))
-            blends.append(info.get("blend"))
             upright = _upright(image)
         yield upright
-    metadata.set_animation(durations, disposals, blends)
+    metadata.set_durations(durations)
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,6 @@ class Metadata:
     background: object = None
     comment: bytes | None = None
     durations: list[float] = field(default_factory=list)
-    disposals: list[int] = field(default_factory=list)
-    blends: list[int] = field(default_factory=list)
 
     @classmethod
     def from_image(cls, image: Image.Image) -> Metadata:
@@ -69,14 +67,14 @@ class Metadata:
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
         )
 
-    def set_animation(self, durations: list, disposals: list, blends: list) -> None:
-        """Per-frame timing as read; missing values become the formats' defaults."""
+    def set_durations(self, durations: list) -> None:
+        """Per-frame durations as read; a missing one becomes 0.
+
+        Disposal and blend ops are not carried: poolcli writes whole frames, and the
+        animation writers choose the ops that reproduce them (see animation.py).
+        """
         if any(d is not None for d in durations):
             self.durations = [d if d is not None else 0 for d in durations]
-        if any(d is not None for d in disposals):
-            self.disposals = [d if d is not None else 0 for d in disposals]
-        if any(b is not None for b in blends):
-            self.blends = [b if b is not None else 0 for b in blends]
 
     @property
     def present(self) -> list[str]:
@@ -121,10 +119,6 @@ class Metadata:
                 options["loop"] = self.loop
             if self.durations:
                 options["duration"] = self.durations[:frames]
-            if self.disposals and format in ("GIF", "PNG"):
-                options["disposal"] = self.disposals[:frames]
-            if self.blends and format == "PNG":
-                options["blend"] = self.blends[:frames]
         return options
 
     def _exif_bytes(self, size: tuple[int, int]) -> bytes:
