@@ -2,7 +2,8 @@
 
 ``convert`` pools one input (any Pillow image, every frame, or a .npy/.npz) and
 writes the result to a stream; ``describe`` reads headers only; ``pool_image``
-pools a Pillow image in memory.
+pools a Pillow image in memory. Arrays in or out go through
+:mod:`poolcli.images.array_conversion`.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import numpy as np
 from PIL import Image
 
 from ..choices import DEFAULT_MAX_PIXELS
 from ..errors import OutputError
 from ..pooling.modes import PoolMode
-from . import arrays, encode
+from . import encode
 from .decode import Source, decoding, probe
-from .passes import pool_all
 from .policy import pool_frame
 from .settings import PoolSettings
 
@@ -95,7 +94,9 @@ def convert(
         source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout
     ) as decoded:
         if decoded.is_array:
-            return _convert_arrays(decoded, target, settings, write, notes)
+            from . import array_conversion  # NumPy and the engine load here
+
+            return array_conversion.convert_arrays(decoded, target, settings, write, notes)
         results, in_size = [], None
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size
@@ -108,13 +109,9 @@ def convert(
     pooled = [results.pop(0).image() for _ in range(len(results))]
     out_size = pooled[0].size
     if write.format in ("NPY", "NPZ"):
-        planes = {
-            f"frame_{i}" if len(pooled) > 1 else "": np.asarray(f) for i, f in enumerate(pooled)
-        }
-        planes = {name: arrays.cast(a, write.dtype) for name, a in planes.items()}
-        if write.format == "NPY":
-            planes = {"": arrays.image_array(planes.values())}
-        arrays.write(target, planes, npz=write.format == "NPZ")
+        from . import array_conversion
+
+        array_conversion.write_images(pooled, target, write)
     else:
         options = metadata.save_options(
             write.format, scale=settings.scale(*in_size), size=out_size, frames=len(pooled)
@@ -122,43 +119,6 @@ def convert(
         encode.save(pooled, target, write.format, metadata_options=options,
                     user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
-
-
-def _convert_arrays(decoded, target, settings, write, notes) -> Report:
-    pooled = {}
-    for name, laid in decoded.arrays.items():
-        settings.output_size(*laid.size)  # image-worded errors before the engine's
-        result = _pool_laid_out(laid, settings)
-        pooled[name] = laid.with_array(arrays.cast(result, write.dtype))
-    first = next(iter(pooled.values()))
-    in_size = next(iter(decoded.arrays.values())).size
-    if write.format in ("NPY", "NPZ"):
-        if write.format == "NPY" and len(pooled) > 1:
-            message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
-            raise OutputError(message)
-        arrays.write(
-            target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
-        )
-        return Report(decoded.format, in_size, first.size, len(pooled), tuple(notes))
-    if len(pooled) > 1:
-        message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
-        raise OutputError(message)
-    frames = arrays.to_images(first)
-    encode.save(frames, target, write.format, metadata_options={},
-                user_options=write.save_options, notes=notes)  # fmt: skip
-    return Report(decoded.format, in_size, first.size, len(frames), tuple(notes))
-
-
-def _pool_laid_out(laid: arrays.LaidOut, settings: PoolSettings) -> np.ndarray:
-    """Pool an array in its layout: spatial axes first for the engine, then back."""
-    moved = np.moveaxis(laid.array, laid.axes, (0, 1))
-    channel = None
-    if laid.channel_axis is not None and settings.mode is PoolMode.MODE:
-        # whole pixels vote; the channel axis lands after the spatial ones
-        rest = [a for a in range(laid.array.ndim) if a not in laid.axes]
-        channel = 2 + rest.index(laid.channel_axis)
-    pooled = pool_all(moved, settings, channel_axis=channel)
-    return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
 
 
 def describe(source: Source, read: ReadOptions = ReadOptions()):

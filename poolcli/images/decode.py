@@ -16,14 +16,17 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO, Union, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Union, cast
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
-from . import ahead, arrays
+from . import ahead
 from .metadata import Metadata
 from .opening import check_pixels, open_image, pillow_limit, use_block_allocator
+
+if TYPE_CHECKING:  # arrays (NumPy) loads for .npy/.npz inputs only
+    from .arrays import LaidOut
 
 #: What can be read: a path, the file's bytes, or a binary stream.
 Source = Union[str, os.PathLike, bytes, BinaryIO]  # noqa: UP007 - a runtime alias on 3.10
@@ -47,7 +50,7 @@ class Decoded:
     format: str
     metadata: Metadata = field(default_factory=Metadata)
     frames: Iterator[Image.Image] = field(default_factory=lambda: iter(()))
-    arrays: dict[str, arrays.LaidOut] = field(default_factory=dict)
+    arrays: dict[str, LaidOut] = field(default_factory=dict)
 
     @property
     def is_array(self) -> bool:
@@ -169,6 +172,8 @@ def probe(
     with opened(source) as stream:
         head, array_file = _sniff(stream)
         if array_file:
+            from . import arrays
+
             is_npz = head.startswith(_ZIP_MAGIC)
             headers = arrays.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
@@ -206,6 +211,8 @@ def _decode_arrays(stream, head, *, max_pixels, layout, frame) -> Decoded:
     if frame is not None:
         message = "--frame applies to multi-frame images, not to .npy/.npz arrays"
         raise InputError(message)
+    from . import arrays  # NumPy loads here, for arrays only
+
     return arrays.read(
         stream, is_npz=head.startswith(_ZIP_MAGIC), layout=layout, max_pixels=max_pixels
     )

@@ -2,7 +2,9 @@
 
 Pillow silently converts some modes on save (16-bit to 8-bit by clipping, RGBA to
 RGB for BMP, anything to a 256-colour palette for GIF). poolcli decides instead,
-with a note on stderr whenever a conversion loses something.
+with a note on stderr whenever a conversion loses something (the conversions are
+in :mod:`poolcli.images.fitting`). A frame the format holds as it is, written by
+Pillow, needs no NumPy: this module and the writers it picks load it only when used.
 """
 
 from __future__ import annotations
@@ -11,13 +13,10 @@ import warnings
 from collections.abc import Mapping
 from typing import BinaryIO
 
-import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
-from . import animation, png
 from .metadata import ANIMATED, MULTI_FRAME
-from .pixels import image_from
 
 #: Formats whose animations poolcli assembles itself, frame for frame.
 ANIMATED_WRITERS = {"GIF", "PNG", "WEBP"}
@@ -81,11 +80,6 @@ _FALLBACKS = {
     "I": ["I;16", "F", "L", "RGB"],
     "F": ["I", "I;16", "L", "RGB"],
 }
-_LOSSLESS = {
-    ("1", "L"), ("1", "RGB"), ("1", "RGBA"), ("L", "RGB"), ("L", "RGBA"), ("L", "I;16"),
-    ("LA", "RGBA"), ("P", "RGB"), ("P", "RGBA"), ("PA", "RGBA"), ("RGB", "RGBA"),
-    ("I;16", "I"), ("I;16", "I;16B"), ("I;16B", "I;16"), ("I;16B", "I"),
-}  # fmt: skip
 
 
 # The usual names, known without loading every Pillow plugin (Image.init() costs
@@ -173,11 +167,13 @@ def save(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # encoders warn about metadata they skip
             if rest and format in ANIMATED_WRITERS:
+                from . import animation  # poolcli's own writers (with NumPy) load when used
+
                 animation.save(frames, target, format, options)
             elif rest:
                 first.save(target, format=format, save_all=True, append_images=rest, **options)
-            elif format == "PNG" and png.can_write(first, options):
-                png.save(first, target, options)
+            elif format == "PNG":
+                _save_png(first, target, options)
             else:
                 first.save(target, format=format, **options)
     except OutputError:
@@ -193,6 +189,16 @@ def save(
         raise OutputError(message) from None
 
 
+def _save_png(image: Image.Image, target: BinaryIO, options: Mapping[str, object]) -> None:
+    """poolcli's parallel PNG writer where it applies (see :mod:`poolcli.images.png`)."""
+    from . import png
+
+    if png.can_write(image, options):
+        png.save(image, target, options)
+    else:
+        image.save(target, format="PNG", **options)
+
+
 def defaults(format: str) -> dict[str, object]:
     """poolcli's save options for ``format`` before the user's ``-O`` ones."""
     return dict(DEFAULT_OPTIONS.get(format, {}))
@@ -202,100 +208,28 @@ def nearest_mode(image: Image.Image, format: str, notes: list[str]) -> Image.Ima
     """``image`` in the nearest mode ``format`` holds (itself when it holds it)."""
     held = FORMAT_MODES.get(format)
     palette_alpha = image.mode in ("P", "PA") and "transparency" in image.info
-    if format == "GIF" and (image.mode not in FORMAT_MODES["GIF"] or palette_alpha):
-        return _for_gif(image, notes)
-    if palette_alpha and format != "PNG" and held is not None and "RGBA" in held:
+    to_gif = format == "GIF" and (image.mode not in FORMAT_MODES["GIF"] or palette_alpha)
+    if not to_gif and palette_alpha and format != "PNG" and held is not None and "RGBA" in held:
         # only PNG stores a palette's transparency; elsewhere RGBA keeps it exactly
         return image.convert("RGBA")
-    if held is None or image.mode in held:
+    if not to_gif and (held is None or image.mode in held):
         return image
+    from . import fitting  # NumPy loads here: these conversions look at the pixels
+
+    if to_gif:
+        converted, losses = fitting.for_gif(image)
+        for loss in losses:
+            _note(notes, loss)
+        return converted
+    assert held is not None
     for target in _FALLBACKS.get(image.mode, ["RGBA", "RGB", "L"]):
         if target in held:
-            converted = convert(image, target)
-            loss = _loss(image, target)
+            converted = fitting.convert(image, target)
+            loss = fitting.loss(image, target)
             _note(notes, f"{format} cannot hold mode {image.mode}: written as {target}{loss}")
             return converted
     message = f"{format} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
     raise OutputError(message)
-
-
-def _for_gif(image: Image.Image, notes: list[str]) -> Image.Image:
-    """A palette image for GIF: exact when the frame has at most 256 colours and
-    on/off transparency; otherwise RGB(A) for Pillow's adaptive quantiser, noted."""
-    transparent = image.mode in ("LA", "PA", "RGBA") or "transparency" in image.info
-    rgba = np.asarray(convert(image, "RGBA" if transparent else "RGB"))
-    exact = _exact_palette(rgba)
-    if exact is not None:
-        return exact
-    if transparent and not set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}:
-        _note(notes, "GIF transparency is on or off per pixel: partial alpha was rounded (lossy)")
-    _note(notes, "GIF holds 256 colours per frame: frames with more were quantised (lossy)")
-    return Image.fromarray(rgba)
-
-
-def _exact_palette(pixels: np.ndarray) -> Image.Image | None:
-    """``pixels`` (H, W, 3 or 4 uint8) as a P image with the very same colours, or None.
-
-    Fully transparent pixels share one index; partial alpha cannot be held.
-    """
-    height, width, channels = pixels.shape
-    flat = pixels.reshape(-1, channels)
-    clear = flat[:, 3] == 0 if channels == 4 else np.zeros(len(flat), bool)
-    if channels == 4 and not np.isin(flat[:, 3], (0, 255)).all():
-        return None
-    code = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
-    code[clear] = 1 << 24  # one slot, after every colour, for "transparent"
-    colours, index = np.unique(code, return_inverse=True)
-    if len(colours) > 256:
-        return None
-    palette = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
-    result = Image.frombytes("P", (width, height), index.astype(np.uint8).tobytes())
-    result.putpalette(palette.astype(np.uint8).tobytes())
-    if clear.any():
-        result.info["transparency"] = len(colours) - 1
-    return result
-
-
-def _loss(image: Image.Image, target: str) -> str:
-    """What the conversion loses, for the note ('' when nothing)."""
-    if (image.mode, target) in _LOSSLESS:
-        return ""
-    if image.mode in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
-        return " (transparency flattened onto white)"
-    if image.mode in ("I", "F") and target in ("I;16", "I"):
-        values = np.asarray(image)
-        exact = values.min() >= 0 and values.max() <= 65535 and (values == np.round(values)).all()
-        return "" if exact else " (values rounded and clipped to 0..65535; TIFF or .npy keeps them)"
-    if image.mode in ("I;16", "I;16B") and target in ("L", "RGB"):
-        return " (16 bits scaled to 8)"
-    return " (lossy)"
-
-
-def convert(image: Image.Image, target: str) -> Image.Image:
-    """Mode conversion that keeps meaning where Pillow's ``convert`` would not."""
-    source = image.mode
-    if source in ("I;16", "I;16B") and target in ("L", "RGB"):
-        # Pillow clips 16-bit values at 255; scale the full range instead (65535 -> 255)
-        values = np.asarray(image).astype(np.uint32)
-        scaled = ((values * 255 + 32767) // 65535).astype(np.uint8)
-        gray = Image.fromarray(scaled)
-        return gray if target == "L" else gray.convert("RGB")
-    if source in ("I;16", "I;16B", "I", "F") and target in ("I;16", "I;16B", "I"):
-        values = np.nan_to_num(
-            np.asarray(image).astype(np.float64), posinf=2.0**32, neginf=-(2.0**32)
-        )
-        values = np.floor(values + 0.5)  # F rounds half up (NaN as 0); integers are unchanged
-        values = np.clip(
-            values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1
-        )
-        return image_from(values.astype({"I": np.int32}.get(target, np.uint16)), target)
-    if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
-        # flatten onto white, as a viewer shows transparency, rather than exposing
-        # whatever colour hides under alpha 0
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert(target)
-    return image.convert(target)
 
 
 def _common_mode(frames: list[Image.Image]) -> list[Image.Image]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..choices import AlphaPolicy
 from ..errors import InputError, ParameterError
-from ..pooling.geometry import check_window_parameters, output_length, pair
 from ..pooling.modes import PoolMode
+from ..pooling.parameters import check_window_parameters, output_length, pair
 
 
 @dataclass(frozen=True)

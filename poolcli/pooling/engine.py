@@ -31,8 +31,9 @@ import numpy as np
 
 from ..errors import InputError, ParameterError
 from . import numeric, ranked
-from .geometry import AxisWindows, adaptive_windows, check_window_parameters, pair, regular_windows
+from .geometry import AxisWindows, adaptive_windows, regular_windows
 from .modes import PoolMode
+from .parameters import check_window_parameters, pair
 from .separable import AxisPass, Scratch, pair_sums
 from .threads import share, thread_count
 

@@ -1,0 +1,74 @@
+"""A frame through the engine: its pixels as a NumPy view, pooled per channel.
+
+Everything :func:`poolcli.images.policy.pool_frame` does not leave to Pillow's own
+``reduce``: alpha-weighted means, linear light, sums clipped into the mode, palette
+indices voted on with their palette kept. NumPy and the engine load with this
+module, so a run that never comes here never loads them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..pooling.modes import PoolMode
+from . import linear as srgb
+from .alpha import pool_premultiplied
+from .passes import pool_all
+from .pixels import view
+from .policy import SRGB, WITH_ALPHA, PooledFrame, note
+from .settings import AlphaPolicy, PoolSettings
+
+
+def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
+    """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine."""
+    mode = settings.mode
+    averaging = mode.weighted_by_alpha
+    linear = settings.linear and averaging and image.mode in SRGB
+    weighted = (
+        image.mode in WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    )
+    # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
+    # whole-pixel modes and the colour transforms want the real channels only
+    array = view(image, padded=not (weighted or linear or mode is PoolMode.MODE))
+    if settings.linear and averaging and not linear:
+        note(
+            notes,
+            f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored",
+        )
+    if mode is PoolMode.SUM and array.dtype.kind != "f":
+        note(
+            notes,
+            f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums",
+        )
+    if weighted:
+        colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
+        pooled = np.concatenate([colour, alpha[..., None]], axis=-1)
+    elif linear:
+        pooled = _pool_linear(array, image.mode, settings)
+    else:
+        channel_axis = 2 if array.ndim == 3 else None
+        pooled = pool_all(array, settings, channel_axis=channel_axis)
+    if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
+        info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
+        pooled = np.clip(pooled, info.min, info.max) if info else pooled
+    return PooledFrame(pooled.astype(array.dtype, copy=False), image.mode)
+
+
+def pool_palette(image: Image.Image, settings: PoolSettings) -> PooledFrame:
+    """``mode`` pooling of palette indices: the palette and transparency stay as they are."""
+    indices = view(image)
+    pooled = pool_all(indices, settings, channel_axis=2 if indices.ndim == 3 else None)
+    palette = image.palette.copy() if image.palette is not None else None
+    return PooledFrame(pooled, image.mode, palette, image.info.get("transparency"))
+
+
+def _pool_linear(array: np.ndarray, mode: str, settings: PoolSettings) -> np.ndarray:
+    """Averaging in linear light; alpha (when not weighting) pooled as stored."""
+    codes = array.astype(array.dtype.newbyteorder("="), copy=False)
+    colour = codes[..., :-1] if mode in WITH_ALPHA else codes
+    pooled = srgb.to_codes(pool_all(srgb.to_linear(colour), settings), codes.dtype)
+    if mode in WITH_ALPHA:
+        alpha = pool_all(codes[..., -1], settings)
+        pooled = np.concatenate([pooled, alpha[..., None]], axis=-1)
+    return pooled
