@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from poolcli import pool
 from poolcli.images import PoolSettings
@@ -66,8 +70,6 @@ def test_pillow_reduce_is_the_engine_byte_for_byte(
     ],
 )
 def test_everything_else_goes_to_the_engine(mode, options):
-    from PIL import Image
-
     options = {"kernel": 2, "mode": "avg", **options}
     frame = pool_frame(Image.new(mode, (8, 8)), PoolSettings.make(**options), [])
     assert frame.ready is None
@@ -81,3 +83,71 @@ def test_pool_frame_takes_the_short_way_for_a_photo():
     assert frame.ready is not None
     expected = pool(np.asarray(image), 2, mode="avg", ceil_mode=True)
     np.testing.assert_array_equal(np.asarray(frame.image()), expected)
+
+
+def _imported_by(tmp_path, *args: str) -> set[str]:
+    """Top-level packages a ``poolcli`` run imported, in the main process or a worker."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "poolcli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return {line.split("|")[-1].strip().split(".")[0] for line in lines}
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(9)
+    for i, mode in enumerate(["RGB", "L", "CMYK", "RGB"]):
+        pixels = rng.integers(0, 256, (37, 50, len(mode) if mode != "L" else 1), dtype=np.uint8)
+        image_from(pixels if mode != "L" else pixels[..., 0], mode).save(folder / f"{i}.jpg")
+    return folder
+
+
+def test_a_batch_of_photo_means_into_jpeg_never_loads_numpy(tmp_path, photos):
+    imported = _imported_by(tmp_path, "pool", "-r", "-j", "2", str(photos), "-o", "out")
+    assert "PIL" in imported
+    assert "numpy" not in imported
+    for path in sorted((tmp_path / "out").iterdir()):
+        with Image.open(path) as written, Image.open(photos / path.name) as original:
+            assert written.size == (25, 18)
+            assert written.mode == original.mode
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--mode", "max"], ["--kernel", "3"], ["--format", "png"], ["--format", "npy"]],
+)
+def test_the_engine_and_numpys_own_writers_do_load_it(tmp_path, photos, options):
+    imported = _imported_by(tmp_path, "pool", "-r", "-j", "2", str(photos), "-o", "out", *options)
+    assert "numpy" in imported
+
+
+@pytest.mark.parametrize(
+    ("settings", "formats", "loads"),
+    [
+        ("PoolSettings.make(2)", {"JPEG", "TIFF", "WEBP"}, False),
+        ("PoolSettings.make((1, 2), repeat=2)", {"JPEG"}, False),
+        ("PoolSettings.make(2, mode='max')", {"JPEG"}, True),
+        ("PoolSettings.make(2, linear=True)", {"JPEG"}, True),
+        ("PoolSettings.make(2)", {"JPEG", "PNG"}, True),
+        ("PoolSettings.make(2)", {"NPY"}, True),
+    ],
+)
+def test_load_ahead_imports_numpy_before_workers_fork_only_when_it_will_be_needed(
+    settings, formats, loads
+):
+    probe = (
+        "import sys\n"
+        "from poolcli.images import PoolSettings\n"
+        "from poolcli.images.conversion import load_ahead\n"
+        f"load_ahead({settings}, {formats!r})\n"
+        "print('numpy' in sys.modules, 'poolcli.images.engine_path' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(loads), str(loads)]

@@ -1,6 +1,6 @@
 """Imported once by the fork server, so that every worker forked from it starts warm.
 
-Importing it loads NumPy, Pillow, poolcli's image layer and every Pillow plugin
+Importing it loads NumPy, Pillow, poolcli's image layer and engine, and every Pillow plugin
 (``Image.init``); a worker then pays none of that per process. It caps OpenBLAS at
 one thread first: poolcli never calls BLAS, and a fork server without extra
 threads forks safely.
@@ -12,6 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from PIL import Image  # noqa: E402
 
-from . import jobs  # noqa: E402, F401 - the import is the point
+from ..images import array_conversion, engine_path, fitting, png  # noqa: E402, F401
+from . import jobs  # noqa: E402, F401 - the imports are the point
 
 Image.init()

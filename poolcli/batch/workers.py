@@ -68,6 +68,7 @@ def run_jobs(
     core; with more, each worker's engine runs one thread (the processes already
     fill the cores). Outputs are the same either way.
     """
+    from ..images.conversion import load_ahead
     from .jobs import run_job
 
     workers = min(workers, len(jobs))
@@ -80,6 +81,7 @@ def run_jobs(
                 raise
             yield result
         return
+    load_ahead(work.settings, {job.format for job in jobs})  # then forked workers share it
     single_threaded = replace(work, settings=replace(work.settings, threads=1))
     yield from _Pool(workers, single_threaded).run(jobs)
 

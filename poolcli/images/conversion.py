@@ -8,7 +8,7 @@ pools a Pillow image in memory. Arrays in or out go through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -19,8 +19,12 @@ from ..errors import OutputError
 from ..pooling.modes import PoolMode
 from . import encode
 from .decode import Source, decoding, probe
-from .policy import pool_frame
+from .policy import pool_frame, reducible_by_pillow
 from .settings import PoolSettings
+
+#: Formats written by poolcli's own code, which uses NumPy: its PNG writer, exact GIF
+#: palettes, arrays.
+_NUMPY_WRITTEN = {"PNG", "GIF", "NPY", "NPZ"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,19 @@ def convert(
         encode.save(pooled, target, write.format, metadata_options=options,
                     user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
+
+
+def load_ahead(settings: PoolSettings, formats: Collection[str]) -> None:
+    """Import now what pooling with ``settings`` into ``formats`` is likely to load
+    later: NumPy and the engine, unless Pillow's own reduce and writers can do the
+    whole job (a 2x2 mean of photos into JPEG, say, which never loads NumPy).
+
+    Worker processes forked next then share one import instead of each paying for
+    it. Results never depend on it: whatever is missing loads when first needed.
+    """
+    if reducible_by_pillow(settings) and not set(formats) & _NUMPY_WRITTEN:
+        return
+    from . import array_conversion, engine_path, fitting, png  # noqa: F401
 
 
 def describe(source: Source, read: ReadOptions = ReadOptions()):
