@@ -32,7 +32,6 @@ Only the standard library is imported: the command line parses ``--shard`` with
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -77,8 +76,10 @@ def shard_of(key: str, count: int) -> int:
     >>> shard_of("2024/a.jpg", 4)
     3
     """
+    from hashlib import sha256  # OpenSSL loads here, not when the command line starts
+
     data = key.encode("utf-8", "surrogateescape")
-    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big") % count
+    return int.from_bytes(sha256(data).digest()[:8], "big") % count
 
 
 def select(plan: Plan, shard: Shard) -> Plan:
