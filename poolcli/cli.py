@@ -204,7 +204,7 @@ def _pool(
     _check_combinations(inputs, params)
     on_dask = _check_executor(inputs, output, params, scheduler_named)
     if len(inputs) == 1 and not on_dask and not params["dry_run"] and not params["files_from"]:
-        from .images import ahead  # Pillow only: the file decodes while NumPy loads
+        from .images import ahead  # Pillow only: the file decodes while the rest loads
 
         ahead.start(inputs[0], params["max_pixels"])
     from .batch.workers import available_cores

@@ -1,11 +1,11 @@
 """The ``poolcli`` command's first milliseconds: guess the input, then load the rest.
 
-Loading click, NumPy and Pillow takes a single-file run's first hundred-odd
-milliseconds. When the arguments plainly name one still JPEG or PNG to pool, its
-decode starts on a thread before anything else loads (:mod:`poolcli.images.ahead`,
-which needs Pillow only); the command line then parses the arguments for real and
-uses that decode only for the very file it names, with the same pixel limit. A
-wrong guess costs the wasted decode and nothing else.
+Loading click, Pillow and the command line (and NumPy, when the engine runs) takes a
+single-file run's first tens of milliseconds. When the arguments plainly name one
+still JPEG or PNG to pool, its decode starts on a thread before anything else loads
+(:mod:`poolcli.images.ahead`, which needs Pillow only); the command line then parses
+the arguments for real and uses that decode only for the very file it names, with
+the same pixel limit. A wrong guess costs the wasted decode and nothing else.
 
 A local run ends without Python's teardown (freeing NumPy, Pillow and a few hundred
 modules one object at a time: 30-50 ms measured, a tenth of a single-image run). By

@@ -3,7 +3,8 @@
 Start method, chosen per pool:
 
 - **fork** on Linux when this process runs a single thread. Workers then start in
-  a millisecond with NumPy, Pillow and the image layer already loaded, and
+  a millisecond with Pillow and the image layer already loaded (and NumPy with the
+  engine, when the jobs will need them: see ``load_ahead``), and
   inherit no thread pool: there is none (the engine's is made only when the
   engine runs here; the CLI caps OpenBLAS at one thread before NumPy loads).
 - **forkserver** otherwise (a process with threads, such as one that already ran
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..pooling.threads import available_cores  # noqa: F401 - re-exported: the CLI asks here
 from .writing import sweep
 
-if TYPE_CHECKING:  # jobs imports NumPy and Pillow: loaded when jobs run, not to start workers
+if TYPE_CHECKING:  # jobs imports Pillow: loaded when jobs run, not to start workers
     from .jobs import Job, Result, Work
 
 #: How long workers get to clean up after SIGTERM before they are killed.

@@ -4,8 +4,10 @@
 writes the result to a stream; ``describe`` reads headers only; ``pool_image``
 pools a Pillow image in memory. The batch layer and the CLI are built on these.
 
-Names load on first use: :mod:`poolcli.images.ahead` starts decoding an input
-while NumPy is still loading, so importing this package must not load NumPy.
+Names load on first use, and NumPy only when a job needs it: the engine's path
+(:mod:`~poolcli.images.engine_path`), mode conversions that look at pixels
+(:mod:`~poolcli.images.fitting`), the PNG and animation writers and arrays each load
+it. A 2x2 mean of a photo into JPEG, TIFF or WebP is Pillow's work alone.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Decoding ahead: start decoding the one input while NumPy is still loading.
+"""Decoding ahead: start decoding the one input while the rest of poolcli loads.
 
-A single-file run spends its first hundred-odd milliseconds importing NumPy and the
-image layer, and about as long again decoding a large JPEG. Pillow's decoders
+A single-file run spends its first tens of milliseconds importing click, the image
+layer (and NumPy, when the engine runs), and about 100 ms decoding a large JPEG. Pillow's decoders
 release the GIL, so the command line starts the decode on a thread as soon as it
 knows the input (:func:`start`, Pillow only: no NumPy), and the image layer takes
 the loaded image when it gets there (:func:`take`).
