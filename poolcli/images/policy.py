@@ -8,6 +8,10 @@
 - ``P``/``PA``: ``mode`` pools the palette indices and keeps the palette; every other
   mode converts to ``RGB``/``RGBA`` first (transparency kept).
 - ``La``/``RGBa`` (premultiplied) become ``LA``/``RGBA``.
+
+Where Pillow's own ``reduce`` gives the engine's very bytes (2-wide means of ``L``,
+``RGB``, ``CMYK``, ``YCbCr``), it pools the frame and NumPy never loads; every other
+frame goes through :mod:`poolcli.images.engine_path`.
 """
 
 from __future__ import annotations
