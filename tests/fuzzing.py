@@ -26,24 +26,33 @@ def mutate(case: int) -> tuple[str, bytes]:
     kind = rng.choice(["flip", "truncate", "splice", "size", "flip", "zero"])
     if not data:
         return f"{case}:{source.name}:empty", b""
-    if kind == "flip":
-        for _ in range(rng.randint(1, 8)):
-            i = rng.randrange(len(data))
-            data[i] ^= 1 << rng.randrange(8)
-    elif kind == "zero":
-        start = rng.randrange(len(data))
-        data[start : start + rng.randint(1, 64)] = bytes(min(64, len(data) - start))
-    elif kind == "truncate":
-        data = data[: rng.randrange(len(data))]
-    elif kind == "splice":
+    if kind == "splice":
         other = rng.choice(SOURCES).read_bytes()
         if other:
             a, b = sorted(rng.randrange(len(data)) for _ in range(2))
             c = rng.randrange(len(other))
             data[a:b] = other[c : c + rng.randint(1, 512)]
+    elif kind == "size":
+        data = bytearray(absurd_size(bytes(data), rng))
     else:
-        data = absurd_size(bytes(data), rng)
+        _damage(data, kind, rng, flips=8, run=64)
     return f"{case}:{source.name}:{kind}", bytes(data)
+
+
+def _damage(data: bytearray, kind: str, rng: random.Random, *, flips: int, run: int) -> None:
+    """The mutations every kind of file shares, in place: ``flip`` (up to ``flips``
+    bit flips), ``zero`` (a zeroed run of up to ``run`` bytes) or ``truncate``."""
+    if kind == "flip":
+        for _ in range(rng.randint(1, flips)):
+            i = rng.randrange(len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    elif kind == "zero":
+        start = rng.randrange(len(data))
+        data[start : start + rng.randint(1, run)] = bytes(min(run, len(data) - start))
+    elif kind == "truncate":
+        del data[rng.randrange(len(data)) :]
+    else:
+        raise ValueError(kind)
 
 
 def absurd_size(data: bytes, rng: random.Random) -> bytes:
@@ -105,17 +114,10 @@ def mutate_array(case: int) -> tuple[str, str, bytes]:
     extension, seed = rng.choice(_ARRAY_SEEDS)
     data = bytearray(seed)
     kind = rng.choice(["flip", "truncate", "header", "size", "zero", "flip"])
-    if kind == "flip":
-        for _ in range(rng.randint(1, 6)):
-            i = rng.randrange(len(data))
-            data[i] ^= 1 << rng.randrange(8)
-    elif kind == "zero":
-        start = rng.randrange(len(data))
-        data[start : start + rng.randint(1, 32)] = bytes(min(32, len(data) - start))
-    elif kind == "truncate":
-        data = data[: rng.randrange(len(data))]
-    elif kind == "header":  # the .npy header, or the zip's first local header
+    if kind == "header":  # the .npy header, or the zip's first local header
         data[rng.randrange(min(len(data), 128))] = rng.randrange(256)
-    else:
+    elif kind == "size":
         data = bytearray(absurd_size(bytes(data), rng))
+    else:
+        _damage(data, kind, rng, flips=6, run=32)
     return f"{case}:{extension}:{kind}", extension, bytes(data)

@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,31 +46,41 @@ def _alarm(signum, frame):
     raise _Hang
 
 
+@pytest.fixture
+def alarmed():
+    """SIGALRM raises :class:`_Hang` while the test runs (see :func:`run_case`)."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    yield
+    signal.signal(signal.SIGALRM, previous)
+
+
+def run_case(failures: list[str], name: str, function: Callable[..., object], *args) -> None:
+    """``function(*args)`` under a per-case alarm: it must return, or raise a
+    PoolcliError with a one-line message; anything else is appended to ``failures``."""
+    signal.alarm(SECONDS_PER_CASE)
+    try:
+        function(*args)
+    except PoolcliError as error:
+        message = str(error)
+        if not message or "\n" in message:
+            failures.append(f"{name}: message {message!r}")
+    except _Hang:
+        failures.append(f"{name}: still running after {SECONDS_PER_CASE} s")
+    except Exception as error:  # noqa: BLE001 - exactly what these tests hunt
+        failures.append(f"{name}: {type(error).__name__}: {error}")
+    finally:
+        signal.alarm(0)
+
+
 @pytest.mark.parametrize("block", range(CASES // PER_BLOCK))
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
-def test_mutated_files_pool_or_fail_in_one_line(block, fmt, capfd):
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    failures = []
-    try:
-        for case in range(block * PER_BLOCK, (block + 1) * PER_BLOCK):
-            if fmt == "TIFF" and case % 4:
-                continue  # a quarter of the cases again, into a second writer
-            name, data = mutate(case)
-            signal.alarm(SECONDS_PER_CASE)
-            try:
-                convert(data, io.BytesIO(), SETTINGS, WriteOptions(fmt), READ)
-            except PoolcliError as error:
-                message = str(error)
-                if not message or "\n" in message:
-                    failures.append(f"{name}: message {message!r}")
-            except _Hang:
-                failures.append(f"{name}: still running after {SECONDS_PER_CASE} s")
-            except Exception as error:  # noqa: BLE001 - exactly what this test hunts
-                failures.append(f"{name}: {type(error).__name__}: {error}")
-            finally:
-                signal.alarm(0)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+def test_mutated_files_pool_or_fail_in_one_line(block, fmt, capfd, alarmed):
+    failures: list[str] = []
+    for case in range(block * PER_BLOCK, (block + 1) * PER_BLOCK):
+        if fmt == "TIFF" and case % 4:
+            continue  # a quarter of the cases again, into a second writer
+        name, data = mutate(case)
+        run_case(failures, name, convert, data, io.BytesIO(), SETTINGS, WriteOptions(fmt), READ)
     captured = capfd.readouterr()
     assert not failures, failures
     assert captured.err == "", captured.err[:500]
@@ -164,35 +175,18 @@ ARRAY_BLOCK = 500
 
 
 @pytest.mark.parametrize("block", range(ARRAY_CASES // ARRAY_BLOCK))
-def test_mutated_arrays_read_or_fail_in_one_line(block, capfd):
+def test_mutated_arrays_read_or_fail_in_one_line(block, capfd, alarmed):
     """Bit flips, zeroed runs, truncations, header bytes and absurd shapes in .npy and
     .npz files (stored and deflated): pooled and described, each case gives a result
     or a PoolcliError in one line; zipfile's, zlib's and NumPy's own exceptions
     never escape."""
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    failures = []
+    failures: list[str] = []
     settings = PoolSettings.make(2, ceil_mode=True)
-    try:
-        for case in range(block * ARRAY_BLOCK, (block + 1) * ARRAY_BLOCK):
-            name, extension, data = mutate_array(case)
-            for step in ("convert", "describe"):
-                signal.alarm(SECONDS_PER_CASE)
-                try:
-                    if step == "convert":
-                        convert(data, io.BytesIO(), settings, WriteOptions(extension.upper()), READ)
-                    else:
-                        describe(data, READ)
-                except PoolcliError as error:
-                    if not str(error) or "\n" in str(error):
-                        failures.append(f"{name} {step}: message {str(error)!r}")
-                except _Hang:
-                    failures.append(f"{name} {step}: still running after {SECONDS_PER_CASE} s")
-                except Exception as error:  # noqa: BLE001 - exactly what this test hunts
-                    failures.append(f"{name} {step}: {type(error).__name__}: {error}")
-                finally:
-                    signal.alarm(0)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+    for case in range(block * ARRAY_BLOCK, (block + 1) * ARRAY_BLOCK):
+        name, extension, data = mutate_array(case)
+        write = WriteOptions(extension.upper())
+        run_case(failures, f"{name} convert", convert, data, io.BytesIO(), settings, write, READ)
+        run_case(failures, f"{name} describe", describe, data, READ)
     assert not failures, failures[:20]
     assert capfd.readouterr().err == ""
 
