@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 
@@ -37,3 +39,18 @@ def orphans_after(session: int, seconds: float) -> list[int]:
         except ProcessLookupError:
             pass
     return orphans
+
+
+def poolcli_imports(*args: str, cwd: str | os.PathLike[str] | None = None):
+    """Run ``python -X importtime -m poolcli ARGS`` (it must succeed): the finished
+    process and the dotted name of every module it imported, in the main process or
+    a worker."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "poolcli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return done, {line.split("|")[-1].strip() for line in lines}

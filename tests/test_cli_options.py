@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from processes import poolcli_imports
 
 from poolcli import __version__
 from poolcli.cli import ExitStatus, cli
@@ -241,13 +242,7 @@ def test_help_and_version_import_neither_numpy_nor_pillow_nor_dask(args):
 
 
 def test_python_m_poolcli_importtime_has_no_numpy_or_pillow():
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "poolcli", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    done, imported = poolcli_imports("--help")
     assert "poolcli.cli" in imported
     assert not {name for name in imported if name.split(".")[0] in ("numpy", "PIL")}
     assert done.stdout.startswith("Usage: python -m poolcli") or done.stdout.startswith(

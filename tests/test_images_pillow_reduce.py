@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from processes import poolcli_imports
 
 from poolcli import pool
 from poolcli.images import PoolSettings
@@ -87,15 +88,8 @@ def test_pool_frame_takes_the_short_way_for_a_photo():
 
 def _imported_by(tmp_path, *args: str) -> set[str]:
     """Top-level packages a ``poolcli`` run imported, in the main process or a worker."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "poolcli", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
-    return {line.split("|")[-1].strip().split(".")[0] for line in lines}
+    _, imported = poolcli_imports(*args, cwd=tmp_path)
+    return {name.split(".")[0] for name in imported}
 
 
 @pytest.fixture
