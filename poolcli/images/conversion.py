@@ -135,7 +135,12 @@ def load_ahead(settings: PoolSettings, formats: Collection[str]) -> None:
     """
     if reducible_by_pillow(settings) and not set(formats) & _NUMPY_WRITTEN:
         return
-    from . import array_conversion, engine_path, fitting, png  # noqa: F401
+    load_engine()
+
+
+def load_engine() -> None:
+    """Import NumPy, the engine and every module of the image layer built on them."""
+    from . import animation, array_conversion, engine_path, fitting, png  # noqa: F401
 
 
 def describe(source: Source, read: ReadOptions = ReadOptions()):
