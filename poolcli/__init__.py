@@ -8,51 +8,51 @@ The library API::
            [13, 15]])
 
 ``pool``, ``adaptive_pool`` and ``output_shape`` work on NumPy arrays;
-``pool_image`` on Pillow images. Names are imported on first use, so that
-``poolcli --help`` starts without loading NumPy or Pillow.
+``pool_image`` on Pillow images; ``run_batch`` pools whole batches of files as the
+command line does, from a :class:`BatchRequest`. Names are imported on first use,
+so that ``poolcli --help`` starts without loading NumPy or Pillow.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "pool": "poolcli.pooling",
-    "adaptive_pool": "poolcli.pooling",
-    "output_shape": "poolcli.pooling",
-    "PoolMode": "poolcli.pooling",
-    "PoolcliError": "poolcli.errors",
-    "pool_image": "poolcli.images",
-}
-
 __all__ = [
+    "BatchRequest",
     "PoolMode",
+    "PoolSettings",
     "PoolcliError",
     "__version__",
     "adaptive_pool",
     "output_shape",
     "pool",
     "pool_image",
+    "run_batch",
 ]
 
 if TYPE_CHECKING:
+    from .batch import BatchRequest, run_batch
     from .errors import PoolcliError
     from .images import pool_image
-    from .pooling import PoolMode, adaptive_pool, output_shape, pool
+    from .pooling import adaptive_pool, output_shape, pool
+    from .spec.modes import PoolMode
+    from .spec.settings import PoolSettings
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        message = f"module 'poolcli' has no attribute {name!r}"
-        raise AttributeError(message)
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "pool": ".pooling",
+        "adaptive_pool": ".pooling",
+        "output_shape": ".pooling",
+        "PoolMode": ".spec.modes",
+        "PoolSettings": ".spec.settings",
+        "PoolcliError": ".errors",
+        "pool_image": ".images",
+        "run_batch": ".batch",
+        "BatchRequest": ".batch",
+    },
+)

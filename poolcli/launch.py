@@ -3,9 +3,9 @@
 Loading click, Pillow and the command line (and NumPy, when the engine runs) takes a
 single-file run's first tens of milliseconds. When the arguments plainly name one
 still JPEG or PNG to pool, its decode starts on a thread before anything else loads
-(:mod:`poolcli.images.ahead`, which needs Pillow only); the command line then parses
-the arguments for real and uses that decode only for the very file it names, with
-the same pixel limit. A wrong guess costs the wasted decode and nothing else.
+(:mod:`poolcli.images.reading.ahead`, which needs Pillow only) and is handed to the
+command line, which parses the arguments for real and passes it on to the batch,
+which uses it only for the very file it names, with the same pixel limit. A wrong guess costs the wasted decode and nothing else.
 
 A local run ends without Python's teardown (freeing NumPy, Pillow and a few hundred
 modules one object at a time: 30-50 ms measured, a tenth of a single-image run). By
@@ -29,22 +29,23 @@ VALUE_OPTIONS = frozenset(
         "--jobs", "--executor", "--scheduler", "--scheduler-timeout", "--shard",
     }
 )  # fmt: skip
-_DEFAULT_LIMIT = 89_478_485  # poolcli.choices.DEFAULT_MAX_PIXELS, without importing it
+_DEFAULT_LIMIT = 89_478_485  # poolcli.spec.limits.DEFAULT_MAX_PIXELS (a test checks)
 
 
 def main() -> None:
     """The ``poolcli`` console script (and ``python -m poolcli``)."""
     guess = guess_input(sys.argv[1:])
+    ahead = None
     if guess is not None:
-        from .images import ahead
+        from .images.reading.ahead import DecodeAhead
 
-        ahead.start(*guess)
-    from . import cli
+        ahead = DecodeAhead.start(*guess)
+    from .cli import app
 
     try:
-        cli.main()
+        app.main(ahead)
     except SystemExit as done:
-        if not cli.quick_exit or _observed():
+        if not app.quick_exit or _observed():
             raise
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         _quick_exit(code)

@@ -1,58 +1,44 @@
-"""Inputs to jobs to outputs: the batch layer under ``poolcli pool`` and ``poolcli info``.
+"""Inputs to jobs to outputs: the batch library under ``poolcli pool`` and ``poolcli info``.
 
-:func:`~.planning.plan` turns arguments into :class:`Job` objects (discovery, naming, the
-checks that must pass before any work); :func:`~.workers.run_jobs` runs them in this process
-or on worker processes, writing every output atomically; :mod:`.report` formats
-what happened. Nothing here imports click.
+:func:`run_batch` runs a whole batch from a :class:`BatchRequest`, without click:
+it plans (:mod:`.planning`: discovery and naming, checked together), shards, picks
+the executor, and yields an :class:`Outcome` per input in input order. Nothing here
+imports click.
 
-Modules: :mod:`.discovery` (which files), :mod:`.naming` (which outputs),
-:mod:`.planning` (both, checked together), :mod:`.sharding` (``--shard I/N``),
-:mod:`.writing` (atomic writes), :mod:`.jobs` (one file), :mod:`.workers`
-(processes and interruption), :mod:`.cluster` (a Dask cluster instead),
-:mod:`.report` (lines and counts), :mod:`.info` (``poolcli info``).
+Modules: :mod:`.request` (the typed request), :mod:`.run` (the entry),
+:mod:`.discovery` (which files), :mod:`.naming` (which outputs), :mod:`.planning`
+(both, checked together), :mod:`.sharding` (shards of a batch), :mod:`.writing`
+(atomic writes), :mod:`.jobs` (one file), :mod:`.workers` (processes and
+interruption), :mod:`.cluster` (a Dask cluster instead), :mod:`.report` (lines,
+counts, order), :mod:`.info` (``poolcli info``).
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# Names load on first use: the CLI starts the worker processes (workers.py needs
-# neither NumPy nor Pillow) before it imports the layers that do.
-_EXPORTS = {
-    "STDIN": "discovery", "Input": "discovery", "Rules": "discovery", "discover": "discovery",
-    "read_list": "discovery",
-    "Existing": "jobs", "Job": "jobs", "Result": "jobs", "Status": "jobs", "Work": "jobs",
-    "preview_job": "jobs", "run_job": "jobs",
-    "DEFAULT_DIRECTORY": "naming", "STDOUT": "naming", "PlanError": "naming",
-    "Plan": "planning", "plan": "planning",
-    "available_cores": "workers", "run_jobs": "workers", "sigterm_as_interrupt": "workers",
-    "warm_up": "workers",
-}  # fmt: skip
+from ..lazy import lazy_exports
 
 __all__ = [
-    "DEFAULT_DIRECTORY", "STDIN", "STDOUT", "Existing", "Input", "Job", "Plan", "PlanError",
-    "Result", "Rules", "Status", "Work", "available_cores", "discover", "plan", "preview_job",
-    "read_list", "run_job", "run_jobs", "sigterm_as_interrupt", "warm_up",
+    "Batch", "BatchRequest", "Executor", "Existing", "Job", "Outcome", "Result", "Rules",
+    "Shard", "Status", "run_batch",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
-    from .discovery import STDIN, Input, Rules, discover, read_list
-    from .jobs import Existing, Job, Result, Status, Work, preview_job, run_job
-    from .naming import DEFAULT_DIRECTORY, STDOUT, PlanError
-    from .planning import Plan, plan
-    from .workers import available_cores, run_jobs, sigterm_as_interrupt, warm_up
+    from .discovery import Rules
+    from .jobs import Job, Result, Status
+    from .request import BatchRequest, Executor, Existing
+    from .run import Batch, Outcome, run_batch
+    from .sharding import Shard
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        message = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(message)
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# Names load on first use: the command line parses its options (request.py needs
+# neither NumPy nor Pillow) before it imports the layers that do the work.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Batch": ".run", "Outcome": ".run", "run_batch": ".run",
+        "BatchRequest": ".request", "Executor": ".request", "Existing": ".request",
+        "Job": ".jobs", "Result": ".jobs", "Status": ".jobs",
+        "Rules": ".discovery", "Shard": ".sharding",
+    },
+)  # fmt: skip

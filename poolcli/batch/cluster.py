@@ -40,7 +40,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PoolcliError
+from ..errors import ExitStatus, FailureKind, PoolcliError
+from .request import CONNECT_SECONDS, Existing
 from .writing import remove, temp_path
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 
     from .jobs import Job, Result, Work
 
-#: How long to wait for the scheduler to answer (seconds), unless told otherwise.
-CONNECT_SECONDS = 10.0
 #: Retries of a task that raised (run_job itself never raises for a bad file).
 RETRIES = 2
 #: Tasks kept submitted per worker thread of the cluster.
@@ -71,7 +70,8 @@ class ClusterError(PoolcliError):
     Found before any file is read: exit status 2.
     """
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
+    kind = FailureKind.USAGE
 
 
 class SchedulerLost(PoolcliError):
@@ -84,7 +84,7 @@ def require() -> None:
     try:
         import distributed  # noqa: F401 - the import is the check
     except ImportError:
-        message = f"--executor dask needs Dask's distributed scheduler: {INSTALL}"
+        message = f"`executor=dask` needs Dask's distributed scheduler: {INSTALL}"
         raise ClusterError(message) from None
 
 
@@ -110,7 +110,7 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Client:
                 parse_host_port(location)
         except ValueError as error:
             message = (
-                f"--scheduler {address!r} is not a Dask scheduler address ({error}); "
+                f"`scheduler` {address!r} is not a Dask scheduler address ({error}); "
                 "give tcp://HOST:PORT (8786 by default) or a scheduler file"
             )
             raise ClusterError(message) from None
@@ -122,7 +122,7 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Client:
                 if time.monotonic() >= deadline:
                     message = (
                         f"no Dask scheduler file at {address} after {timeout:g} s; start one "
-                        f"with 'dask scheduler --scheduler-file {address}' or check --scheduler"
+                        f"with 'dask scheduler --scheduler-file {address}' or check `scheduler`"
                     )
                     raise ClusterError(message)
                 time.sleep(0.05)
@@ -134,7 +134,7 @@ def connect(address: str, *, timeout: float = CONNECT_SECONDS) -> Client:
         start = f"dask scheduler --scheduler-file {address}" if scheduler_file else "dask scheduler"
         message = (
             f"cannot reach the Dask scheduler at {address} ({cause}); "
-            f"start one with '{start}' or check --scheduler"
+            f"start one with '{start}' or check `scheduler`"
         )
         raise ClusterError(message) from None
 
@@ -190,7 +190,7 @@ def run_on_cluster(
                 lost = sum(len(b) for b in [*pending.values(), *waiting, batch])
                 message = (
                     f"lost the Dask scheduler mid-batch; {lost} file(s) not done: "
-                    "run again with --skip-existing to finish"
+                    "run again with `existing=skip` to finish"
                 )
                 pending[future] = batch  # swept below
                 raise SchedulerLost(message)
@@ -243,7 +243,7 @@ def claim_path(target: str, run_id: str) -> str:
 
 
 def _attempt(job: Job, work: Work) -> Result:
-    from .jobs import Existing, Status, preview_job, run_job
+    from .jobs import Status, preview_job, run_job
 
     claim = claim_path(job.target, work.run_id)
     retried = os.path.lexists(claim)
@@ -254,9 +254,8 @@ def _attempt(job: Job, work: Work) -> Result:
     result = run_job(job, work)
     if not retried:
         return result
-    refused = f"{job.target} exists;"
     published = result.status is Status.SKIPPED or (
-        result.failed and (result.error or "").startswith(refused)
+        result.failure is not None and result.failure.kind is FailureKind.EXISTS
     )
     if published:
         # the dead attempt published it: done, as far as this run is concerned
@@ -276,10 +275,11 @@ def _sweep(jobs: Iterable[Job], run_id: str) -> None:
 
 def _as_given(result: Result, sent: Job, job: Job) -> Result:
     """``result`` with the absolute paths sent to the worker named as in ``job``."""
-    if result.error is None:
+    failure = result.failure
+    if failure is None:
         return result
-    error = result.error.replace(sent.target, job.target).replace(sent.source, job.source)
-    return replace(result, error=error)
+    message = failure.message.replace(sent.target, job.target).replace(sent.source, job.source)
+    return replace(result, failure=replace(failure, message=message))
 
 
 async def _settle(prefix: str, seconds: float, dask_worker: Any = None) -> int:
@@ -370,17 +370,17 @@ def _killed(value: Any) -> bool:
 
 
 def _task_failure(job: Job, value: Any) -> Result:
-    from .jobs import Result, Status
+    from .jobs import Result
 
     error = value[1] if isinstance(value, tuple) and len(value) == 3 else value
     if _killed(error):
         message = (
             "the Dask workers running this file kept dying (KilledWorker); "
-            "if memory ran out, give the workers more or lower --max-pixels"
+            "if memory ran out, give the workers more or lower `max_pixels`"
         )
-    else:
-        message = f"the Dask task failed ({type(error).__name__}: {error})"
-    return Result(job.index, Status.ERROR, message)
+        return Result.failing(job.index, FailureKind.WORKER_DIED, message)
+    message = f"the Dask task failed ({type(error).__name__}: {error})"
+    return Result.failing(job.index, FailureKind.BUG, message)
 
 
 def _timed_out(error: BaseException) -> bool:

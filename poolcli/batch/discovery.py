@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..images.formats import CORE_EXTENSIONS, readable_extensions
+
 #: The argument that means standard input.
 STDIN = "-"
 
@@ -73,7 +75,9 @@ def discover(arguments: Iterable[str], rules: Rules, *, listed: bool = False) ->
             yield Input(STDIN, STDIN)
         elif os.path.isdir(argument):
             if not rules.recursive:
-                yield Input(argument, "", "is a directory; pass -r to pool the files under it")
+                yield Input(
+                    argument, "", "is a directory; pass `recursive=true` to pool the files under it"
+                )
             else:
                 yield from _walk(argument, rules, skip, seen)
         else:
@@ -93,26 +97,10 @@ def read_list(data: bytes, *, null: bool) -> list[str]:
     return [os.fsdecode(entry) for entry in entries if entry]
 
 
+@lru_cache(maxsize=1)
 def image_extensions() -> frozenset[str]:
     """Lower-case extensions taken from directories: what Pillow opens, plus arrays."""
-    return _image_extensions()
-
-
-@lru_cache(maxsize=1)
-def _image_extensions() -> frozenset[str]:
-    from PIL import Image
-
-    Image.init()
-    readable = {
-        ext
-        for ext, fmt in Image.registered_extensions().items()
-        if fmt in Image.OPEN or fmt in _OPENED_BY_ANOTHER_PLUGIN
-    }
-    return frozenset({*readable, ".npy", ".npz"})
-
-
-# Formats Pillow reads without an opener of their own: JPEG's opener returns MPO files.
-_OPENED_BY_ANOTHER_PLUGIN = {"MPO"}
+    return readable_extensions()
 
 
 def _walk(
@@ -170,20 +158,14 @@ def _wanted(rules: Rules, name: str, path: str) -> bool:
     return is_image_name(name)
 
 
-#: Extensions that are surely taken: known without loading every Pillow plugin
-#: (Image.init(), about 40 ms at start-up); any other is looked up in Pillow.
-COMMON_EXTENSIONS = frozenset(
-    {
-        ".jpg", ".jpeg", ".jpe", ".png", ".apng", ".gif", ".tif", ".tiff", ".webp",
-        ".bmp", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".ico", ".mpo", ".npy", ".npz",
-    }
-)  # fmt: skip
-
-
 def is_image_name(name: str) -> bool:
-    """True when a directory walk takes a file of this name (by its extension)."""
+    """True when a directory walk takes a file of this name (by its extension).
+
+    The core formats' extensions are known without loading every Pillow plugin
+    (``Image.init()``, about 40 ms at start-up); any other is looked up in Pillow.
+    """
     extension = os.path.splitext(name)[1].lower()
-    return extension in COMMON_EXTENSIONS or extension in image_extensions()
+    return extension in CORE_EXTENSIONS or extension in image_extensions()
 
 
 def _matches(globs: tuple[str, ...], name: str, path: str) -> bool:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from ..errors import PoolcliError
-from ..images import PoolSettings, ReadOptions, describe
+from ..errors import PoolcliError, Spelling, library_spelling
+from ..images.convert import describe
+from ..images.modes import mode_of
+from ..images.requests import ReadOptions
+from ..spec.settings import PoolSettings
 from .discovery import STDIN
 from .report import shown
 from .writing import reason
-
-# Pillow modes and the NumPy dtype a pixel channel of each holds.
-_MODE_DTYPES = {"1": "bool", "I;16": "uint16", "I;16B": "uint16", "I;16L": "uint16",
-                "I;16N": "uint16", "I": "int32", "F": "float32"}  # fmt: skip
 
 
 def inspect(
@@ -25,9 +24,11 @@ def inspect(
     settings: PoolSettings | None = None,
     *,
     stdin: BinaryIO | None = None,
+    spelling: Spelling = library_spelling,
 ) -> dict[str, Any]:
     """Facts about one input: format, mode, size, frames, dtype, metadata; and with
-    ``settings``, the output size (``out_size``). On failure ``error`` holds the reason."""
+    ``settings``, the output size (``out_size``). On failure ``error`` holds the
+    reason, its parameters said by ``spelling``."""
     facts: dict[str, Any] = {"input": path, "status": "ok", "error": None}
     try:
         source = stdin.read() if path == STDIN and stdin is not None else path
@@ -39,14 +40,14 @@ def inspect(
             mode=first.mode if not description.is_array else None,
             size=list(first.size),
             frames=len(planes),
-            dtype=first.mode if description.is_array else _MODE_DTYPES.get(first.mode, "uint8"),
+            dtype=first.mode if description.is_array else _dtype(first.mode),
             metadata=list(description.metadata.present),
             planes=[_plane(plane, description.is_array) for plane in planes],
         )
         if settings is not None:
             facts["out_size"] = list(settings.output_size(*first.size))
     except PoolcliError as error:
-        facts.update(status="error", error=str(error))
+        facts.update(status="error", error=error.said(spelling))
     except OSError as error:
         facts.update(status="error", error=reason(error))
     return facts
@@ -96,6 +97,12 @@ def _plane(plane, is_array: bool) -> dict[str, Any]:
         return {"name": plane.name, "dtype": plane.mode, "size": list(plane.size),
                 "shape": list(plane.shape), "layout": plane.layout}  # fmt: skip
     return {"name": plane.name, "mode": plane.mode, "size": list(plane.size)}
+
+
+def _dtype(mode: str) -> str:
+    """The NumPy dtype a pixel channel of Pillow mode ``mode`` holds."""
+    record = mode_of(mode)
+    return "uint8" if record is None else record.dtype
 
 
 def _size(size: list[int]) -> str:

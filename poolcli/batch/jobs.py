@@ -3,7 +3,8 @@
 A :class:`Job` is small (two paths and a format) so workers receive descriptions,
 never pixels; what every job shares (:class:`Work`) is sent to each worker once.
 :func:`run_job` never raises for a bad input or output: it returns a
-:class:`Result` saying what happened. Only interruptions propagate.
+:class:`Result` saying what happened, a failure with its kind
+(:class:`~poolcli.errors.FailureKind`). Only interruptions propagate.
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..errors import InputError, PoolcliError
-from ..images import PoolSettings, ReadOptions, WriteOptions, convert, describe
+from ..errors import Failure, FailureKind, OutputExists, PoolcliError
+from ..images.convert import convert, describe
+from ..images.reading.ahead import DecodeAhead
+from ..images.reading.frames import frame_index
+from ..images.requests import ReadOptions, WriteOptions
+from ..spec.settings import PoolSettings
 from .discovery import STDIN
 from .naming import STDOUT
-from .writing import OutputExists, reason, write_atomically
-
-
-class Existing(str, enum.Enum):
-    """What to do when an output file already exists."""
-
-    REFUSE = "refuse"
-    OVERWRITE = "overwrite"
-    SKIP = "skip"
+from .request import Existing
+from .writing import reason, write_atomically
 
 
 class Status(str, enum.Enum):
@@ -38,7 +36,7 @@ class Status(str, enum.Enum):
     OK = "ok"
     ERROR = "error"
     SKIPPED = "skipped"
-    #: ``--dry-run``: it would be written.
+    #: ``dry_run``: it would be written.
     PLANNED = "planned"
 
     def __str__(self) -> str:
@@ -69,15 +67,17 @@ class Work:
 
 @dataclass(frozen=True)
 class Result:
-    """What one job did: status, the one-line error, sizes (width, height), notes."""
+    """What one job did: status, why it failed, sizes (width, height), notes."""
 
     index: int
     status: Status
-    error: str | None = None
+    failure: Failure | None = None
     in_size: tuple[int, int] | None = None
     out_size: tuple[int, int] | None = None
     frames: int | None = None
     seconds: float = 0.0
+    #: Notes on what was done (a conversion that lost something), parameter names
+    #: in backticks as in failure messages.
     notes: tuple[str, ...] = ()
     #: Set for a poolcli bug (not a bad file): the traceback, shown with --traceback.
     traceback: str | None = None
@@ -86,6 +86,15 @@ class Result:
     def failed(self) -> bool:
         return self.status is Status.ERROR
 
+    @property
+    def error(self) -> str | None:
+        """The failure's message in the library's words (None when it did not fail)."""
+        return None if self.failure is None else str(self.failure)
+
+    @classmethod
+    def failing(cls, index: int, kind: FailureKind, message: str, **facts: object) -> Result:
+        return cls(index, Status.ERROR, Failure(kind, message), **facts)  # type: ignore[arg-type]
+
 
 def run_job(
     job: Job,
@@ -93,10 +102,12 @@ def run_job(
     *,
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
+    ahead: DecodeAhead | None = None,
 ) -> Result:
     """Pool one input and write its output; the outcome as a :class:`Result`.
 
-    ``stdin`` and ``stdout`` serve a ``-`` source or target (main process only).
+    ``stdin`` and ``stdout`` serve a ``-`` source or target (main process only);
+    ``ahead`` may hold the input already being decoded.
     """
     started = time.perf_counter()
     source: str | bytes = job.source
@@ -108,7 +119,7 @@ def run_job(
         write = WriteOptions(job.format, work.save_options, work.dtype)
 
         def pool_into(stream: BinaryIO):
-            return convert(source, stream, work.settings, write, work.read)
+            return convert(source, stream, work.settings, write, work.read, ahead=ahead)
 
         if job.target == STDOUT:
             assert stdout is not None, "a job writing to stdout runs in the main process"
@@ -122,20 +133,20 @@ def run_job(
     except OutputExists as exists:
         if work.existing is Existing.SKIP:
             return Result(job.index, Status.SKIPPED, seconds=time.perf_counter() - started)
-        message = f"{exists}; pass --overwrite to replace it or --skip-existing to keep it"
-        return _failure(job, message, started)
+        return _failure(job, _exists(exists.message), started)
     except PoolcliError as error:
-        return _failure(job, str(error), started)
+        return _failure(job, Failure.of(error), started)
     except OSError as error:  # not wrapped by a lower layer (stdout closed, ...)
-        return _failure(job, reason(error), started)
+        return _failure(job, Failure(FailureKind.OUTPUT, reason(error)), started)
     except MemoryError:  # a file too big for this machine, not a bug
-        return _failure(job, "ran out of memory on this file; lower -j or --max-pixels", started)
+        message = "ran out of memory on this file; lower `workers` or `max_pixels`"
+        return _failure(job, Failure(FailureKind.MEMORY, message), started)
     except Exception as error:  # noqa: BLE001 - a bug must not stop the batch
         message = (
             f"internal error ({type(error).__name__}: {error}); "
             "this is a poolcli bug, please report it"
         )
-        return _failure(job, message, started, traceback.format_exc())
+        return _failure(job, Failure(FailureKind.BUG, message), started, traceback.format_exc())
     return Result(
         job.index,
         Status.OK,
@@ -148,40 +159,30 @@ def run_job(
 
 
 def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Result:
-    """What :func:`run_job` would do, from headers only: ``--dry-run``."""
+    """What :func:`run_job` would do, from headers only: a dry run."""
     started = time.perf_counter()
     try:
         if _kept(job, work):
             if work.existing is Existing.SKIP:
                 return Result(job.index, Status.SKIPPED)
-            message = (
-                f"{job.target} exists; pass --overwrite to replace it or --skip-existing to keep it"
-            )
-            return _failure(job, message, started)
+            return _failure(job, _exists(f"{job.target} exists"), started)
         description = describe(_source(job, stdin), work.read)
-        sizes = _planned_sizes(description, work)
+        planes = description.planes
+        if work.read.frame is not None and not description.is_array:
+            planes = [planes[frame_index(work.read.frame, len(planes))]]
+        sizes = [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
         in_size, out_size = sizes[0]
-        frames = len(sizes)
     except PoolcliError as error:
-        return _failure(job, str(error), started)
+        return _failure(job, Failure.of(error), started)
     except OSError as error:
-        return _failure(job, reason(error), started)
-    return Result(job.index, Status.PLANNED, in_size=in_size, out_size=out_size, frames=frames,
-                  seconds=time.perf_counter() - started)  # fmt: skip
+        return _failure(job, Failure(FailureKind.INPUT, reason(error)), started)
+    return Result(job.index, Status.PLANNED, in_size=in_size, out_size=out_size,
+                  frames=len(sizes), seconds=time.perf_counter() - started)  # fmt: skip
 
 
-def _planned_sizes(description, work: Work) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    planes = description.planes
-    if work.read.frame is not None and not description.is_array:
-        count = len(planes)
-        if not -count <= work.read.frame < count:
-            message = (
-                f"--frame {work.read.frame} is out of range: "
-                f"the image has {count} frame(s), 0 to {count - 1}"
-            )
-            raise InputError(message)
-        planes = [planes[work.read.frame]]
-    return [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
+def _exists(what: str) -> Failure:
+    message = f"{what}; pass `existing=overwrite` to replace it or `existing=skip` to keep it"
+    return Failure(FailureKind.EXISTS, message)
 
 
 def _kept(job: Job, work: Work) -> bool:
@@ -200,7 +201,7 @@ def _source(job: Job, stdin: BinaryIO | None) -> str | bytes:
     return job.source
 
 
-def _failure(job: Job, message: str, started: float, trace: str | None = None) -> Result:
+def _failure(job: Job, failure: Failure, started: float, trace: str | None = None) -> Result:
     return Result(
-        job.index, Status.ERROR, message, seconds=time.perf_counter() - started, traceback=trace
+        job.index, Status.ERROR, failure, seconds=time.perf_counter() - started, traceback=trace
     )

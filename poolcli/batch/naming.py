@@ -1,17 +1,19 @@
 """Where each input's output goes, and in which format.
 
-- ``-o -``: standard output; one input, and ``--format`` must name the format.
-- ``-o DIR`` (an existing directory, a name ending in ``/``, or any batch of more
-  than one input): each output mirrors its input's relative path under DIR.
-- ``-o FILE``: one input to that file.
-- no ``-o``: stdin goes to stdout; files go to :data:`DEFAULT_DIRECTORY` in the
+- ``-`` (stdout): one input, and ``format`` must name the format.
+- a directory (an existing one, a name ending in ``/``, or any batch of more than
+  one input): each output mirrors its input's relative path under it.
+- a file: one input to that file.
+- none: stdin goes to stdout; files go to :data:`DEFAULT_DIRECTORY` in the
   current directory, mirroring the inputs. That never overwrites an input, names
   the same files on every run, and discovery never reads it back.
 
-The output format is ``--format``, else the one ``-o FILE``'s extension names, else
-the one the input's extension names when Pillow can write it, else PNG. An output
-keeps its input's name and extension unless the format changes, when the extension
-becomes the format's own (``--format png``: ``a.jpg`` -> ``a.png``).
+The output format is the one asked for, else the one the output file's extension
+names, else the one the input's extension names when poolcli can write it, else
+PNG. An output keeps its input's name and extension unless the format changes,
+when the extension becomes the format's own (format png: ``a.jpg`` -> ``a.png``).
+Formats and their extensions are the format table's
+(:mod:`poolcli.images.formats`).
 
 Everything here is checked before any file is read or written: two inputs that
 would write one output, or an output that is an input itself (any spelling, a hard
@@ -25,17 +27,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import OutputError, ParameterError
-from ..images import encode
+from ..images.formats import record_of, writable_named
 from .discovery import Input
 
 #: Where outputs go without ``-o``: a folder in the current directory.
 DEFAULT_DIRECTORY = "pooled"
-#: The ``-o`` value (and ``Job.target``) that means standard output.
+#: The output (and ``Job.target``) that means standard output.
 STDOUT = "-"
 
 
 class PlanError(ParameterError):
-    """Inputs and ``-o`` that cannot go together: bad usage, found before any work."""
+    """Inputs and an output that cannot go together: bad usage, found before any work."""
 
 
 @dataclass(frozen=True)
@@ -74,21 +76,26 @@ def plan_targets(
         raise PlanError(message)
     if output == STDOUT or (output is None and stdin):
         if len(inputs) != 1:
-            message = f"-o - (stdout) takes one input, got {len(inputs)}; use -o DIR for a batch"
+            message = (
+                f"`output=-` (stdout) takes one input, got {len(inputs)}; "
+                "use `output=DIR` for a batch"
+            )
             raise PlanError(message)
         if requested is None:
             message = (
-                "writing to stdout needs --format (png, jpg, webp, npy, ...): "
+                "writing to stdout needs `format` (png, jpg, webp, npy, ...): "
                 "there is no file name to tell it"
             )
             raise PlanError(message)
         return [Target(STDOUT, requested)]
     if is_directory_output(output, inputs, walked):
         if stdin:
-            message = f"stdin has no name to mirror under {output}/: use -o FILE or -o -"
+            message = (
+                f"stdin has no name to mirror under {output}/: use `output=FILE` or `output=-`"
+            )
             raise PlanError(message)
         if output is not None and os.path.exists(output) and not os.path.isdir(output):
-            message = f"-o {output} is a file, but {len(inputs)} inputs need a directory"
+            message = f"`output` {output} is a file, but {len(inputs)} inputs need a directory"
             raise PlanError(message)
         directory = DEFAULT_DIRECTORY if output is None else output
         targets = [_mirror(directory, i.relative, requested) for i in inputs]
@@ -106,24 +113,17 @@ def plan_targets(
     return targets
 
 
-def output_directory(output: str | None, inputs: Sequence[Input], walked: bool) -> str | None:
-    """The directory outputs are mirrored into, if any (discovery skips it)."""
-    if is_directory_output(output, inputs, walked):
-        return DEFAULT_DIRECTORY if output is None else output
-    return None
-
-
 def _requested(requested_format: str | None) -> str | None:
     if not requested_format:
         return None
-    fmt = encode.writable_format(requested_format)
-    if fmt is None:
+    record = writable_named(requested_format)
+    if record is None:
         message = (
-            f"--format {requested_format!r} is not a format poolcli can write; "
+            f"`format` {requested_format!r} is not a format poolcli can write; "
             "try png, jpg, webp, gif, tif, npy or npz"
         )
         raise PlanError(message)
-    return fmt
+    return record.name
 
 
 def _mirror(directory: str, relative: str, requested: str | None) -> Target:
@@ -131,14 +131,15 @@ def _mirror(directory: str, relative: str, requested: str | None) -> Target:
     named = _format_of_name(relative)
     fmt = requested or named or "PNG"
     if named != fmt:
-        suffix = encode.extension(fmt)
+        suffix = record_of(fmt).extension
     return Target(os.path.join(directory, *f"{stem}{suffix}".split("/")), fmt)
 
 
 def _format_of_name(path: str) -> str | None:
     """The writable format a file name's extension names, or None."""
     suffix = os.path.splitext(path)[1]
-    return encode.writable_format(suffix) if suffix else None
+    record = writable_named(suffix) if suffix else None
+    return None if record is None else record.name
 
 
 def _format_of_file(output: str) -> str | None:
@@ -149,8 +150,8 @@ def _format_of_file(output: str) -> str | None:
     fmt = _format_of_name(output)
     if fmt is None:
         message = (
-            f"cannot tell an output format from '{suffix}' in -o {output}; "
-            "name it .png, .jpg, ... or pass --format"
+            f"cannot tell an output format from '{suffix}' in `output` {output}; "
+            "name it .png, .jpg, ... or pass `format`"
         )
         raise OutputError(message)
     return fmt
@@ -190,6 +191,6 @@ def _check_not_inputs(inputs: Sequence[Input], targets: Sequence[Target]) -> Non
         if same is not None:
             message = (
                 f"the output {target.path} is the input {same.path} itself; "
-                "poolcli never writes over an input: choose another -o or --format"
+                "poolcli never writes over an input: choose another `output` or `format`"
             )
             raise PlanError(message)

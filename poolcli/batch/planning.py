@@ -6,8 +6,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..errors import FailureKind
 from .discovery import STDIN, Rules, discover
-from .jobs import Job, Result, Status
+from .jobs import Job, Result
 from .naming import DEFAULT_DIRECTORY, STDOUT, plan_targets
 
 
@@ -38,7 +39,7 @@ def plan(
 ) -> Plan:
     """Find the inputs, name their outputs, and check the whole plan before any work.
 
-    ``listed`` are the names read from ``--files-from``. Raises :class:`PlanError`
+    ``listed`` are the names read from a ``files_from`` list. Raises :class:`PlanError`
     for bad usage (two inputs to one output, an output that is an input, stdout
     for several inputs, ...). The output directory, and ./pooled (the default
     one), are never searched for inputs, unless named as an input themselves.
@@ -61,7 +62,7 @@ def plan(
         for (index, item), target in zip(good, targets, strict=True)
     ]
     problems = [
-        Result(index, Status.ERROR, item.problem)
+        Result.failing(index, FailureKind.INPUT, item.problem)
         for index, item in enumerate(inputs)
         if item.problem is not None
     ]

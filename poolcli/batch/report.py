@@ -1,8 +1,10 @@
-"""What the command line prints about a batch: JSON lines, human lines, the summary.
+"""How a batch is told: JSON lines, human lines, the summary, results in order.
 
-Plain strings only (no click, no colour): the CLI decides where they go. Paths are
-shown as given; in human lines control characters are escaped (``\\n``), so every
-message stays on one line whatever a file is called.
+Plain strings only (no click, no colour): the caller decides where they go, and
+says parameters its own way (a :data:`~poolcli.errors.Spelling`: the command line's
+flags, or the library's names by default). Paths are shown as given; in human
+lines control characters are escaped (``\\n``), so every message stays on one line
+whatever a file is called.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ..errors import Spelling, library_spelling, spell
 from .jobs import Result, Status
 
 
-def json_line(source: str, target: str | None, result: Result) -> str:
+def json_line(
+    source: str, target: str | None, result: Result, spelling: Spelling = library_spelling
+) -> str:
     """The ``--json`` object for one file (keys fixed, documented in ``--help``)."""
     record = {
         "input": source,
         "output": target,
         "status": str(result.status),
-        "error": result.error,
+        "error": None if result.failure is None else result.failure.said(spelling),
         "in_size": list(result.in_size) if result.in_size else None,
         "out_size": list(result.out_size) if result.out_size else None,
         "frames": result.frames,
@@ -32,10 +37,12 @@ def json_line(source: str, target: str | None, result: Result) -> str:
     return json.dumps(record, ensure_ascii=True)
 
 
-def file_line(source: str, target: str | None, result: Result) -> str:
-    """One human line for ``-v`` and ``--dry-run``: what was (or would be) done."""
-    if result.status is Status.ERROR:
-        return f"{shown(source)}: {result.error}"
+def file_line(
+    source: str, target: str | None, result: Result, spelling: Spelling = library_spelling
+) -> str:
+    """One human line for a file: what was (or would be) done, or why it failed."""
+    if result.failure is not None:
+        return f"{shown(source)}: {result.failure.said(spelling)}"
     source, target = shown(source), shown(target or "?")
     if result.status is Status.SKIPPED:
         return f"{source} -> {target}: skipped, the output exists"
@@ -73,8 +80,13 @@ class Tally:
         return f"{', '.join(parts)} in {seconds:.1f} s"
 
 
+def note_line(source: str, note: str, spelling: Spelling = library_spelling) -> str:
+    """A note on one file: what a conversion did that the user should know."""
+    return f"{shown(source)}: {spell(note, spelling)}"
+
+
 class FirstFailure:
-    """``--fail-fast``: passes results on up to and including the first failure."""
+    """Fail fast: passes results on up to and including the first failure."""
 
     def __init__(self) -> None:
         self.seen = False

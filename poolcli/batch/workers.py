@@ -39,10 +39,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..pooling.threads import available_cores  # noqa: F401 - re-exported: the CLI asks here
+from ..errors import FailureKind
 from .writing import sweep
 
 if TYPE_CHECKING:  # jobs imports Pillow: loaded when jobs run, not to start workers
+    from ..images.reading.ahead import DecodeAhead
     from .jobs import Job, Result, Work
 
 #: How long workers get to clean up after SIGTERM before they are killed.
@@ -62,21 +63,23 @@ def run_jobs(
     workers: int,
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
+    ahead: DecodeAhead | None = None,
 ) -> Iterator[Result]:
     """Run ``jobs``, yielding each :class:`Result` as it finishes.
 
     With one worker, or one job, the jobs run here and the engine may use every
     core; with more, each worker's engine runs one thread (the processes already
-    fill the cores). Outputs are the same either way.
+    fill the cores). Outputs are the same either way. ``ahead`` (an input being
+    decoded already) serves a job run here.
     """
-    from ..images.conversion import load_ahead
+    from ..images.convert import load_ahead
     from .jobs import run_job
 
     workers = min(workers, len(jobs))
     if workers <= 1:
         for job in jobs:
             try:
-                result = run_job(job, work, stdin=stdin, stdout=stdout)
+                result = run_job(job, work, stdin=stdin, stdout=stdout, ahead=ahead)
             except BaseException:
                 sweep([job.target], work.run_id)  # belt and braces: the writer cleans up too
                 raise
@@ -240,16 +243,16 @@ class _Pool:
             waiting.appendleft(culprit)  # it never started: not the file's fault
             return None  # and no replacement, which would fail the same way
         self.workers.append(_Worker(self.context, self.work))
-        from .jobs import Result, Status
+        from .jobs import Result
 
         cause = (
             f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
         )
         message = (
             f"the worker process died ({cause}) on this file; "
-            "if memory ran out, lower -j or --max-pixels"
+            "if memory ran out, lower `workers` or `max_pixels`"
         )
-        return Result(culprit.index, Status.ERROR, message)
+        return Result.failing(culprit.index, FailureKind.WORKER_DIED, message)
 
     def _close(self, finished: bool) -> None:
         in_flight = [job.target for worker in self.workers for job in worker.jobs]

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import BinaryIO, TypeVar
 
-from ..errors import OutputError, PoolcliError
+from ..errors import OutputError, OutputExists, PoolcliError
 
 #: Suffix of the temporary files; discovery skips them (they are hidden too).
 TEMP_SUFFIX = ".poolcli-tmp"
@@ -31,10 +31,6 @@ _NAME_BYTES = 160
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
 
 T = TypeVar("T")
-
-
-class OutputExists(OutputError):
-    """The target exists and the policy does not replace it."""
 
 
 def temp_path(target: str, run_id: str) -> str:

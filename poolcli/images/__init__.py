@@ -2,58 +2,49 @@
 
 ``convert`` pools one input (any Pillow image, every frame, or a .npy/.npz) and
 writes the result to a stream; ``describe`` reads headers only; ``pool_image``
-pools a Pillow image in memory. The batch layer and the CLI are built on these.
+pools a Pillow image in memory. The batch layer and the command line build on these.
 
-Names load on first use, and NumPy only when a job needs it: the engine's path
-(:mod:`~poolcli.images.engine_path`), mode conversions that look at pixels
-(:mod:`~poolcli.images.fitting`), the PNG and animation writers and arrays each load
-it. A 2x2 mean of a photo into JPEG, TIFF or WebP is Pillow's work alone.
+The rooms:
+
+- :mod:`.formats` and :mod:`.modes`: the format table and the mode table, one
+  record per format and per Pillow mode, which every other module asks.
+- :mod:`.convert`: one input to one output; :mod:`.requests`: what it is asked
+  (:class:`ReadOptions`, :class:`WriteOptions`) and what it reports.
+- :mod:`.reading`: sources, the pixel limit, decoding frames (upright) and arrays,
+  headers only, decoding ahead.
+- :mod:`.policy`: pooling one frame (the mode policy, Pillow's own ``reduce``
+  where it is exact); :mod:`.engine_route`: the frame through the engine (pixel
+  views, alpha weighting, linear light).
+- :mod:`.arrays`: .npy/.npz files, layouts, arrays to and from images.
+- :mod:`.metadata`: what survives pooling (ICC, EXIF, XMP, DPI, text, timing).
+- :mod:`.writing`: the nearest mode a format holds, Pillow's writers, and poolcli's
+  own (parallel PNG, frame-exact GIF/APNG/WebP animations).
+
+Names load on first use, and NumPy only when a job needs it: the engine route,
+arrays, mode conversions that look at pixels, and the own writers each load it. A
+2x2 mean of a photo into JPEG, TIFF or WebP is Pillow's work alone.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "LAYOUTS",
-    "AlphaPolicy",
-    "PoolSettings",
-    "ReadOptions",
-    "Report",
-    "WriteOptions",
-    "convert",
-    "describe",
-    "output_format",
-    "pool_image",
-]
+from ..lazy import lazy_exports
 
-_HOMES = {
-    "DEFAULT_MAX_PIXELS": "..choices",
-    "LAYOUTS": "..choices",
-    "AlphaPolicy": "..choices",
-    "PoolSettings": ".settings",
-}
+__all__ = ["ReadOptions", "Report", "WriteOptions", "convert", "describe", "pool_image"]
 
 if TYPE_CHECKING:
-    from ..choices import DEFAULT_MAX_PIXELS, LAYOUTS, AlphaPolicy
-    from .conversion import (
-        ReadOptions,
-        Report,
-        WriteOptions,
-        convert,
-        describe,
-        output_format,
-        pool_image,
-    )
-    from .settings import PoolSettings
+    from .convert import convert, describe, pool_image
+    from .requests import ReadOptions, Report, WriteOptions
 
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        message = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(message)
-    value = getattr(import_module(_HOMES.get(name, ".conversion"), __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "convert": ".convert",
+        "describe": ".convert",
+        "pool_image": ".convert",
+        "ReadOptions": ".requests",
+        "Report": ".requests",
+        "WriteOptions": ".requests",
+    },
+)

@@ -12,19 +12,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image, PngImagePlugin
 
+from .formats import FORMATS, record_of
+
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
-
-# Output formats and the metadata keywords their Pillow writers take.
-_ICC = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
-_EXIF = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
-_XMP = {"PNG", "JPEG", "MPO", "WEBP", "TIFF", "AVIF"}
-_DPI = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "PCX"}
-#: Formats that keep every frame, and which animation keywords they take.
-ANIMATED = {"GIF", "PNG", "WEBP", "AVIF"}
-MULTI_FRAME = {"GIF", "PNG", "WEBP", "TIFF", "MPO", "AVIF", "PDF"}
-
 
 @dataclass
 class Metadata:
@@ -45,7 +37,8 @@ class Metadata:
         """The metadata of an opened (not necessarily loaded) image's first frame."""
         info = image.info
         exif = None
-        if "exif" in info or image.format in ("JPEG", "MPO", "WEBP", "PNG"):
+        record = FORMATS.get(image.format or "")
+        if "exif" in info or (record is not None and record.exif_outside_info):
             try:
                 candidate = image.getexif()
             except Exception:  # noqa: BLE001 - a corrupt EXIF block is dropped, not fatal
@@ -53,7 +46,7 @@ class Metadata:
             if candidate:
                 exif = candidate
         text = {}
-        if image.format == "PNG":
+        if record is not None and record.carries("text"):
             text = {k: v for k, v in getattr(image, "text", {}).items() if isinstance(v, str)}
         xmp = info.get("xmp")
         return cls(
@@ -98,23 +91,24 @@ class Metadata:
         frames: int,
     ) -> dict[str, object]:
         """Keywords for ``Image.save`` in ``format`` for a result of ``size`` (w, h)."""
+        record = record_of(format)
         options: dict[str, object] = {}
-        if self.icc_profile and format in _ICC:
+        if self.icc_profile and record.carries("icc_profile"):
             options["icc_profile"] = self.icc_profile
-        if self.exif is not None and format in _EXIF:
+        if self.exif is not None and record.carries("exif"):
             options["exif"] = self._exif_bytes(size)
-        if self.xmp and format in _XMP:
+        if self.xmp and record.carries("xmp"):
             options["xmp"] = self.xmp
-        if self.dpi and format in _DPI:
+        if self.dpi and record.carries("dpi"):
             options["dpi"] = (self.dpi[0] / scale[0], self.dpi[1] / scale[1])
-        if self.text and format == "PNG":
+        if self.text and record.carries("text"):
             pnginfo = PngImagePlugin.PngInfo()
             for key, value in self.text.items():
                 pnginfo.add_text(key, value)
             options["pnginfo"] = pnginfo
-        if self.comment and format == "GIF":
+        if self.comment and record.carries("comment"):
             options["comment"] = self.comment
-        if frames > 1 and format in ANIMATED:
+        if frames > 1 and record.animated:
             if self.loop is not None:
                 options["loop"] = self.loop
             if self.durations:

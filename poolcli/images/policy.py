@@ -1,97 +1,56 @@
-"""The mode policy: how a frame of each Pillow mode is pooled, and what mode comes out.
+"""Pooling one frame: the mode policy says how each Pillow mode is pooled.
 
 - ``1``: max = OR, min = AND, mode = majority; the other modes average, so they
   give ``L`` (0 or 255 per pixel in, grey levels out).
 - ``L``, ``I;16``/``I;16B``, ``I``, ``F``: pooled at their own bit depth.
 - ``LA``, ``RGB``, ``RGBA``, ``CMYK``, ``YCbCr``, ``LAB``: per channel, in their own space;
-  averaging modes weight colour by alpha (see :mod:`poolcli.images.alpha`).
+  averaging modes weight colour by alpha (see :mod:`.engine_route.alpha`).
 - ``P``/``PA``: ``mode`` pools the palette indices and keeps the palette; every other
   mode converts to ``RGB``/``RGBA`` first (transparency kept).
 - ``La``/``RGBa`` (premultiplied) become ``LA``/``RGBA``.
 
-Where Pillow's own ``reduce`` gives the engine's very bytes (2-wide means of ``L``,
-``RGB``, ``CMYK``, ``YCbCr``), it pools the frame and NumPy never loads; every other
-frame goes through :mod:`poolcli.images.engine_path`.
+Each mode's facts are its record in :mod:`.modes`. Where Pillow's own ``reduce``
+gives the engine's very bytes (2-wide means of the modes marked
+``pillow_reduce_exact``), it pools the frame and NumPy never loads; every other
+frame takes the engine's route (:mod:`.engine_route`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from PIL import Image, ImagePalette
+from PIL import Image
 
 from ..errors import InputError
-from ..pooling.modes import PoolMode
-from .settings import PoolSettings
-
-if TYPE_CHECKING:
-    import numpy as np
-
-_UNPREMULTIPLIED = {"La": "LA", "RGBa": "RGBA", "I;16L": "I;16", "I;16N": "I;16"}
-#: Modes with an alpha channel (last), which averaging modes weight colour by.
-WITH_ALPHA = {"LA", "RGBA"}
-#: Modes whose codes are sRGB-encoded light, so --linear applies.
-SRGB = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B"}
-_POOLABLE = {"1", "L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I;16B", "I", "F"}
-
-
-@dataclass
-class PooledFrame:
-    """Pooled pixels, not yet an image: the caller can free the input frame first.
-
-    ``array`` holds them (the engine's result), or ``ready`` when Pillow pooled the
-    frame itself.
-    """
-
-    array: np.ndarray | None
-    mode: str
-    palette: ImagePalette.ImagePalette | None = None
-    transparency: object = None
-    ready: Image.Image | None = None
-
-    def image(self) -> Image.Image:
-        if self.ready is not None:
-            return self.ready
-        assert self.array is not None
-        from .pixels import image_from  # an array means NumPy is loaded already
-
-        result = image_from(self.array, self.mode)
-        if self.palette is not None:
-            result.putpalette(self.palette)
-        if self.transparency is not None:
-            result.info["transparency"] = self.transparency
-        return result
+from ..spec.modes import PoolMode
+from ..spec.settings import PoolSettings
+from .modes import mode_of
+from .pooled import PooledFrame
+from .requests import add_note
 
 
 def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
-    """Pool one decoded frame as the mode policy says; notes for stderr are appended.
+    """Pool one decoded frame as the mode policy says; notes for the report are appended.
 
     Pillow's own ``reduce`` pools it where that gives the engine's very bytes (see
     :func:`reducible_by_pillow`), without loading NumPy; the engine does the rest.
     """
     settings.output_size(*image.size)  # refuse a too-small image in image words
     image = _poolable(image, settings.mode, notes)
-    if image.mode in _PILLOW_EXACT and reducible_by_pillow(settings):
+    record = mode_of(image.mode)
+    if record is not None and record.pillow_reduce_exact and reducible_by_pillow(settings):
         return PooledFrame(None, image.mode, ready=_pillow_reduce(image, settings))
-    from . import engine_path  # NumPy and the engine load here, on first need
+    from .engine_route import route  # NumPy and the engine load here, on first need
 
-    if image.mode in ("P", "PA"):
-        return engine_path.pool_palette(image, settings)
-    return engine_path.pool_pixels(image, settings, notes)
+    if record is not None and record.palette:
+        return route.pool_palette(image, settings)
+    return route.pool_pixels(image, settings, notes)
 
 
-#: Modes whose 2-wide means Pillow's ``Image.reduce`` computes exactly as the engine
-#: does (rounded half up; an edge window over its real pixels). Checked byte for byte
-#: by tests; not LAB (its a and b channels reduce differently), not alpha modes
-#: (Pillow rounds through premultiplied values).
-_PILLOW_EXACT = {"L", "RGB", "CMYK", "YCbCr"}
 _TWO_WIDE = {(2, 2), (1, 2), (2, 1)}
 
 
 def reducible_by_pillow(settings: PoolSettings) -> bool:
     """Whether Pillow's C ``reduce`` gives the engine's result for these settings
-    (on frames of the modes it is exact for: L, RGB, CMYK, YCbCr).
+    (on frames of the modes marked ``pillow_reduce_exact``: L, RGB, CMYK, YCbCr).
 
     The commonest job, a 2x2 mean of a photo, then needs no pixel copies between
     Pillow and NumPy, nor NumPy at all: measured 1.5-5x faster than the engine's
@@ -123,16 +82,17 @@ def _pillow_reduce(image: Image.Image, settings: PoolSettings) -> Image.Image:
 
 def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Image:
     """``image`` in a mode the policy pools directly (conversions per the module doc)."""
-    if image.mode in _UNPREMULTIPLIED:
-        return image.convert(_UNPREMULTIPLIED[image.mode])
-    if image.mode in ("P", "PA"):
+    record = mode_of(image.mode)
+    if record is not None and record.palette:
         if mode is PoolMode.MODE:
             return image
-        transparent = image.mode == "PA" or "transparency" in image.info
+        transparent = record.alpha or "transparency" in image.info
         return image.convert("RGBA" if transparent else "RGB")
-    if image.mode == "1" and not mode.selects:
-        return image.convert("L")
-    if image.mode in _POOLABLE:
+    if record is not None and record.pooled_as is not None:
+        return image.convert(record.pooled_as)
+    if record is not None and record.averaged_as is not None and not mode.selects:
+        return image.convert(record.averaged_as)
+    if record is not None and record.poolable:
         return image
     target = "RGBA" if "A" in image.mode else "RGB"
     try:
@@ -140,11 +100,5 @@ def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Ima
     except (ValueError, OSError) as error:
         message = f"cannot pool mode {image.mode}: {error}"
         raise InputError(message) from None
-    note(notes, f"mode {image.mode} pooled as {target}")
+    add_note(notes, f"mode {image.mode} pooled as {target}")
     return converted
-
-
-def note(notes: list[str], text: str) -> None:
-    """Append ``text`` to the notes for stderr, once."""
-    if text not in notes:
-        notes.append(text)

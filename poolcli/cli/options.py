@@ -26,24 +26,27 @@ Run options (:data:`run_options`): ``-j/--jobs``, ``--fail-fast``; and the
 reporting ones each command takes: ``--json``, ``-q``, ``-v``, ``--traceback``.
 
 Scale options (:data:`scale_options`): ``--shard I/N`` (:class:`ShardType`),
-``--executor local|dask`` (:class:`Executor`), ``--scheduler ADDRESS`` (also
+``--executor local|dask``, ``--scheduler ADDRESS`` (also
 ``DASK_SCHEDULER_ADDRESS``), ``--scheduler-timeout SECONDS``.
 
-Only NumPy-free modules are imported here, so ``--help`` stays fast.
+Choices come from the library's enums and tables. Only NumPy-free modules are
+imported here, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from enum import Enum
 from typing import Any
 
 import click
 
-from .batch.sharding import Shard
-from .choices import DEFAULT_MAX_PIXELS, DTYPE_NAMES, LAYOUTS, AlphaPolicy, PoolMode
-from .errors import ParameterError
+from ..batch.request import CONNECT_SECONDS, Executor
+from ..batch.sharding import Shard
+from ..errors import ParameterError
+from ..spec.arrays import DTYPE_NAMES, LAYOUTS
+from ..spec.limits import DEFAULT_MAX_PIXELS
+from ..spec.modes import AlphaPolicy, PoolMode
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -183,18 +186,6 @@ class ShardType(click.ParamType):
             self.fail(f"{value!r}: {error}", param, ctx)
 
 
-class Executor(str, Enum):
-    """Where ``poolcli pool`` runs its jobs."""
-
-    #: Worker processes on this machine (``-j``).
-    LOCAL = "local"
-    #: The workers of a Dask distributed cluster (``--scheduler``).
-    DASK = "dask"
-
-    def __str__(self) -> str:
-        return self.value
-
-
 # --- pool options ------------------------------------------------------------------
 
 mode = click.option(
@@ -250,8 +241,6 @@ linear = click.option(
 
 pool_options = stack(mode, kernel, stride, padding, dilation, ceil_mode, exclude_pad, divisor,
                      power, size, repeat, alpha, linear)  # fmt: skip
-POOL_PARAMETERS = ("mode", "kernel", "stride", "padding", "dilation", "ceil_mode", "exclude_pad",
-                   "divisor", "p", "size", "repeat", "alpha", "linear")  # fmt: skip
 
 # --- read options ------------------------------------------------------------------
 
@@ -362,19 +351,13 @@ scheduler = click.option(
 )  # fmt: skip
 scheduler_timeout = click.option(
     "--scheduler-timeout", metavar="SECONDS", type=click.FloatRange(min=0, min_open=True),
-    default=10.0, show_default=True, help="How long to wait for the Dask scheduler to answer.",
+    default=CONNECT_SECONDS, show_default=True,
+    help="How long to wait for the Dask scheduler to answer.",
 )  # fmt: skip
 
 run_options = stack(jobs, fail_fast)
 scale_options = stack(shard, executor, scheduler, scheduler_timeout)
 report_options = stack(json_lines, quiet, verbose, traceback)
-
-
-def pool_parameters(params: dict[str, Any]) -> dict[str, Any]:
-    """The pool options in ``params`` as ``PoolSettings.make`` keywords."""
-    values = {name: params[name] for name in POOL_PARAMETERS}
-    values["count_include_pad"] = not values.pop("exclude_pad")
-    return values
 
 
 def modes_epilog() -> str:

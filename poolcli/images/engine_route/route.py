@@ -2,8 +2,7 @@
 
 Everything :func:`poolcli.images.policy.pool_frame` does not leave to Pillow's own
 ``reduce``: alpha-weighted means, linear light, sums clipped into the mode, palette
-indices voted on with their palette kept. NumPy and the engine load with this
-module, so a run that never comes here never loads them.
+indices voted on with their palette kept.
 """
 
 from __future__ import annotations
@@ -11,33 +10,35 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..pooling.modes import PoolMode
+from ...spec.modes import AlphaPolicy, PoolMode
+from ...spec.settings import PoolSettings
+from ..modes import mode_of
+from ..pooled import PooledFrame
+from ..requests import add_note
 from . import linear as srgb
 from .alpha import pool_premultiplied
 from .passes import pool_all
 from .pixels import view
-from .policy import SRGB, WITH_ALPHA, PooledFrame, note
-from .settings import AlphaPolicy, PoolSettings
 
 
 def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
     """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine."""
     mode = settings.mode
+    record = mode_of(image.mode)
+    assert record is not None and record.poolable, "the policy sends poolable modes only"
     averaging = mode.weighted_by_alpha
-    linear = settings.linear and averaging and image.mode in SRGB
-    weighted = (
-        image.mode in WITH_ALPHA and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
-    )
+    linear = settings.linear and averaging and record.srgb
+    weighted = record.alpha and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
     # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
     # whole-pixel modes and the colour transforms want the real channels only
     array = view(image, padded=not (weighted or linear or mode is PoolMode.MODE))
     if settings.linear and averaging and not linear:
-        note(
+        add_note(
             notes,
-            f"--linear does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored",
+            f"`linear` does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored",
         )
     if mode is PoolMode.SUM and array.dtype.kind != "f":
-        note(
+        add_note(
             notes,
             f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums",
         )
@@ -45,7 +46,7 @@ def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) ->
         colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
         pooled = np.concatenate([colour, alpha[..., None]], axis=-1)
     elif linear:
-        pooled = _pool_linear(array, image.mode, settings)
+        pooled = _pool_linear(array, record.alpha, settings)
     else:
         channel_axis = 2 if array.ndim == 3 else None
         pooled = pool_all(array, settings, channel_axis=channel_axis)
@@ -63,12 +64,12 @@ def pool_palette(image: Image.Image, settings: PoolSettings) -> PooledFrame:
     return PooledFrame(pooled, image.mode, palette, image.info.get("transparency"))
 
 
-def _pool_linear(array: np.ndarray, mode: str, settings: PoolSettings) -> np.ndarray:
+def _pool_linear(array: np.ndarray, alpha: bool, settings: PoolSettings) -> np.ndarray:
     """Averaging in linear light; alpha (when not weighting) pooled as stored."""
     codes = array.astype(array.dtype.newbyteorder("="), copy=False)
-    colour = codes[..., :-1] if mode in WITH_ALPHA else codes
+    colour = codes[..., :-1] if alpha else codes
     pooled = srgb.to_codes(pool_all(srgb.to_linear(colour), settings), codes.dtype)
-    if mode in WITH_ALPHA:
+    if alpha:
         alpha = pool_all(codes[..., -1], settings)
         pooled = np.concatenate([pooled, alpha[..., None]], axis=-1)
     return pooled

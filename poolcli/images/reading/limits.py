@@ -1,4 +1,8 @@
-"""Opening an image file under poolcli's pixel limit (Pillow only, no NumPy)."""
+"""Opening an image file under poolcli's pixel limit, Pillow's own checks included.
+
+Pillow only, no NumPy. The limit itself and its message are in
+:mod:`poolcli.spec.limits`.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,13 @@ from typing import IO
 
 from PIL import Image
 
-from ..errors import LimitError
-
-
-def check_pixels(size: tuple[int, int], max_pixels: int | None) -> None:
-    """Refuse an image of ``size`` (width, height) above ``max_pixels``, naming the option."""
-    width, height = size
-    if max_pixels is not None and width * height > max_pixels:
-        raise LimitError(_over_limit(f"{width}x{height} = {width * height:,}", max_pixels))
-
-
-def _over_limit(pixels: str, max_pixels: int) -> str:
-    return (
-        f"image is {pixels} pixels, over the limit of {max_pixels:,} (a decompression "
-        "bomb?); raise it with --max-pixels N or lift it with --max-pixels none"
-    )
+from ...errors import LimitError
+from ...spec.limits import check_pixels, over_limit
 
 
 def use_block_allocator() -> None:
     """Have Pillow keep each new image in one memory block, so that
-    :func:`poolcli.images.pixels.view` can map it.
+    :func:`poolcli.images.engine_route.pixels.view` can map it.
 
     This changes only how Pillow lays out image memory, not any pixel value.
     """
@@ -103,4 +94,4 @@ def pillow_limit(max_pixels: int | None) -> Iterator[None]:
             assert max_pixels is not None, "Pillow has no limit without ours"
             found = re.search(r"\((\d+) pixels\)", str(error))
             pixels = f"{int(found.group(1)):,}" if found else "more than"
-            raise LimitError(_over_limit(pixels, max_pixels)) from None
+            raise LimitError(over_limit(pixels, max_pixels)) from None

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..pooling import adaptive_pool, pool
-from ..pooling.modes import PoolMode
-from .settings import PoolSettings
+from ...pooling import adaptive_pool, pool
+from ...spec.modes import PoolMode
+from ...spec.settings import PoolSettings
 
 
 def passes(settings: PoolSettings) -> Iterator[PoolSettings]:

@@ -1,20 +1,30 @@
 """What to do to one input: the pooling parameters plus the image policy switches.
 
-:class:`PoolSettings` is built once (by the CLI or a library caller), validated up
-front, and then applied to every input; it also predicts output sizes from header
-sizes, so dry runs and ``poolcli info`` never decode pixels.
+:class:`PoolSettings` is built once (by the command line or a library caller),
+checked up front, and then applied to every input; it also predicts output sizes
+from header sizes, so dry runs and ``poolcli info`` never decode pixels.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..choices import AlphaPolicy
 from ..errors import InputError, ParameterError
-from ..pooling.modes import PoolMode
-from ..pooling.parameters import check_window_parameters, output_length, pair
+from .modes import AlphaPolicy, PoolMode
+from .parameters import (
+    Pair,
+    check_mode_options,
+    check_repeat,
+    check_size,
+    check_threads,
+    check_window,
+    fitted_length,
+    pair,
+    show,
+    show_size,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +36,10 @@ class PoolSettings:
     to keep the aspect ratio. ``repeat`` applies the pooling that many times.
     """
 
-    kernel: tuple[int, int] = (2, 2)
-    stride: tuple[int, int] | None = None
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
+    kernel: Pair = (2, 2)
+    stride: Pair | None = None
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
     mode: PoolMode = PoolMode.AVG
     ceil_mode: bool = False
     count_include_pad: bool = True
@@ -42,8 +52,8 @@ class PoolSettings:
     threads: int | None = field(default=None, compare=False)
 
     @classmethod
-    def make(cls, kernel: int | tuple[int, int] = 2, **options: object) -> PoolSettings:
-        """Settings from loose values (ints for pairs, strings for enums), validated."""
+    def make(cls, kernel: int | Pair = 2, **options: object) -> PoolSettings:
+        """Settings from loose values (ints for pairs, strings for enums), checked."""
         values: dict[str, object] = dict(options)
         values["kernel"] = pair("kernel", kernel)
         for name in ("stride", "padding", "dilation"):
@@ -52,17 +62,13 @@ class PoolSettings:
         if "mode" in values:
             values["mode"] = PoolMode.parse(values["mode"])  # type: ignore[arg-type]
         if "alpha" in values:
-            try:
-                values["alpha"] = AlphaPolicy(values["alpha"])
-            except ValueError:
-                message = f"alpha must be 'premultiplied' or 'independent', got {values['alpha']!r}"
-                raise ParameterError(message) from None
+            values["alpha"] = AlphaPolicy.parse(values["alpha"])  # type: ignore[arg-type]
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
         return settings
 
     @property
-    def effective_stride(self) -> tuple[int, int]:
+    def effective_stride(self) -> Pair:
         return self.kernel if self.stride is None else self.stride
 
     @property
@@ -79,58 +85,20 @@ class PoolSettings:
             threads=self.threads,
         )
 
-    def with_mode(self, mode: PoolMode) -> PoolSettings:
-        return replace(self, mode=mode)
-
     def check(self, max_pixels: int | None = None) -> None:
         """Raise :class:`ParameterError` for settings that no allowed image could satisfy.
 
         With ``max_pixels``, a kernel reach or an output size that needs a bigger
         image than the limit allows is refused too, before any file is read.
         """
-        self._check_window()
-        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
-            message = f"repeat must be a whole number of at least 1, got {self.repeat!r}"
-            raise ParameterError(message)
+        check_window(self.kernel, self.effective_stride, self.padding, self.dilation)
+        check_repeat(self.repeat)
         if self.size is not None:
-            if self.repeat != 1:
-                message = "--size picks the output size itself; it does not combine with --repeat"
-                raise ParameterError(message)
-            width, height = self.size
-            if width is None and height is None:
-                message = "size needs a width, a height or both, as WxH, Wx or xH"
-                raise ParameterError(message)
-            for side in (width, height):
-                if side is not None and side < 1:
-                    message = f"size sides must be at least 1 pixel, got {_show_size(self.size)}"
-                    raise ParameterError(message)
-        if self.divisor is not None and self.mode is not PoolMode.AVG:
-            message = f"--divisor only applies to mode avg, not {self.mode.value}"
-            raise ParameterError(message)
-        if self.mode is PoolMode.LP and max(self.padding) > 0:
-            message = f"mode lp takes no padding (as PyTorch's LPPool2d), got {self.padding}"
-            raise ParameterError(message)
-        if self.mode is PoolMode.LP and not (math.isfinite(self.p) and self.p > 0):
-            message = f"--p must be a finite number above 0, got {self.p}"
-            raise ParameterError(message)
+            check_size(self.size, self.repeat)
+        check_mode_options(self.mode, divisor=self.divisor, p=self.p, padding=self.padding)
+        check_threads(self.threads)
         if max_pixels is not None:
             self._check_reach(max_pixels)
-
-    def _check_window(self) -> None:
-        """The engine's window rules, worded in width x height like the command line."""
-        stride, dilation = self.effective_stride, self.dilation
-        for name, sides in (("kernel", self.kernel), ("stride", stride), ("dilation", dilation)):
-            if min(sides) < 1:
-                message = f"{name} must be at least 1, got {wxh(sides)}"
-                raise ParameterError(message)
-        half = (self.kernel[0] // 2, self.kernel[1] // 2)
-        if min(self.padding) < 0 or self.padding[0] > half[0] or self.padding[1] > half[1]:
-            message = (
-                f"padding must be between 0 and half the kernel (kernel {wxh(self.kernel)} "
-                f"allows at most {wxh(half)}), got {wxh(self.padding)}"
-            )
-            raise ParameterError(message)
-        check_window_parameters(self.kernel, self.effective_stride, self.padding, self.dilation)
 
     def _check_reach(self, max_pixels: int) -> None:
         """Refuse settings that need an axis longer than any image ``max_pixels`` allows."""
@@ -139,20 +107,20 @@ class PoolSettings:
             area = (width or 1) * (height or 1)
             if area > max_pixels:
                 message = (
-                    f"--size {_show_size(self.size)} asks for {area:,} pixels, more than "
-                    f"--max-pixels {max_pixels:,} allows any input to have; pooling only shrinks"
+                    f"`size` {show_size(self.size)} asks for {area:,} pixels, more than "
+                    f"`max_pixels` {max_pixels:,} allows any input to have; pooling only shrinks"
                 )
-                raise ParameterError(message)
+                raise ParameterError(message, parameter="size", value=self.size)
             return
         for axis, name in ((0, "height"), (1, "width")):
             needed = self.minimum_input(axis, limit=max_pixels)
             if needed > max_pixels:
                 message = (
-                    f"kernel {self.kernel[1]}x{self.kernel[0]} (WxH) with repeat {self.repeat} "
-                    f"needs an image {name} of at least {needed:,} pixels, more than "
-                    f"--max-pixels {max_pixels:,} allows; use a smaller kernel or repeat"
+                    f"`kernel` {show(self.kernel)} with `repeat` {self.repeat} needs an image "
+                    f"{name} of at least {needed:,} pixels, more than `max_pixels` "
+                    f"{max_pixels:,} allows; use a smaller kernel or repeat"
                 )
-                raise ParameterError(message)
+                raise ParameterError(message, parameter="kernel", value=self.kernel)
 
     def minimum_input(self, axis: int, limit: int = 1 << 62) -> int:
         """The shortest axis that survives every repeat with one output (capped past ``limit``)."""
@@ -183,14 +151,14 @@ class PoolSettings:
                 if self.repeat == 1:
                     raise
                 message = (
-                    f"pass {step + 1} of --repeat {self.repeat} has a {w}x{h} image left, "
-                    f"too small for kernel {self.kernel[1]}x{self.kernel[0]}: {error}"
+                    f"pass {step + 1} of `repeat` {self.repeat} has a {w}x{h} image left, "
+                    f"too small: {error.message}"
                 )
                 raise InputError(message) from None
         return w, h
 
     def adaptive_size(self, width: int, height: int) -> tuple[int, int]:
-        """The --size target for an input of width x height (aspect kept for a missing side)."""
+        """The ``size`` target for an input of width x height (aspect kept for a missing side)."""
         assert self.size is not None
         out_w, out_h = self.size
         if out_w is None:
@@ -200,7 +168,7 @@ class PoolSettings:
             out_h = max(1, _round_half_up(height * out_w / width))
         if out_w > width or out_h > height:
             message = (
-                f"--size {out_w}x{out_h} is larger than the {width}x{height} input; "
+                f"`size` {out_w}x{out_h} is larger than the {width}x{height} input; "
                 "pooling only shrinks"
             )
             raise InputError(message)
@@ -209,16 +177,8 @@ class PoolSettings:
     def _length(self, n: int, axis: int) -> int:
         k, s = self.kernel[axis], self.effective_stride[axis]
         p, d = self.padding[axis], self.dilation[axis]
-        out = output_length(n, k, s, p, d, self.ceil_mode)
-        if out < 1:
-            side = "height" if axis == 0 else "width"
-            remedy = "" if self.ceil_mode else " or --ceil-mode to keep a partial window"
-            message = (
-                f"kernel {self.kernel[1]}x{self.kernel[0]} (WxH) is larger than the image "
-                f"{side} of {n} pixels; use a smaller kernel{remedy}"
-            )
-            raise InputError(message)
-        return out
+        side = "height" if axis == 0 else "width"
+        return fitted_length(n, k, s, p, d, self.ceil_mode, where=f"the image {side}")
 
     def scale(self, width: int, height: int) -> tuple[float, float]:
         """How many input pixels one output pixel spans, (x, y): DPI divides by this."""
@@ -229,16 +189,5 @@ class PoolSettings:
         return width / out_w, height / out_h
 
 
-def wxh(pair: tuple[int, int]) -> str:
-    """An (h, w) pair as the command line writes it: ``W`` when square, else ``WxH``."""
-    height, width = pair
-    return str(width) if width == height else f"{width}x{height}"
-
-
 def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
-
-
-def _show_size(size: tuple[int | None, int | None]) -> str:
-    width, height = size
-    return f"{'' if width is None else width}x{'' if height is None else height}"

@@ -15,19 +15,7 @@ import ctypes
 import numpy as np
 from PIL import Image
 
-#: Modes exported as one scalar per pixel, and the dtype their bytes hold.
-_SCALAR: dict[str, np.dtype] = {
-    "L": np.dtype(np.uint8),
-    "P": np.dtype(np.uint8),
-    "I": np.dtype("=i4"),
-    "F": np.dtype("=f4"),
-    "I;16": np.dtype("<u2"),
-    "I;16L": np.dtype("<u2"),
-    "I;16B": np.dtype(">u2"),
-}
-#: Modes exported as four bytes per pixel; RGB's fourth byte is padding.
-_FOUR_BYTES = {"RGB", "RGBA", "CMYK"}
-
+from ..modes import mode_of
 
 def view(image: Image.Image, *, padded: bool = False) -> np.ndarray:
     """The pixels of ``image`` as an (H, W[, C]) array, read-only, shared when possible.
@@ -36,8 +24,11 @@ def view(image: Image.Image, *, padded: bool = False) -> np.ndarray:
     channel that callers pooling channel by channel can carry along and drop (see
     :func:`image_from`). Otherwise the channels are exactly the mode's.
     """
-    if image.mode in _SCALAR or (image.mode in _FOUR_BYTES and (padded or image.mode != "RGB")):
-        shared = _arrow_view(image)
+    record = mode_of(image.mode)
+    if record is not None and (
+        record.buffer is not None or (record.four_bytes and (padded or record.channels == 4))
+    ):
+        shared = _arrow_view(image, record.buffer)
         if shared is not None:
             return shared
     return np.asarray(image)
@@ -57,7 +48,8 @@ def image_from(array: np.ndarray, mode: str) -> Image.Image:
         return Image.frombytes(
             "RGB", (width, height), _bytes(array.astype(np.uint8, copy=False)), "raw", "RGBX"
         )
-    dtype = _SCALAR.get(mode, np.dtype(np.uint8))
+    record = mode_of(mode)
+    dtype = np.dtype(record.buffer if record is not None and record.buffer else np.uint8)
     return Image.frombytes(mode, (width, height), _bytes(array.astype(dtype, copy=False)))
 
 
@@ -117,7 +109,9 @@ class _Exported:
         }
 
 
-def _arrow_view(image: Image.Image) -> np.ndarray | None:
+def _arrow_view(image: Image.Image, buffer: str | None) -> np.ndarray | None:
+    """The pixels of ``image`` shared through Arrow: one ``buffer`` value a pixel, or
+    (without one) four bytes a pixel; None where Pillow cannot export them whole."""
     export = getattr(image, "__arrow_c_array__", None)
     if export is None:
         return None
@@ -129,7 +123,7 @@ def _arrow_view(image: Image.Image) -> np.ndarray | None:
     width, height = image.size
     shape: tuple[int, ...]
     dtype: np.dtype
-    if image.mode in _FOUR_BYTES:
+    if buffer is None:
         if exported.n_children != 1:
             return None
         child = exported.children[0].contents
@@ -137,7 +131,7 @@ def _arrow_view(image: Image.Image) -> np.ndarray | None:
         shape, dtype = (height, width, 4), np.dtype(np.uint8)
     else:
         address, length = exported.buffers[1], exported.length
-        shape, dtype = (height, width), _SCALAR[image.mode]
+        shape, dtype = (height, width), np.dtype(buffer)
         length *= dtype.itemsize
     if not address or length != int(np.prod(shape)) * dtype.itemsize:
         return None

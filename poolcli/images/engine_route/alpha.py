@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pooling.modes import PoolMode
-from ..pooling.numeric import round_half_up
+from ...pooling.numeric import round_half_up
+from ...spec.modes import PoolMode
+from ...spec.settings import PoolSettings
 from . import linear as srgb
 from .passes import passes, pool_pass
-from .settings import PoolSettings
 
 
 def pool_premultiplied(

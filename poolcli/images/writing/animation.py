@@ -26,7 +26,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from ..errors import OutputError
+from ...errors import OutputError
 
 _GIF_CLEAR = 2  # "restore to background": the next frame starts from transparency
 _GIF_KEEP = 1

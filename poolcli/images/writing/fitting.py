@@ -9,21 +9,14 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .pixels import image_from
-
-# Conversions that lose nothing (every other one is noted as lossy, or says how).
-_LOSSLESS = {
-    ("1", "L"), ("1", "RGB"), ("1", "RGBA"), ("L", "RGB"), ("L", "RGBA"), ("L", "I;16"),
-    ("LA", "RGBA"), ("P", "RGB"), ("P", "RGBA"), ("PA", "RGBA"), ("RGB", "RGBA"),
-    ("I;16", "I"), ("I;16", "I;16B"), ("I;16B", "I;16"), ("I;16B", "I"),
-}  # fmt: skip
-
+from ..engine_route.pixels import image_from
+from ..modes import has_alpha, mode_of
 
 def for_gif(image: Image.Image) -> tuple[Image.Image, list[str]]:
     """A palette image for GIF, exact when the frame has at most 256 colours and
     on/off transparency; otherwise RGB(A) for Pillow's adaptive quantiser, with
     notes saying what is lost."""
-    transparent = image.mode in ("LA", "PA", "RGBA") or "transparency" in image.info
+    transparent = has_alpha(image.mode) or "transparency" in image.info
     rgba = np.asarray(convert(image, "RGBA" if transparent else "RGB"))
     exact = _exact_palette(rgba)
     if exact is not None:
@@ -60,9 +53,10 @@ def _exact_palette(pixels: np.ndarray) -> Image.Image | None:
 
 def loss(image: Image.Image, target: str) -> str:
     """What the conversion loses, for the note ('' when nothing)."""
-    if (image.mode, target) in _LOSSLESS:
+    record = mode_of(image.mode)
+    if record is not None and target in record.lossless:
         return ""
-    if image.mode in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
+    if has_alpha(image.mode) and target in ("RGB", "L"):
         return " (transparency flattened onto white)"
     if image.mode in ("I", "F") and target in ("I;16", "I"):
         values = np.asarray(image)
@@ -91,7 +85,7 @@ def convert(image: Image.Image, target: str) -> Image.Image:
             values, 0 if target != "I" else -(2**31), 65535 if target != "I" else 2**31 - 1
         )
         return image_from(values.astype({"I": np.int32}.get(target, np.uint16)), target)
-    if source in ("RGBA", "LA", "PA") and target in ("RGB", "L"):
+    if has_alpha(source) and target in ("RGB", "L"):
         # flatten onto white, as a viewer shows transparency, rather than exposing
         # whatever colour hides under alpha 0
         rgba = image.convert("RGBA")

@@ -1,0 +1,376 @@
+"""poolcli's command line: ``poolcli pool`` and ``poolcli info``.
+
+Parsing and printing only: options become typed arguments (:mod:`.arguments`), then
+a :class:`~poolcli.batch.BatchRequest`; :func:`poolcli.batch.run_batch` does the
+work; this module prints what it reports and exits with an
+:class:`~poolcli.errors.ExitStatus`. NumPy and Pillow are imported inside the
+commands, so ``--help`` and ``--version`` answer at once.
+
+stdout carries data only (image bytes, ``--json`` lines, ``info`` and
+``--dry-run`` output); everything else goes to stderr, one line per message, each
+starting with ``poolcli:``. A file's problem reads ``poolcli: FILE: message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .. import __version__
+from ..errors import ExitStatus, PoolcliError
+from ..spec.arrays import DEFAULT_LAYOUT
+from . import options
+from .arguments import InfoArguments, PoolArguments
+from .console import Console, binary, data, discard_stdout, said
+from .spelling import flag
+
+if TYPE_CHECKING:
+    from ..batch.run import Batch
+    from ..images.reading.ahead import DecodeAhead
+    from ..spec.settings import PoolSettings
+
+#: Set when a run used this machine only: its worker processes (if any) are joined
+#: when it ends, and a fork server ends with this process's pipes, so the process
+#: may end without Python's teardown (see :func:`poolcli.launch.main`).
+quick_exit = False
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+JSON_KEYS_HELP = """\b
+With --json, each file gives one line on stdout:
+  {"input": ..., "output": ..., "status": "ok" | "error" | "skipped",
+   "error": null | "message", "in_size": [w, h], "out_size": [w, h],
+   "frames": n, "seconds": s}
+(--dry-run: status "planned".)"""
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(
+    __version__, "-V", "--version", prog_name="poolcli", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """Downsample images and feature maps by pooling (max, min, avg, sum, lp, rms,
+    median, mode), exactly as PyTorch's pooling layers do.
+
+    Run 'poolcli COMMAND --help' for a command's options.
+
+    \b
+    Example:
+      poolcli pool photo.jpg -o small.jpg
+      poolcli pool -r photos -o thumbs -k 4
+      poolcli info scan.tif
+
+    \b
+    Shell completion (bash; zsh and fish likewise with zsh_source, fish_source):
+      eval "$(_POOLCLI_COMPLETE=bash_source poolcli)"
+    """
+
+
+@cli.command(epilog=options.modes_epilog() + "\n\n" + JSON_KEYS_HELP)
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
+@click.option(
+    "-o", "--output", metavar="OUT", default=None,
+    help="A file (one input), a directory (mirrors the inputs), or - for stdout"
+    "  [default: ./pooled/]",
+)  # fmt: skip
+@options.pool_options
+@options.read_options
+@options.write_options
+@options.input_options
+@options.run_options
+@options.scale_options
+@options.report_options
+@click.pass_context
+def pool(ctx: click.Context, **params: Any) -> None:
+    """Pool each INPUT into a smaller image (or array) of the same kind.
+
+    INPUT is a file, a directory (with -r), or - for stdin. Outputs go to -o: a
+    file for one input, a directory that mirrors the input tree, or - for stdout
+    (needs --format; never a terminal). Without -o, outputs go to ./pooled/
+    mirroring the inputs, so an input is never overwritten and a second run names
+    the same files; stdin goes to stdout. Existing outputs are refused unless
+    --overwrite or --skip-existing.
+
+    Sizes are WIDTH x HEIGHT, as in --size and ImageMagick geometry: -k 3x2 is a
+    window 3 pixels wide and 2 tall; -k 2 is 2x2.
+
+    In directories, files are found by extension (what Pillow reads, plus .npy and
+    .npz), hidden ones skipped and the output directory never read back; a file
+    named on the command line is always tried. --files-from keeps each listed
+    relative path under -o DIR; a named file keeps its name. The output has the
+    input's format and name unless --format (or -o FILE's extension) says otherwise.
+
+    A bad file is reported and the batch goes on. Exit status: 0 all done, 1 some
+    input failed, 2 bad usage, 130 interrupted (no partial outputs are left).
+
+    Beyond one machine: --shard I/N pools share I (0-based) of N, split by a
+    stable hash of each input's path under its root (a named file: its name), so
+    N runs with the same inputs (a Slurm array, N machines) cover every input
+    exactly once. --executor dask runs the files on a Dask cluster's workers
+    (--scheduler ADDRESS), which must see the inputs and -o at the same paths;
+    an unreachable scheduler exits 2. --dry-run never contacts the scheduler.
+
+    \b
+    Example:
+      poolcli pool photo.jpg -o small.jpg
+      poolcli pool -r photos -o thumbs -k 4 --include '*.jpg'
+      poolcli pool mask.png -m mode -k 3x2 -o mask_small.png
+      poolcli pool scan.tif --size 1024x -o preview.png
+      cat in.png | poolcli pool - -o - --format png > out.png
+      find . -name '*.tif' -print0 | poolcli pool --files-from - -0 -o out -j 4
+      poolcli pool -r photos -o thumbs --skip-existing --json > log.jsonl
+      poolcli pool -r photos -o thumbs --shard "$SLURM_ARRAY_TASK_ID/8"
+      poolcli pool -r /shared/photos -o /shared/thumbs --executor dask --scheduler tcp://head:8786
+    """
+    with _clean_errors(params["show_traceback"]), _interruptible():
+        arguments = PoolArguments(**params)
+        named = ctx.get_parameter_source("scheduler") is click.core.ParameterSource.COMMANDLINE
+        status = _pool(arguments, scheduler_named=named, ahead=ctx.obj)
+    ctx.exit(status)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, metavar="INPUT...", required=True)
+@options.recursive
+@options.include
+@options.exclude
+@options.follow_symlinks
+@options.pool_options
+@options.layout
+@options.max_pixels
+@options.json_lines
+@options.traceback
+@click.pass_context
+def info(ctx: click.Context, **params: Any) -> None:
+    """Describe each INPUT from its headers: format, mode, size, frames, dtype and
+    the metadata present. With pool options (-k, --size, ...), also the size the
+    output would have. Pixels are not decoded.
+
+    Output goes to stdout: lines for people, or with --json one object per file
+    (keys input, status, error, format, mode, size, frames, dtype, metadata,
+    planes, and out_size when pool options are given). Exit status 1 if an input
+    could not be read.
+
+    \b
+    Example:
+      poolcli info photo.jpg
+      poolcli info -r scans --json
+      poolcli info big.tif -k 4 --repeat 2
+    """
+    with _clean_errors(params["show_traceback"]), _interruptible():
+        arguments = InfoArguments(**params)
+        pooling = any(
+            ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+            for name in _POOL_OPTIONS
+        )
+        status = _info(arguments, pooling=pooling)
+    ctx.exit(status)
+
+
+_POOL_OPTIONS = ("mode", "kernel", "stride", "padding", "dilation", "ceil_mode", "exclude_pad",
+                 "divisor", "p", "size", "repeat", "alpha", "linear")  # fmt: skip
+
+
+def main(ahead: DecodeAhead | None = None) -> None:
+    """The ``poolcli`` console script; ``ahead`` may hold its one input being decoded."""
+    # poolcli never calls BLAS; without OpenBLAS's thread pool (started when NumPy
+    # loads) this process stays single-threaded, so workers can be forked safely
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        cli(prog_name="poolcli", obj=ahead)
+    except BrokenPipeError:
+        # the reader of stdout went away (| head): stop quietly, as cat does
+        discard_stdout()
+        sys.exit(ExitStatus.INPUT_FAILED)
+
+
+# --- pool ---------------------------------------------------------------------------
+
+
+def _pool(
+    arguments: PoolArguments, *, scheduler_named: bool, ahead: DecodeAhead | None
+) -> ExitStatus:
+    """Run the batch the options ask for, printing as it goes."""
+    from ..batch.cluster import ClusterError
+    from ..batch.run import run_batch
+
+    console = Console(quiet=arguments.quiet, verbose=arguments.verbose)
+    request = arguments.request(scheduler_named=scheduler_named)
+    if request.on_cluster and not arguments.show_traceback:
+        # Dask logs its own view of problems poolcli reports in one line
+        logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+    try:
+        batch = run_batch(request, stdin=binary("stdin"), stdout=binary("stdout"), ahead=ahead)
+    except ClusterError as error:
+        console.error(f"error: {said(error.message)}")  # one line: not a mistyped command
+        return ExitStatus.USAGE
+    with batch:
+        if batch.writes_stdout and arguments.as_json:
+            _usage("--json writes to stdout, so the image cannot: use -o FILE")
+        if batch.whole == 0:
+            console.note(
+                "no inputs found (directories give image, .npy and .npz files; see --include)"
+            )
+            return ExitStatus.OK
+        if request.shard is not None:
+            if arguments.verbose:
+                console.line(f"shard {request.shard}: {batch.total} of {batch.whole} input(s)")
+            if batch.total == 0:
+                console.note(f"shard {request.shard} has none of the {batch.whole} input(s)")
+                return ExitStatus.OK
+        _verbose_settings(console, request.settings, batch)
+        status = _report(batch, arguments, console)
+    global quick_exit
+    quick_exit = not request.on_cluster and not request.dry_run  # its workers are joined
+    return status
+
+
+def _report(batch: Batch, arguments: PoolArguments, console: Console) -> ExitStatus:
+    """Print every outcome in input order; the summary; the exit status."""
+    from ..batch.report import file_line, json_line, note_line
+
+    dry_run = arguments.dry_run
+    with console.progress(batch.total, enabled=not dry_run) as advance:
+        batch.arrived = advance
+        try:
+            for outcome in batch:
+                source, target, result = outcome.source, outcome.target, outcome.result
+                if arguments.as_json:
+                    data(json_line(source, target, result, flag))
+                if result.failed:
+                    console.error(file_line(source, target, result, flag))
+                    if result.traceback and arguments.show_traceback:
+                        console.raw(result.traceback)
+                elif dry_run and not arguments.as_json:
+                    data(file_line(source, target, result, flag))
+                elif arguments.verbose:
+                    console.line(file_line(source, target, result, flag))
+                for note in result.notes:
+                    console.note(note_line(source, note, flag))
+        except KeyboardInterrupt:
+            console.line(f"interrupted; {batch.summary()}", always=True)
+            return ExitStatus.INTERRUPTED
+    if batch.stopped_early:
+        console.line("stopped at the first failure (--fail-fast)")
+    tally = batch.tally
+    if batch.total > 1 or dry_run or tally.done != batch.total:
+        console.summary(batch.summary(), tally.failed)
+    return ExitStatus.INPUT_FAILED if tally.failed else ExitStatus.OK
+
+
+def _verbose_settings(console: Console, settings: PoolSettings, batch: Batch) -> None:
+    if not console.verbose:
+        return
+    if settings.size is not None:
+        width, height = settings.size
+        geometry = f"--size {'' if width is None else width}x{'' if height is None else height}"
+    else:
+        geometry = (
+            f"kernel {_wxh(settings.kernel)}, stride {_wxh(settings.effective_stride)}, "
+            f"padding {_wxh(settings.padding)}, dilation {_wxh(settings.dilation)}, "
+            f"repeat {settings.repeat}"
+        )
+    where = ""
+    if batch.workers is not None:  # None: a Dask cluster, described below
+        where = f"; {min(batch.workers, max(1, len(batch.plan.jobs)))} worker(s)"
+    console.line(f"{batch.total} input(s); mode {settings.mode}, {geometry}{where}")
+    layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in DEFAULT_LAYOUT.items())
+    console.line(f"arrays without --layout are read as {layouts}")
+    if batch.client is not None:
+        threads = batch.client.nthreads()
+        console.line(
+            f"running on the Dask cluster at {batch.request.scheduler}: {len(threads)} "
+            f"worker(s), {sum(threads.values())} thread(s), one engine thread per task"
+        )
+
+
+# --- info ---------------------------------------------------------------------------
+
+
+def _info(arguments: InfoArguments, *, pooling: bool) -> ExitStatus:
+    import json
+
+    from ..batch.discovery import Rules, discover
+    from ..batch.info import human_lines, inspect
+    from ..images.requests import ReadOptions
+
+    console = Console()
+    settings = arguments.settings()
+    settings.check(arguments.max_pixels)
+    read = ReadOptions(max_pixels=arguments.max_pixels, layout=arguments.layout)
+    rules = Rules(
+        arguments.recursive, arguments.include, arguments.exclude, arguments.follow_symlinks
+    )
+    failed = False
+    stdin = binary("stdin")
+    for item in discover(arguments.inputs, rules):
+        if item.problem is not None:
+            facts = {"input": item.path, "status": "error", "error": said(item.problem)}
+        else:
+            chosen = settings if pooling else None
+            facts = inspect(item.path, read, chosen, stdin=stdin, spelling=flag)
+        failed |= facts["status"] != "ok"
+        if arguments.as_json:
+            data(json.dumps(facts, ensure_ascii=True))
+        elif facts["status"] != "ok":
+            console.error(human_lines(facts)[0])
+        else:
+            data("\n".join(human_lines(facts)))
+    return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
+
+
+# --- errors, signals ----------------------------------------------------------------
+
+
+def _usage(message: str) -> None:
+    """Bad usage: click prints the message under the usage line and exits with 2."""
+    raise click.UsageError(message)
+
+
+@contextmanager
+def _clean_errors(show_traceback: bool) -> Iterator[None]:
+    """A PoolcliError becomes one line and its exit status; a bug, one line asking
+    for a report (the traceback with --traceback)."""
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except PoolcliError as error:
+        if error.exit_code == ExitStatus.USAGE:
+            raise click.UsageError(said(error.message)) from None
+        Console().error(f"error: {said(error.message)}")
+        raise click.exceptions.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        Console().line("interrupted", always=True)
+        raise click.exceptions.Exit(ExitStatus.INTERRUPTED) from None
+    except BrokenPipeError:
+        raise
+    except Exception as error:
+        if show_traceback:
+            raise
+        message = (
+            f"internal error: {type(error).__name__}: {error} "
+            "(a poolcli bug: please report it; --traceback shows where)"
+        )
+        Console().error(message)
+        raise click.exceptions.Exit(ExitStatus.INPUT_FAILED) from None
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM interrupts like Ctrl-C while the block runs."""
+    from ..batch.workers import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():
+        yield
+
+
+def _wxh(pair: tuple[int, int]) -> str:
+    height, width = pair
+    return f"{width}x{height}"

@@ -1,0 +1,137 @@
+"""What click parsed, as typed values, and the library requests they make.
+
+Each command's callback receives its options by name and turns them into one of
+these dataclasses at once; from there on everything is an attribute, checked by
+mypy, never a string lookup. A test checks that the
+fields match the commands' options one for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+import click
+
+from ..batch.request import BatchRequest, Executor, Existing
+from ..batch.sharding import Shard
+from ..images.requests import ReadOptions
+from ..spec.settings import PoolSettings
+
+
+@dataclass(frozen=True)
+class PoolingArguments:
+    """The pool options both commands take."""
+
+    inputs: tuple[str, ...]
+    mode: str
+    kernel: tuple[int, int]
+    stride: tuple[int, int] | None
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    ceil_mode: bool
+    exclude_pad: bool
+    divisor: int | None
+    p: float
+    size: tuple[int | None, int | None] | None
+    repeat: int
+    alpha: str
+    linear: bool
+    layout: str | None
+    max_pixels: int | None
+    recursive: bool
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    follow_symlinks: bool
+    as_json: bool
+    show_traceback: bool
+
+    @classmethod
+    def names(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+    def settings(self) -> PoolSettings:
+        """The pooling settings; ParameterError for values no image could satisfy."""
+        return PoolSettings.make(
+            self.kernel,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            mode=self.mode,
+            ceil_mode=self.ceil_mode,
+            count_include_pad=not self.exclude_pad,
+            divisor=self.divisor,
+            p=self.p,
+            size=self.size,
+            repeat=self.repeat,
+            alpha=self.alpha,
+            linear=self.linear,
+        )
+
+
+@dataclass(frozen=True)
+class InfoArguments(PoolingArguments):
+    """``poolcli info``'s options."""
+
+
+@dataclass(frozen=True)
+class PoolArguments(PoolingArguments):
+    """``poolcli pool``'s options."""
+
+    output: str | None
+    frame: int | None
+    format_name: str | None
+    save_options: tuple[tuple[str, object], ...]
+    dtype: str | None
+    overwrite: bool
+    skip_existing: bool
+    dry_run: bool
+    files_from: str | None
+    null: bool
+    jobs: int | None
+    fail_fast: bool
+    shard: Shard | None
+    executor: str
+    scheduler: str | None
+    scheduler_timeout: float
+    quiet: bool
+    verbose: bool
+
+    def request(self, *, scheduler_named: bool) -> BatchRequest:
+        """The batch these options ask for. ``scheduler_named``: ``--scheduler`` was on
+        the command line (DASK_SCHEDULER_ADDRESS alone never moves a run off this
+        machine). Combinations only the command line has are usage errors here."""
+        if self.overwrite and self.skip_existing:
+            _usage("--overwrite and --skip-existing exclude each other: pick one")
+        if self.verbose and self.quiet:
+            _usage("-v and -q exclude each other")
+        existing = Existing.REFUSE
+        if self.overwrite or self.skip_existing:
+            existing = Existing.OVERWRITE if self.overwrite else Existing.SKIP
+        executor = Executor(self.executor)
+        scheduler = self.scheduler if scheduler_named or executor is Executor.DASK else None
+        return BatchRequest(
+            self.inputs,
+            output=self.output,
+            settings=self.settings(),
+            read=ReadOptions(max_pixels=self.max_pixels, frame=self.frame, layout=self.layout),
+            format=self.format_name,
+            save_options=dict(self.save_options),
+            dtype=self.dtype,
+            existing=existing,
+            recursive=self.recursive,
+            include=self.include,
+            exclude=self.exclude,
+            follow_symlinks=self.follow_symlinks,
+            files_from=self.files_from,
+            null=self.null,
+            workers=self.jobs,
+            executor=executor,
+            scheduler=scheduler,
+            scheduler_timeout=self.scheduler_timeout,
+            shard=self.shard,
+            dry_run=self.dry_run,
+            fail_fast=self.fail_fast,
+        )
+
+
+def _usage(message: str) -> None:
+    raise click.UsageError(message)

@@ -1,0 +1,136 @@
+"""The array side of a conversion: .npy/.npz inputs pooled in their layout, pooled
+images written as .npy/.npz, and arrays written as images when a mode fits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from ...errors import InputError, OutputError
+from ...pooling.numeric import SUPPORTED, round_half_up
+from ...spec.modes import PoolMode
+from ...spec.settings import PoolSettings
+from ..engine_route.passes import pool_all
+from ..engine_route.pixels import image_from
+from ..modes import MODES, image_mode
+from ..requests import Report, WriteOptions
+from ..writing.save import save
+from . import files
+from .layouts import LaidOut, to_nhwc
+
+
+def convert_arrays(
+    arrays: dict[str, LaidOut],
+    input_format: str,
+    target: BinaryIO,
+    settings: PoolSettings,
+    write: WriteOptions,
+    notes: list[str],
+) -> Report:
+    """Pool every array of a .npy/.npz input in its layout; write arrays or an image."""
+    pooled = {}
+    for name, laid in arrays.items():
+        settings.output_size(*laid.size)  # image-worded errors before the engine's
+        result = _pool_laid_out(laid, settings)
+        pooled[name] = laid.with_array(cast(result, write.dtype))
+    first = next(iter(pooled.values()))
+    in_size = next(iter(arrays.values())).size
+    if write.format in ("NPY", "NPZ"):
+        if write.format == "NPY" and len(pooled) > 1:
+            message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
+            raise OutputError(message)
+        files.write(
+            target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
+        )
+        return Report(input_format, in_size, first.size, len(pooled), tuple(notes))
+    if len(pooled) > 1:
+        message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
+        raise OutputError(message)
+    frames = to_images(first)
+    save(frames, target, write.format, metadata_options={},
+         user_options=write.save_options, notes=notes)  # fmt: skip
+    return Report(input_format, in_size, first.size, len(frames), tuple(notes))
+
+
+def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
+    """Pool an array in its layout: spatial axes first for the engine, then back."""
+    moved = np.moveaxis(laid.array, laid.axes, (0, 1))
+    channel = None
+    if laid.channel_axis is not None and settings.mode is PoolMode.MODE:
+        # whole pixels vote; the channel axis lands after the spatial ones
+        rest = [a for a in range(laid.array.ndim) if a not in laid.axes]
+        channel = 2 + rest.index(laid.channel_axis)
+    pooled = pool_all(moved, settings, channel_axis=channel)
+    return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
+
+
+def write_images(frames: list[Image.Image], target: BinaryIO, write: WriteOptions) -> None:
+    """Pooled image frames as one .npy (frames stacked) or a .npz (one array per frame)."""
+    planes = {f"frame_{i}" if len(frames) > 1 else "": np.asarray(f) for i, f in enumerate(frames)}
+    planes = {name: cast(a, write.dtype) for name, a in planes.items()}
+    if write.format == "NPY":
+        planes = {"": image_array(planes.values())}
+    files.write(target, planes, npz=write.format == "NPZ")
+
+
+def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:
+    """``array`` as ``dtype``: floats to integers round half up and clip; nothing wraps."""
+    if dtype_name is None:
+        return array
+    dtype = parse_dtype(dtype_name)
+    if array.dtype == dtype:
+        return array
+    if dtype.kind == "b":
+        return array != 0
+    if dtype.kind in "iu" and array.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            return round_half_up(np.nan_to_num(array.astype(np.float64)), dtype)
+    if dtype.kind in "iu" and array.dtype.kind in "iub":
+        info = np.iinfo(dtype)
+        return np.clip(array, info.min, info.max).astype(dtype)
+    return array.astype(dtype)
+
+
+def parse_dtype(name: str) -> np.dtype:
+    """A supported dtype from its NumPy name; InputError listing the choices otherwise."""
+    try:
+        dtype = np.dtype(name)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype not in SUPPORTED:
+        names = ", ".join(str(d) for d in SUPPORTED)
+        message = f"unknown or unsupported `dtype` {name!r}; choose one of: {names}"
+        raise InputError(message)
+    return dtype
+
+
+def to_images(laid: LaidOut) -> list[Image.Image]:
+    """The frames an array makes as images (one per batch entry), when a mode fits."""
+    batch = to_nhwc(laid)
+    channels = batch.shape[3]
+    mode = image_mode(str(laid.array.dtype), channels)
+    if mode is None:
+        fitting = ", ".join(f"{m.dtype} x{m.channels}" for m in MODES.values() if m.from_array)
+        message = (
+            f"an array of dtype {laid.array.dtype} with {channels} channel(s) fits no image "
+            f"mode (fitting: {fitting}); write .npy/.npz, or convert with `dtype`"
+        )
+        raise OutputError(message)
+    return [image_from(frame, mode.name) for frame in batch]
+
+
+def image_array(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """Pooled image frames as one array: (H, W[, C]), or (N, H, W, C) for several."""
+    frames = list(frames)
+    if len(frames) == 1:
+        return frames[0]
+    if len({(f.shape, f.dtype) for f in frames}) > 1:
+        message = (
+            "the frames differ in size or mode, so they do not stack into one .npy array; "
+            "write .npz (one array per frame) or pick one with `frame=N`"
+        )
+        raise OutputError(message)
+    return np.stack([f if f.ndim == 3 else f[..., None] for f in frames])

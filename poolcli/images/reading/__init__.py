@@ -1,0 +1,1 @@
+"""Reading inputs: sources, the pixel limit, decoding frames and arrays, headers."""

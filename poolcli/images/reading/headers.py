@@ -1,0 +1,78 @@
+"""Headers only: what an input is (format, frames or arrays, sizes, metadata),
+never its pixels. Dry runs and ``poolcli info`` are built on :func:`probe`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ...spec.limits import check_pixels
+from ..metadata import Metadata
+from .limits import open_image, pillow_limit
+from .sources import Source, opened, pillow_errors, silenced, sniffed
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Header facts of one frame or array: enough to plan, never decoded."""
+
+    name: str
+    mode: str
+    size: tuple[int, int]
+    shape: tuple[int, ...] | None = None
+    layout: str | None = None
+
+
+@dataclass
+class Description:
+    """What ``probe`` learns from headers alone."""
+
+    format: str
+    planes: list[Plane]
+    metadata: Metadata
+    is_array: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.planes[0].size
+
+
+def probe(
+    source: Source, *, max_pixels: int | None = None, layout: str | None = None
+) -> Description:
+    """Read headers only: format, every frame's (or array's) mode and size, metadata."""
+    with opened(source) as stream:
+        head, array_format = sniffed(stream)
+        if array_format is not None:
+            from ..arrays import files  # NumPy loads here, for arrays only
+
+            is_npz = array_format.name == "NPZ"
+            headers = files.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
+            planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
+            return Description(array_format.name, planes, Metadata(), is_array=True)
+        with silenced(head), pillow_errors(head), pillow_limit(max_pixels):
+            image = open_image(stream, max_pixels)
+            metadata = Metadata.from_image(image)
+            planes = []
+            for index in range(getattr(image, "n_frames", 1)):
+                image.seek(index)
+                check_pixels(image.size, max_pixels)
+                planes.append(Plane(str(index), image.mode, _upright_size(image)))
+            return Description(image.format or "?", planes, metadata)
+
+
+def orientation(image: Image.Image) -> int | None:
+    """The EXIF orientation still pending on ``image`` (None: none, or unreadable)."""
+    try:
+        return image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
+        return None
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """Size after EXIF orientation, without decoding."""
+    if image.format == "TIFF":
+        return image.size  # Pillow reports a TIFF's display size and rotates at load
+    width, height = image.size
+    return (height, width) if orientation(image) in (5, 6, 7, 8) else (width, height)

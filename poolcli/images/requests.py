@@ -1,0 +1,44 @@
+"""What one conversion is asked to do, and what it reports back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..spec.limits import DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an input: pixel limit, one frame only, array layout."""
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    frame: int | None = None
+    layout: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write: the format's name (see :mod:`~poolcli.images.formats`), Pillow
+    save options, and the dtype of array outputs."""
+
+    format: str
+    save_options: Mapping[str, object] = field(default_factory=dict)
+    dtype: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one conversion did, for the batch report and ``--json``."""
+
+    input_format: str
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    frames: int
+    notes: tuple[str, ...] = ()
+
+
+def add_note(notes: list[str], text: str) -> None:
+    """Append ``text`` to the notes for the report, once."""
+    if text not in notes:
+        notes.append(text)

@@ -1,0 +1,137 @@
+"""Writing images: the nearest mode a format holds, frames, options, the writer.
+
+Pillow silently converts some modes on save (16-bit to 8-bit by clipping, RGBA to
+RGB for BMP, anything to a 256-colour palette for GIF). poolcli decides instead,
+from the format's and the mode's records, with a note whenever a conversion loses
+something (the conversions are in :mod:`.fitting`). A frame the format holds as it
+is, written by Pillow, needs no NumPy: poolcli's own writers (and the conversions
+that look at pixels) load it only when used.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import BinaryIO
+
+from PIL import Image
+
+from ...errors import OutputError
+from ..formats import FORMATS, Format, record_of
+from ..modes import Mode, has_alpha, mode_of
+from ..requests import add_note
+
+_UNKNOWN_MODE = Mode("?", "uint8", 1)
+
+
+def keeping_frames() -> str:
+    """The image formats that keep every frame, as ``--format`` names them: 'png, tif, ...'."""
+    return ", ".join(
+        record.extension.lstrip(".")
+        for record in FORMATS.values()
+        if record.core and record.multi_frame and not record.array
+    )
+
+
+def save(
+    frames: list[Image.Image],
+    target: BinaryIO,
+    format: str,
+    *,
+    metadata_options: Mapping[str, object],
+    user_options: Mapping[str, object],
+    notes: list[str],
+) -> None:
+    """Write ``frames`` to ``target`` as ``format``; conversions are noted, not hidden."""
+    record = record_of(format)
+    if len(frames) > 1 and not record.multi_frame:
+        message = (
+            f"the input has {len(frames)} frames and {format} holds one: pick one with "
+            f"`frame=N`, or write a format that keeps every frame ({keeping_frames()})"
+        )
+        raise OutputError(message)
+    if len(frames) > 1 and record.animated and len({f.size for f in frames}) > 1:
+        sizes = ", ".join(sorted({f"{w}x{h}" for w, h in (f.size for f in frames)}))
+        message = (
+            f"the frames differ in size ({sizes}) and {format} animations have one size; "
+            "write TIFF, or pick one with `frame=N`"
+        )
+        raise OutputError(message)
+    frames = [nearest_mode(frame, record, notes) for frame in frames]
+    if len(frames) > 1 and record.frames_share_mode:
+        frames = _common_mode(frames)
+    options = {**record.defaults, **metadata_options, **user_options}
+    first, rest = frames[0], frames[1:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # encoders warn about metadata they skip
+            if rest and record.animation_writer:
+                from . import animation  # poolcli's own writers (with NumPy) load when used
+
+                animation.save(frames, target, format, options)
+            elif rest:
+                first.save(target, format=format, save_all=True, append_images=rest, **options)
+            elif first.mode in record.own_writer_modes and set(options) <= (
+                record.own_writer_options
+            ):
+                from . import png  # poolcli's parallel PNG writer (see png.py)
+
+                png.save(first, target, options)
+            else:
+                first.save(target, format=format, **options)
+    except OutputError:
+        raise
+    except MemoryError:
+        message = f"ran out of memory encoding {format}"
+        raise OutputError(message) from None
+    except Exception as error:  # noqa: BLE001 - an encoder refusing is an output error
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # the target's own (a full disk, an I/O error): its writer names the file
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = f"cannot write {format}: {text}"
+        raise OutputError(message) from None
+
+
+def nearest_mode(image: Image.Image, record: Format, notes: list[str]) -> Image.Image:
+    """``image`` in the nearest mode ``record``'s format holds (itself when it holds it)."""
+    mode = mode_of(image.mode) or _UNKNOWN_MODE
+    palette_alpha = mode.palette and "transparency" in image.info
+    quantise = record.quantised and (not record.holds(image.mode) or palette_alpha)
+    if (
+        not quantise
+        and palette_alpha
+        and not record.palette_transparency
+        and record.modes is not None
+        and "RGBA" in record.modes
+    ):
+        # only some formats store a palette's transparency; elsewhere RGBA keeps it exactly
+        return image.convert("RGBA")
+    if not quantise and record.holds(image.mode):
+        return image
+    from . import fitting  # NumPy loads here: these conversions look at the pixels
+
+    if quantise:
+        converted, losses = fitting.for_gif(image)
+        for loss in losses:
+            add_note(notes, loss)
+        return converted
+    for target in mode.fallbacks:
+        if record.holds(target):
+            converted = fitting.convert(image, target)
+            loss = fitting.loss(image, target)
+            add_note(notes, f"{record.name} cannot hold mode {image.mode}: written as {target}{loss}")
+            return converted
+    message = (
+        f"{record.name} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
+    )
+    raise OutputError(message)
+
+
+def _common_mode(frames: list[Image.Image]) -> list[Image.Image]:
+    """Animated formats want one mode: the richest one present (P and RGB -> RGBA)."""
+    modes = {f.mode for f in frames}
+    if len(modes) == 1:
+        return frames
+    transparent = any(has_alpha(f.mode) or "transparency" in f.info for f in frames)
+    target = "RGBA" if transparent else "RGB"
+    return [f if f.mode == target else f.convert(target) for f in frames]

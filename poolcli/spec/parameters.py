@@ -1,0 +1,188 @@
+"""The one check of pooling parameters, and PyTorch's output length.
+
+Every layer checks parameters here: the engine (:func:`poolcli.pool`), image
+settings (:class:`~poolcli.spec.settings.PoolSettings`) and, through them, the
+command line. Each error is a :class:`~poolcli.errors.ParameterError` carrying the
+parameter's name and value, worded once, with the name in backticks so that the
+command line can say ``--divisor`` where the library says ``divisor``.
+
+Pairs are (h, w). A pair is shown as one number when both sides agree, else as
+``(h=2, w=3)``, which reads the same whichever way the caller wrote it.
+
+Plain Python, without NumPy, so that a command line is refused before the engine
+loads.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from typing import Any
+
+from ..errors import InputError, ParameterError
+from .modes import PoolMode
+
+Pair = tuple[int, int]
+
+
+def pair(name: str, value: object) -> Pair:
+    """``value`` as an (h, w) pair of ints; an int means the same on both axes."""
+    # a 1-D NumPy array counts as a sequence
+    sequence = isinstance(value, (tuple, list)) or getattr(value, "ndim", None) == 1
+    items: list[Any] = list(value) if sequence else [value, value]  # type: ignore[call-overload]
+    message = f"`{name}` must be an int or an (h, w) pair of ints, got {value!r}"
+    if len(items) != 2:
+        raise ParameterError(message, parameter=name, value=value)
+    try:
+        if any(isinstance(v, bool) for v in items):  # NumPy's bools refuse index() already
+            raise TypeError
+        h, w = (operator.index(v) for v in items)
+    except TypeError:
+        raise ParameterError(message, parameter=name, value=value) from None
+    return h, w
+
+
+def window(
+    kernel: object, stride: object = None, padding: object = 0, dilation: object = 1
+) -> tuple[Pair, Pair, Pair, Pair]:
+    """(kernel, stride, padding, dilation) as checked pairs; stride defaults to the kernel."""
+    k = pair("kernel", kernel)
+    s = k if stride is None else pair("stride", stride)
+    p = pair("padding", padding)
+    d = pair("dilation", dilation)
+    check_window(k, s, p, d)
+    return k, s, p, d
+
+
+def check_window(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> None:
+    """Raise :class:`ParameterError` for window pairs no input could satisfy."""
+    for name, values in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        if min(values) < 1:
+            message = f"`{name}` must be at least 1, got {show(values)}"
+            raise ParameterError(message, parameter=name, value=values)
+    half = (kernel[0] // 2, kernel[1] // 2)
+    if min(padding) < 0 or padding[0] > half[0] or padding[1] > half[1]:
+        message = (
+            f"`padding` must be between 0 and half the kernel (kernel {show(kernel)} "
+            f"allows at most {show(half)}), got {show(padding)}"
+        )
+        raise ParameterError(message, parameter="padding", value=padding)
+
+
+def check_mode_options(
+    mode: PoolMode, *, divisor: object, p: object, padding: Pair
+) -> tuple[int | None, float]:
+    """``divisor`` and ``p`` checked against ``mode``; returned as int (or None), float."""
+    if divisor is not None:
+        if mode is not PoolMode.AVG:
+            message = f"`divisor` only applies to mode 'avg', not {mode.value!r}"
+            raise ParameterError(message, parameter="divisor", value=divisor)
+        try:
+            if isinstance(divisor, bool):
+                raise TypeError
+            number = operator.index(divisor)  # type: ignore[arg-type]
+        except TypeError:
+            number = 0
+        if number < 1:
+            message = f"`divisor` must be a positive integer, got {divisor!r}"
+            raise ParameterError(message, parameter="divisor", value=divisor)
+        divisor = number
+    if mode is PoolMode.LP:
+        if not (isinstance(p, numbers.Real) and math.isfinite(p) and p > 0):
+            message = f"`p` must be a finite number above 0 for mode 'lp', got {p!r}"
+            raise ParameterError(message, parameter="p", value=p)
+        if max(padding) > 0:
+            message = (
+                f"mode 'lp' takes no `padding` (as PyTorch's LPPool2d), got {show(padding)}"
+            )
+            raise ParameterError(message, parameter="padding", value=padding)
+    if not isinstance(p, numbers.Real):
+        message = f"`p` must be a number, got {p!r}"
+        raise ParameterError(message, parameter="p", value=p)
+    return divisor, float(p)  # type: ignore[return-value]
+
+
+def check_repeat(repeat: object) -> int:
+    """``repeat``, a whole number of at least 1."""
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        message = f"`repeat` must be a whole number of at least 1, got {repeat!r}"
+        raise ParameterError(message, parameter="repeat", value=repeat)
+    return repeat
+
+
+def check_size(size: tuple[int | None, int | None], repeat: int) -> None:
+    """An adaptive output ``size`` (width, height), either side None to keep the aspect."""
+    if repeat != 1:
+        message = "`size` picks the output size itself; it does not combine with `repeat`"
+        raise ParameterError(message, parameter="size", value=size)
+    width, height = size
+    if width is None and height is None:
+        message = "`size` needs a width, a height or both (width, height; one may be None)"
+        raise ParameterError(message, parameter="size", value=size)
+    for side in (width, height):
+        if side is not None and side < 1:
+            message = f"`size` sides must be at least 1 pixel, got {show_size(size)}"
+            raise ParameterError(message, parameter="size", value=size)
+
+
+def check_threads(threads: object) -> int | None:
+    """``threads``: None (all cores) or a positive integer."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        message = f"`threads` must be a positive integer, got {threads!r}"
+        raise ParameterError(message, parameter="threads", value=threads)
+    return int(threads)
+
+
+def output_length(
+    n: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
+    """PyTorch's pooled length of an axis of ``n`` pixels (may be < 1: no window fits).
+
+    ``floor_or_ceil((n + 2p - d(k-1) - 1) / s) + 1``; in ceil mode the last window is
+    dropped when it would start at or past ``n + p``.
+    """
+    span = n + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= n + padding:
+            out -= 1
+    else:
+        out = span // stride + 1
+    return out
+
+
+def fitted_length(
+    n: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool, *, where: str
+) -> int:
+    """:func:`output_length`, or :class:`InputError` when no window fits the ``n``
+    pixels of ``where`` ('axis 0', 'the image width')."""
+    out = output_length(n, kernel, stride, padding, dilation, ceil_mode)
+    if out < 1:
+        reach = dilation * (kernel - 1) + 1
+        reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
+        padded = f" plus padding {padding} on each side" if padding else ""
+        remedy = "" if ceil_mode else ", or `ceil_mode` to keep a partial window"
+        message = (
+            f"`kernel` {kernel}{reaches} is larger than {where} ({n} pixels{padded}); "
+            f"use a smaller kernel{remedy}"
+        )
+        raise InputError(message)
+    return out
+
+
+def show(values: tuple[int, ...]) -> str:
+    """A pair as messages show it: ``3`` when both sides agree, else ``(h=2, w=3)``."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    if len(values) == 2:
+        return f"(h={values[0]}, w={values[1]})"
+    return str(values)
+
+
+def show_size(size: tuple[int | None, int | None]) -> str:
+    """A (width, height) size as ``WxH``, a missing side left empty (``640x``)."""
+    width, height = size
+    return f"{'' if width is None else width}x{'' if height is None else height}"
