@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .lazy import lazy_exports
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "BatchRequest",

@@ -5,7 +5,8 @@ single-file run's first tens of milliseconds. When the arguments plainly name on
 still JPEG or PNG to pool, its decode starts on a thread before anything else loads
 (:mod:`poolcli.images.reading.ahead`, which needs Pillow only) and is handed to the
 command line, which parses the arguments for real and passes it on to the batch,
-which uses it only for the very file it names, with the same pixel limit. A wrong guess costs the wasted decode and nothing else.
+which uses it only for the very file it names, with the same pixel limit. A wrong
+guess costs the wasted decode and nothing else.
 
 A local run ends without Python's teardown (freeing NumPy, Pillow and a few hundred
 modules one object at a time: 30-50 ms measured, a tenth of a single-image run). By

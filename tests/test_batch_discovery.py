@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poolcli.batch import Rules, discover, read_list
-from poolcli.batch.discovery import Input
+from poolcli.batch.discovery import Input, Rules, discover, read_list
 
 
 def touch(root: Path, *names: str) -> None:
@@ -91,7 +90,7 @@ def test_missing_named_file_is_left_to_the_reader(tmp_path):
 def test_directory_needs_recursive(tmp_path):
     touch(tmp_path, "a.png")
     assert found([tmp_path], Rules()) == [
-        (str(tmp_path), "", "is a directory; pass -r to pool the files under it")
+        (str(tmp_path), "", "is a directory; pass `recursive=true` to pool the files under it")
     ]
 
 
@@ -178,6 +177,12 @@ def test_listed_files_keep_their_relative_path(tmp_path):
 
 def test_the_common_extensions_are_all_ones_pillow_reads():
     # they are taken without loading Pillow's plugins: each must be one Pillow opens
-    from poolcli.batch.discovery import COMMON_EXTENSIONS, image_extensions
+    from PIL import Image
 
-    assert COMMON_EXTENSIONS <= image_extensions()
+    from poolcli.images.formats import CORE_EXTENSIONS
+
+    Image.init()
+    opened = {e for e, f in Image.registered_extensions().items() if f in Image.OPEN}
+    assert CORE_EXTENSIONS - {".npy", ".npz", ".mpo"} <= opened
+    assert Image.registered_extensions()[".mpo"] == "MPO"  # opened by JPEG's opener
+    assert "JPEG" in Image.OPEN

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import batch
-from poolcli.batch import Rules, Status, Work
-from poolcli.batch.workers import _context
-from poolcli.images import PoolSettings
+from poolcli import PoolSettings
+from poolcli.batch import Rules, Status
+from poolcli.batch.jobs import Work
+from poolcli.batch.planning import plan as plan_batch
+from poolcli.batch.workers import _context, run_jobs
 
 
 def photos(root: Path, count: int) -> None:
@@ -30,8 +31,8 @@ def work() -> Work:
 
 def test_results_cover_every_job_once(tmp_path):
     photos(tmp_path / "in", 9)
-    plan = batch.plan([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
-    results = list(batch.run_jobs(plan.jobs, work(), workers=2))
+    plan = plan_batch([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
+    results = list(run_jobs(plan.jobs, work(), workers=2))
     assert sorted(r.index for r in results) == list(range(9))
     assert {r.status for r in results} == {Status.OK}
     assert {(r.in_size, r.out_size, r.frames) for r in results} == {((14, 10), (7, 5), 1)}
@@ -65,7 +66,6 @@ def test_single_threaded_cli_process_forks(tmp_path):
         """
         import os
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
-        from poolcli import batch
         from poolcli.batch.workers import _context
         print(_context().get_start_method())
         """,
@@ -82,8 +82,11 @@ def test_a_worker_killed_on_a_file_fails_only_that_file(tmp_path):
         # single-threaded, so workers fork and inherit the patch
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
         import poolcli.batch.jobs as jobs
-        from poolcli import batch
-        from poolcli.images import PoolSettings
+        from poolcli import PoolSettings
+        from poolcli.batch import Rules
+        from poolcli.batch.jobs import Work
+        from poolcli.batch.planning import plan
+        from poolcli.batch.workers import run_jobs
 
         real = jobs.convert
         def convert(source, *args, **kwargs):
@@ -93,9 +96,9 @@ def test_a_worker_killed_on_a_file_fails_only_that_file(tmp_path):
         jobs.convert = convert
 
         if __name__ == "__main__":
-            plan = batch.plan(["in"], batch.Rules(recursive=True), output="out")
-            work = batch.Work(PoolSettings.make(2), run_id="t")
-            for result in sorted(batch.run_jobs(plan.jobs, work, workers=2), key=lambda r: r.index):
+            plan = plan(["in"], Rules(recursive=True), output="out")
+            work = Work(PoolSettings.make(2), run_id="t")
+            for result in sorted(run_jobs(plan.jobs, work, workers=2), key=lambda r: r.index):
                 print(plan.sources[result.index], result.status, result.error)
         """,
         tmp_path,
@@ -105,7 +108,7 @@ def test_a_worker_killed_on_a_file_fails_only_that_file(tmp_path):
     assert lines == [
         "in/0.png ok None", "in/1.png ok None", "in/2.png ok None",
         "in/3.png error the worker process died (killed by signal 9) on this file; "
-        "if memory ran out, lower -j or --max-pixels",
+        "if memory ran out, lower workers or max_pixels",
         "in/4.png ok None", "in/5.png ok None",
     ]  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
@@ -123,16 +126,19 @@ def test_workers_that_cannot_start_hand_their_jobs_back(tmp_path):
     photos(tmp_path / "in", 5)
     done = script(
         """
-        from poolcli import batch
-        from poolcli.images import PoolSettings
+        from poolcli import PoolSettings
+        from poolcli.batch import Rules
+        from poolcli.batch.jobs import Work
+        from poolcli.batch.planning import plan
+        from poolcli.batch.workers import run_jobs
         import threading
         threading.Thread(target=lambda: None).start()  # any thread at all
 
-        plan = batch.plan(["in"], batch.Rules(recursive=True), output="out")
-        work = batch.Work(PoolSettings.make(2), run_id="t")
+        plan = plan(["in"], Rules(recursive=True), output="out")
+        work = Work(PoolSettings.make(2), run_id="t")
         import poolcli.batch.workers as workers
         workers._threads = lambda: 2  # as if threads were running: no fork
-        results = list(batch.run_jobs(plan.jobs, work, workers=2))
+        results = list(run_jobs(plan.jobs, work, workers=2))
         print(sorted((r.index, str(r.status)) for r in results))
         """,
         tmp_path,
@@ -145,18 +151,18 @@ def test_workers_that_cannot_start_hand_their_jobs_back(tmp_path):
 
 def test_input_deleted_after_discovery(tmp_path):
     photos(tmp_path / "in", 3)
-    plan = batch.plan([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
+    plan = plan_batch([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
     (tmp_path / "in" / "1.png").unlink()
-    results = sorted(batch.run_jobs(plan.jobs, work(), workers=2), key=lambda r: r.index)
+    results = sorted(run_jobs(plan.jobs, work(), workers=2), key=lambda r: r.index)
     assert [r.status for r in results] == [Status.OK, Status.ERROR, Status.OK]
     assert results[1].error == "cannot open: no such file or directory"
 
 
 def test_output_directory_deleted_mid_batch_is_made_again(tmp_path):
     photos(tmp_path / "in", 4)
-    plan = batch.plan([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
+    plan = plan_batch([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
     done = []
-    for result in batch.run_jobs(plan.jobs, work(), workers=1):
+    for result in run_jobs(plan.jobs, work(), workers=1):
         done.append(result.status)
         if len(done) == 2:
             for path in (tmp_path / "out").iterdir():
@@ -173,6 +179,6 @@ def test_unreadable_input(tmp_path):
         pytest.skip("root reads every file")
     photos(tmp_path / "in", 1)
     (tmp_path / "in" / "0.png").chmod(0)
-    plan = batch.plan([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
-    (result,) = batch.run_jobs(plan.jobs, work(), workers=1)
+    plan = plan_batch([str(tmp_path / "in")], Rules(recursive=True), output=str(tmp_path / "out"))
+    (result,) = run_jobs(plan.jobs, work(), workers=1)
     assert result.error == "cannot open: permission denied"

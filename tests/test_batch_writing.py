@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from poolcli.batch.writing import OutputExists, sweep, temp_path, write_atomically
-from poolcli.errors import InputError, OutputError
+from poolcli.batch.writing import sweep, temp_path, write_atomically
+from poolcli.errors import InputError, OutputError, OutputExists
 
 
 def names(directory: Path) -> list[str]:

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from image_reference import CORPUS, EIGHT_BIT, MANIFEST, expected_array, expected_mode, half
 from PIL import Image, ImageOps, ImageSequence
 
+from poolcli.batch.naming import default_format
 from poolcli.cli import cli
-from poolcli.images import output_format
-from poolcli.images.encode import writable
+from poolcli.images.formats import writable_named
 
 MODES = ["avg", "max", "mode"]
 BY_NAME = {entry["file"]: entry for entry in MANIFEST}
@@ -137,10 +137,10 @@ def test_the_whole_corpus_into_its_own_formats(corpus_copy, tmp_path, mode):
         if entry["expect"] != "ok":
             continue
         line = lines[name]
-        fmt = output_format(name, None, entry["format"])
+        fmt = default_format(name)
         sizes = upright_sizes(name)
         one_size = len(set(sizes)) == 1
-        if not writable(fmt) or (fmt in ("PNG", "GIF", "WEBP") and not one_size):
+        if writable_named(fmt) is None or (fmt in ("PNG", "GIF", "WEBP") and not one_size):
             # no writer, or an animation format asked to hold frames of several sizes
             assert line["status"] == "error", name
             continue

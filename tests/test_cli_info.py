@@ -67,7 +67,7 @@ def test_bad_file_exit_1_and_the_rest_described(tmp_path):
 def test_kernel_larger_than_the_image_is_reported():
     result = run(CORPUS / "7x13.png", "-k", "8")
     assert result.exit_code == 1
-    assert "kernel 8x8 (WxH) is larger than the image width of 7 pixels" in result.stderr
+    assert "--kernel 8 is larger than the image width (7 pixels)" in result.stderr
 
 
 def test_decompression_bomb_is_refused_from_its_header():

@@ -15,8 +15,9 @@ from PIL import Image
 from processes import poolcli_imports
 
 from poolcli import __version__
-from poolcli.cli import ExitStatus, cli
-from poolcli.options import KeyValueType, MaxPixelsType, SizeType, WindowType, parse_value
+from poolcli.cli import cli
+from poolcli.cli.options import KeyValueType, MaxPixelsType, SizeType, WindowType, parse_value
+from poolcli.errors import ExitStatus
 
 
 def run(*args: str, **kwargs):
@@ -123,7 +124,7 @@ def test_max_pixels_rejects(text):
     [
         (
             ["-k", "1000000000"],
-            "kernel 1000000000x1000000000 (WxH) with repeat 1 needs an image height of at least "
+            "--kernel 1000000000 with --repeat 1 needs an image height of at least "
             "1,000,000,000 pixels",
         ),
         (
@@ -133,13 +134,13 @@ def test_max_pixels_rejects(text):
         ),
         (["-s", "0"], "Invalid value for '-s' / '--stride': '0': each side must be at least 1"),
         (["-k", "3", "-p", "2"], "padding must be between 0 and half the kernel"),
-        (["--repeat", "40"], "with repeat 40 needs an image height of at least"),
+        (["--repeat", "40"], "with --repeat 40 needs an image height of at least"),
         (
             ["--size", "10x", "--repeat", "2"],
             "--size picks the output size itself; it does not combine with --repeat",
         ),
-        (["--divisor", "3", "-m", "max"], "--divisor only applies to mode avg, not max"),
-        (["-m", "lp", "-k", "3", "-p", "1"], "mode lp takes no padding"),
+        (["--divisor", "3", "-m", "max"], "--divisor only applies to mode 'avg', not 'max'"),
+        (["-m", "lp", "-k", "3", "-p", "1"], "mode 'lp' takes no --padding"),
         (["-m", "nope"], "Invalid value for '-m' / '--mode'"),
         (["--overwrite", "--skip-existing"], "--overwrite and --skip-existing exclude each other"),
         (["-0"], "-0 describes a --files-from list"),
@@ -161,7 +162,7 @@ def test_no_input_is_a_usage_error():
     result = run("pool")
     assert result.exit_code == 2
     assert (
-        "no INPUT: name files, directories (with -r), - for stdin, or --files-from FILE"
+        "no inputs: name files, folders (with -r), - for stdin, or --files-from FILE"
         in result.stderr
     )
 
@@ -251,7 +252,7 @@ def test_python_m_poolcli_importtime_has_no_numpy_or_pillow():
 
 
 def test_no_color_strips_styles(tmp_path, monkeypatch):
-    from poolcli.cli import Console
+    from poolcli.cli.console import Console
 
     monkeypatch.setenv("NO_COLOR", "1")
     assert Console(quiet=False, verbose=False).color is False

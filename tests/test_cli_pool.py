@@ -238,8 +238,8 @@ def test_kernel_larger_than_the_image_suggests_ceil_mode(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == (
         f"poolcli: {tmp_path / 'in.png'}: "
-        "kernel 10x10 (WxH) is larger than the image width of 7 pixels; "
-        "use a smaller kernel or --ceil-mode to keep a partial window\n"
+        "--kernel 10 is larger than the image width (7 pixels); "
+        "use a smaller kernel, or --ceil-mode to keep a partial window\n"
     )
     assert not (tmp_path / "out.png").exists()
     assert (

@@ -89,7 +89,8 @@ def test_one_pixel_input_with_a_bigger_kernel_needs_ceil_mode():
     x = np.array([[7]], np.uint8)
     with pytest.raises(
         InputError,
-        match="kernel 2 is larger than axis 0 .1 pixels.; use a smaller kernel, or ceil mode",
+        match="kernel 2 is larger than axis 0 .1 pixels.; use a smaller kernel, "
+        "or ceil_mode to keep a partial window",
     ):
         pool(x, 2)
     np.testing.assert_array_equal(pool(x, 2, ceil_mode=True, mode="avg"), [[7]])
@@ -118,7 +119,7 @@ def test_dilated_kernel_reach_is_named():
     [
         ({"kernel": 0}, r"kernel must be at least 1, got 0"),
         ({"kernel": 2, "stride": 0}, r"stride must be at least 1, got 0"),
-        ({"kernel": 2, "dilation": (1, 0)}, r"dilation must be at least 1, got \(1, 0\)"),
+        ({"kernel": 2, "dilation": (1, 0)}, r"dilation must be at least 1, got \(h=1, w=0\)"),
         ({"kernel": 3, "padding": 2}, r"padding must be between 0 and half the kernel .* got 2"),
         ({"kernel": 2, "padding": -1}, r"padding must be between 0 and half the kernel"),
         ({"kernel": 2.5}, r"kernel must be an int or an \(h, w\) pair of ints, got 2.5"),
@@ -175,7 +176,7 @@ def test_windows_of_only_padding_are_refused():
 def test_adaptive_output_larger_than_input_is_refused():
     with pytest.raises(
         InputError,
-        match="output size 6 along axis 1 must be between 1 and the input's 5 pixels "
+        match="output_size 6 along axis 1 must be between 1 and the input's 5 pixels "
         ".poolcli only downsamples",
     ):
         adaptive_pool(FIVE, (2, 6))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from reference import reference_adaptive_pool, reference_pool
 
-import poolcli.pooling.engine as engine
+import poolcli.pooling.bands as bands
 from poolcli import adaptive_pool, pool
 from poolcli.errors import InputError
 from poolcli.pooling.geometry import adaptive_windows, regular_windows
@@ -245,17 +245,17 @@ def test_one_row_bands_on_threads_give_what_one_band_gives(
     padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
     options = dict(kernel=kernel, stride=stride, padding=padding, mode=mode, threads=threads)
     whole = pool(x, **options)
-    budget = engine._BAND_BYTES
+    budget = bands._BAND_BYTES
     try:
-        engine._BAND_BYTES = 1  # one output row per band
+        bands._BAND_BYTES = 1  # one output row per band
         banded = pool(x, **options)
     finally:
-        engine._BAND_BYTES = budget
+        bands._BAND_BYTES = budget
     np.testing.assert_array_equal(banded, whole)
 
 
 def test_an_error_in_a_band_reaches_the_caller_with_threads(monkeypatch):
-    monkeypatch.setattr(engine, "_BAND_BYTES", 1)
+    monkeypatch.setattr(bands, "_BAND_BYTES", 1)
     x = np.ones((64, 64), np.int16)
     x[40:42, 40:42] = -1  # x**3 sums below 0 in one window of one band
     with pytest.raises(InputError, match="no real result"):

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from reference import reference_pool
 
+from poolcli import PoolSettings
 from poolcli.errors import InputError, LimitError, OutputError
-from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert, describe
+from poolcli.images import ReadOptions, WriteOptions, convert, describe
 
 
 def npy(array) -> bytes:
@@ -83,7 +84,8 @@ def test_default_layouts_follow_pytorch():
 def test_a_layout_that_does_not_fit_names_the_ones_that_do():
     with pytest.raises(
         InputError,
-        match=r"shape 8x12x10 \(3 dims\) but layout nchw needs 4; use --layout hwc or chw",
+        match=r"shape 8x12x10 \(3 dims\) but layout nchw needs 4; "
+        r"use layout='hwc' or layout='chw'$",
     ):
         run(npy(FEATURES), layout="nchw")
     with pytest.raises(InputError, match="has 5 dims"):

@@ -10,8 +10,9 @@ from image_reference import CORPUS, upright
 from PIL import Image, ImageOps, ImageSequence, PngImagePlugin
 from reference import reference_pool
 
+from poolcli import PoolSettings
 from poolcli.errors import InputError, OutputError, ParameterError
-from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert, pool_image
+from poolcli.images import ReadOptions, WriteOptions, convert, pool_image
 
 
 def pooled(source, fmt="PNG", *, read=None, save_options=None, dtype=None, **settings):
@@ -282,13 +283,13 @@ def test_apng_keeps_its_delays():
 def test_multi_frame_into_a_one_frame_format_names_frame_and_formats():
     with pytest.raises(
         OutputError,
-        match=r"31 frames and JPEG holds one: pick one with --frame N, "
-        r"or write GIF, PNG \(APNG\), WebP or TIFF",
+        match=r"31 frames and JPEG holds one: pick one with frame=N, "
+        r"or write a format that keeps every frame \(png, tif, webp, gif, mpo\)$",
     ):
         pooled(CORPUS / "chi.gif", "JPEG")
     report, buffer = pooled(CORPUS / "chi.gif", "JPEG", read=ReadOptions(frame=3))
     assert report.frames == 1
-    with pytest.raises(InputError, match="--frame 40 is out of range: the image has 31 frame"):
+    with pytest.raises(InputError, match="frame=40 is out of range: the image has 31 frame"):
         pooled(CORPUS / "chi.gif", "PNG", read=ReadOptions(frame=40))
 
 
@@ -306,8 +307,8 @@ def test_frames_of_different_sizes_need_tiff():
 def test_kernel_larger_than_the_image_suggests_ceil_mode():
     with pytest.raises(
         InputError,
-        match=r"kernel 3x3 \(WxH\) is larger than the image width of 2 pixels; "
-        r"use a smaller kernel or --ceil-mode",
+        match=r"kernel 3 is larger than the image width \(2 pixels\); "
+        r"use a smaller kernel, or ceil_mode to keep a partial window$",
     ):
         pooled(png_bytes(Image.new("L", (2, 5))), "PNG", kernel=3)
 
@@ -324,7 +325,11 @@ def test_size_keeps_aspect_when_one_side_is_missing():
 def test_repeat_pools_again_and_again():
     report, buffer = pooled(CORPUS / "astronaut.png", "PNG", repeat=3)
     assert report.out_size == (64, 64)
-    with pytest.raises(InputError, match="pass 2 of --repeat 2 has a 1x1 image left"):
+    with pytest.raises(
+        InputError,
+        match="pass 2 of repeat 2 has a 1x1 image left, too small: kernel 2 is larger than "
+        r"the image height \(1 pixels\)",
+    ):
         pooled(png_bytes(Image.new("L", (2, 2))), "PNG", repeat=2)
 
 

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from processes import poolcli_imports
 
-from poolcli import pool
-from poolcli.images import PoolSettings
-from poolcli.images.pixels import image_from
+from poolcli import PoolSettings, pool
+from poolcli.images.engine_route.pixels import image_from
 from poolcli.images.policy import _pillow_reduce, pool_frame, reducible_by_pillow
 
 CHANNELS = {"L": 1, "RGB": 3, "CMYK": 4, "YCbCr": 3}
@@ -138,10 +137,10 @@ def test_load_ahead_imports_numpy_before_workers_fork_only_when_it_will_be_neede
 ):
     probe = (
         "import sys\n"
-        "from poolcli.images import PoolSettings\n"
+        "from poolcli import PoolSettings\n"
         "from poolcli.images.conversion import load_ahead\n"
         f"load_ahead({settings}, {formats!r})\n"
-        "print('numpy' in sys.modules, 'poolcli.images.engine_path' in sys.modules)\n"
+        "print('numpy' in sys.modules, 'poolcli.images.engine_route.route' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == [str(loads), str(loads)]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli.images.opening import use_block_allocator
-from poolcli.images.pixels import image_from, view
+from poolcli.images.engine_route.pixels import image_from, view
+from poolcli.images.reading.limits import use_block_allocator
 
 MODES = ["L", "P", "I", "F", "I;16", "I;16B", "RGB", "RGBA", "CMYK", "LA", "1", "YCbCr"]
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from poolcli.images import png
-from poolcli.images.encode import save
+from poolcli.images.formats import FORMATS
+from poolcli.images.writing import png
+from poolcli.images.writing.save import save
 
 
 def written(image: Image.Image, **options) -> Image.Image:
@@ -31,7 +32,7 @@ def sample(mode: str, size=(37, 23)) -> Image.Image:
     return Image.frombytes(mode, size, values.tobytes())
 
 
-@pytest.mark.parametrize("mode", sorted(png.MODES))
+@pytest.mark.parametrize("mode", sorted(FORMATS["PNG"].own_writer_modes))
 @pytest.mark.parametrize("size", [(1, 1), (37, 23), (1, 300), (300, 1), (1500, 900)])
 def test_pixels_and_mode_survive(mode, size):
     image = sample(mode, size)
@@ -98,11 +99,15 @@ def test_compress_level_is_honoured():
         ("1", {}, False),
     ],
 )
-def test_what_goes_to_pillow_instead(mode, options, fast):
+def test_what_goes_to_pillow_instead(mode, options, fast, monkeypatch):
     image = Image.new(mode, (8, 8))
-    assert png.can_write(image, options) is fast
+    assert FORMATS["PNG"].own_writer_takes(mode, options) is fast
+    used = []
+    real = png.save
+    monkeypatch.setattr(png, "save", lambda *args: used.append(args) or real(*args))
     buffer = io.BytesIO()
     save([image], buffer, "PNG", metadata_options={}, user_options=options, notes=[])
     buffer.seek(0)
     with Image.open(buffer) as result:
         assert result.mode == mode
+    assert bool(used) is fast  # the own writer wrote it, or Pillow did

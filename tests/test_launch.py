@@ -10,9 +10,9 @@ import click
 import pytest
 from image_reference import CORPUS
 
-from poolcli import launch
+from poolcli import PoolSettings, launch
 from poolcli.cli import cli
-from poolcli.images import PoolSettings, WriteOptions, convert
+from poolcli.images import WriteOptions, convert
 
 
 def test_every_option_that_takes_a_value_is_known():

@@ -26,8 +26,9 @@ import pytest
 from fuzzing import mutate, mutate_array
 from PIL import Image
 
+from poolcli import PoolSettings
 from poolcli.errors import PoolcliError
-from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert, describe
+from poolcli.images import ReadOptions, WriteOptions, convert, describe
 
 CASES = 2400
 PER_BLOCK = 200

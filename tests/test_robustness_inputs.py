@@ -217,8 +217,9 @@ def test_threads_with_different_limits_share_pillows_global_safely():
     one global, set for each while it decodes and restored after."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from poolcli import PoolSettings
     from poolcli.errors import LimitError
-    from poolcli.images import PoolSettings, ReadOptions, WriteOptions, convert
+    from poolcli.images import ReadOptions, WriteOptions, convert
 
     bomb = BOMBS["frame_30000x30000.gif"]()
     photo = (CORPUS / "astronaut.png").read_bytes()
@@ -368,14 +369,14 @@ def test_pickles_and_object_arrays_are_refused_never_unpickled(tmp_path):
 # --- absurd parameters: usage errors before any work ------------------------------------
 
 ABSURD = {
-    "kernel 10^9": (["-k", "1000000000"], "kernel 1000000000x1000000000 (WxH) with repeat 1 "
+    "kernel 10^9": (["-k", "1000000000"], "--kernel 1000000000 with --repeat 1 "
                     "needs an image height of at least 1,000,000,000 pixels"),
     "size 100000x100000": (["--size", "100000x100000"], "--size 100000x100000 asks for "
                            "10,000,000,000 pixels, more than --max-pixels 89,478,485"),
     "stride 0": (["-s", "0"], "'0': each side must be at least 1"),
     "padding over half": (["-k", "4", "-p", "3"], "padding must be between 0 and half the "
                           "kernel (kernel 4 allows at most 2), got 3"),
-    "repeat past 1x1": (["--repeat", "30"], "kernel 2x2 (WxH) with repeat 30 needs an image "
+    "repeat past 1x1": (["--repeat", "30"], "--kernel 2 with --repeat 30 needs an image "
                         "height of at least "),
     "dilation 10^9": (["--dilation", "1000000000"], "needs an image height of at least "
                       "1,000,000,001 pixels"),

@@ -17,13 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from poolcli import batch
-from poolcli.batch.jobs import Job, Result, Status
-from poolcli.batch.planning import Plan
+from poolcli.batch import Rules
+from poolcli.batch.jobs import Job, Result
+from poolcli.batch.planning import Plan, plan
 from poolcli.batch.sharding import Shard, select, shard_of
 from poolcli.cli import cli
-from poolcli.errors import ParameterError
-from poolcli.options import ShardType
+from poolcli.cli.options import ShardType
+from poolcli.errors import FailureKind, ParameterError
 
 
 def run(*args, input: bytes | None = None):
@@ -109,7 +109,7 @@ def plan_of(keys: list[str], problems: frozenset[int] = frozenset()) -> Plan:
     jobs = [Job(i, f"in/{k}", f"out/{k}", "PNG") for i, k in enumerate(keys) if i not in problems]
     return Plan(
         jobs=jobs,
-        problems=[Result(i, Status.ERROR, "bad") for i in sorted(problems)],
+        problems=[Result.failing(i, FailureKind.INPUT, "bad") for i in sorted(problems)],
         sources=[f"in/{key}" for key in keys],
         targets={job.index: job.target for job in jobs},
         keys=list(keys),
@@ -311,6 +311,6 @@ def test_an_empty_shard_says_so_and_writes_nothing(tmp_path, photos):
 
 def test_verbose_names_the_share(tmp_path, photos):
     result = run("-r", photos, "-o", tmp_path / "out", "-v", "-j", "1", "--shard", "0/3")
-    share = len(select(batch.plan([str(photos)], batch.Rules(recursive=True)), Shard(0, 3)).jobs)
+    share = len(select(plan([str(photos)], Rules(recursive=True)), Shard(0, 3)).jobs)
     assert result.exit_code == 0, result.stderr
     assert f"poolcli: shard 0/3: {share} of 30 input(s)\n" in result.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 from ..errors import PoolcliError, Spelling, library_spelling
-from ..images.convert import describe
+from ..images.conversion import describe
 from ..images.modes import mode_of
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..errors import Failure, FailureKind, OutputExists, PoolcliError
-from ..images.convert import convert, describe
+from ..images.conversion import convert, describe
 from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions

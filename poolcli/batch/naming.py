@@ -102,9 +102,8 @@ def plan_targets(
     else:
         assert output is not None
         (single,) = inputs
-        fallback = _format_of_name(single.path) or "PNG"
         try:
-            fmt = requested or _format_of_file(output) or fallback
+            fmt = requested or _format_of_file(output) or default_format(single.path)
         except OutputError as error:
             raise PlanError(str(error)) from None
         targets = [Target(output, fmt)]
@@ -129,10 +128,16 @@ def _requested(requested_format: str | None) -> str | None:
 def _mirror(directory: str, relative: str, requested: str | None) -> Target:
     stem, suffix = os.path.splitext(relative)
     named = _format_of_name(relative)
-    fmt = requested or named or "PNG"
+    fmt = requested or default_format(relative)
     if named != fmt:
         suffix = record_of(fmt).extension
     return Target(os.path.join(directory, *f"{stem}{suffix}".split("/")), fmt)
+
+
+def default_format(name: str) -> str:
+    """The format an input named ``name`` is written in unless told otherwise: the one
+    its extension names when poolcli can write it, else PNG."""
+    return _format_of_name(name) or "PNG"
 
 
 def _format_of_name(path: str) -> str | None:

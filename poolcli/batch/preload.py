@@ -12,7 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from PIL import Image  # noqa: E402
 
-from ..images.convert import load_engine  # noqa: E402
+from ..images.conversion import load_engine  # noqa: E402
 from . import jobs  # noqa: E402, F401 - the import is the point
 
 load_engine()

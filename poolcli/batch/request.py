@@ -157,7 +157,7 @@ def _sequence(value: object, name: str) -> Sequence[str]:
     return value
 
 
-def _choice(enum: type, value: object, name: str):
+def _choice(enum: type[Enum], value: object, name: str) -> Enum:
     try:
         return enum(value)
     except ValueError:

@@ -42,7 +42,7 @@ from .jobs import Result, Work, preview_job
 from .naming import STDOUT
 from .planning import Plan, plan
 from .report import FirstFailure, Tally, ordered
-from .request import BatchRequest, Existing, Executor
+from .request import BatchRequest, Executor, Existing
 from .sharding import select
 
 if TYPE_CHECKING:
@@ -260,7 +260,8 @@ class Batch:
             return run_on_cluster(jobs, work, client=self.client)
         from .workers import run_jobs
 
-        assert self.workers is not None and request.executor is Executor.LOCAL
+        assert self.workers is not None
+        assert request.executor is Executor.LOCAL
         return run_jobs(jobs, work, workers=self.workers, stdin=stdin, stdout=stdout, ahead=ahead)
 
 
@@ -283,4 +284,3 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-

@@ -72,7 +72,7 @@ def run_jobs(
     fill the cores). Outputs are the same either way. ``ahead`` (an input being
     decoded already) serves a job run here.
     """
-    from ..images.convert import load_ahead
+    from ..images.conversion import load_ahead
     from .jobs import run_job
 
     workers = min(workers, len(jobs))

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__
 from ..errors import ExitStatus, PoolcliError
 from ..spec.arrays import DEFAULT_LAYOUT
+from ..version import __version__
 from . import options
 from .arguments import InfoArguments, PoolArguments
 from .console import Console, binary, data, discard_stdout, said

@@ -9,6 +9,7 @@ fields match the commands' options one for one.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+
 import click
 
 from ..batch.request import BatchRequest, Executor, Existing

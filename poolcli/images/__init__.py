@@ -8,7 +8,7 @@ The rooms:
 
 - :mod:`.formats` and :mod:`.modes`: the format table and the mode table, one
   record per format and per Pillow mode, which every other module asks.
-- :mod:`.convert`: one input to one output; :mod:`.requests`: what it is asked
+- :mod:`.conversion`: one input to one output; :mod:`.requests`: what it is asked
   (:class:`ReadOptions`, :class:`WriteOptions`) and what it reports.
 - :mod:`.reading`: sources, the pixel limit, decoding frames (upright) and arrays,
   headers only, decoding ahead.
@@ -34,15 +34,15 @@ from ..lazy import lazy_exports
 __all__ = ["ReadOptions", "Report", "WriteOptions", "convert", "describe", "pool_image"]
 
 if TYPE_CHECKING:
-    from .convert import convert, describe, pool_image
+    from .conversion import convert, describe, pool_image
     from .requests import ReadOptions, Report, WriteOptions
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "convert": ".convert",
-        "describe": ".convert",
-        "pool_image": ".convert",
+        "convert": ".conversion",
+        "describe": ".conversion",
+        "pool_image": ".conversion",
         "ReadOptions": ".requests",
         "Report": ".requests",
         "WriteOptions": ".requests",

@@ -79,6 +79,10 @@ class Format:
         """The extension written for it (``.png``, ``.jpg``, ``.npy``)."""
         return self.extensions[0] if self.extensions else "." + self.name.lower()
 
+    def own_writer_takes(self, mode: str, options: Mapping[str, object]) -> bool:
+        """True when poolcli's own writer writes ``mode`` with these save options."""
+        return mode in self.own_writer_modes and set(options) <= self.own_writer_options
+
     def holds(self, mode: str) -> bool:
         """True when the format stores ``mode`` exactly (or nothing says otherwise)."""
         return self.modes is None or mode in self.modes

@@ -18,6 +18,7 @@ _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
 
+
 @dataclass
 class Metadata:
     """What poolcli carries from an input to its output."""

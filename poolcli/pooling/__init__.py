@@ -1,32 +1,40 @@
 """The pooling engine: pure NumPy, no Pillow, no click.
 
 ``pool`` (PyTorch-style windows), ``adaptive_pool`` (a given output size) and
-``output_shape``; the modes are the :class:`PoolMode` enum. Names load on first use,
-so that importing :mod:`poolcli.pooling.modes` alone does not load NumPy.
+``output_shape``, from :mod:`.engine`; ``available_cores``, from :mod:`.threads`.
+The modes are :class:`poolcli.spec.modes.PoolMode`. Names load on first use, so
+importing the package, or ``available_cores`` (standard library only), does not
+load NumPy.
+
+- :mod:`.engine`: the public functions and the checks of their arguments.
+- :mod:`.geometry`: where the windows fall along one axis.
+- :mod:`.reduction`: mode semantics (output dtype, divisors, power means).
+- :mod:`.bands`: the band scheduler, splitting a call into bands of rows on threads.
+- :mod:`.separable_work`: max, min and the sum-based modes on one band.
+- :mod:`.separable`: one planned max/min/sum pass along one axis.
+- :mod:`.ranked`: median and mode over window stacks.
+- :mod:`.numeric`: dtype rules, accumulators and exact integer rounding.
+- :mod:`.threads`: the thread pool and thread counts.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .modes import PoolMode
+from ..lazy import lazy_exports
 
-__all__ = ["PoolMode", "adaptive_pool", "available_cores", "output_shape", "pool"]
+__all__ = ["adaptive_pool", "available_cores", "output_shape", "pool"]
 
 if TYPE_CHECKING:
     from .engine import adaptive_pool, output_shape, pool
     from .threads import available_cores
 
-
-def __getattr__(name: str) -> Any:
-    if name == "available_cores":
-        from .threads import available_cores
-
-        return available_cores
-    if name in ("adaptive_pool", "output_shape", "pool"):
-        value = getattr(import_module(".engine", __name__), name)
-        globals()[name] = value
-        return value
-    message = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(message)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "pool": ".engine",
+        "adaptive_pool": ".engine",
+        "output_shape": ".engine",
+        "available_cores": ".threads",
+    },
+)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .parameters import output_length
+from ..spec.parameters import fitted_length
 
 #: An index along one axis: a slice (regular windows) or an integer array (adaptive).
 Index = slice | np.ndarray
@@ -126,22 +126,11 @@ def regular_windows(
     *,
     axis: int,
 ) -> AxisWindows:
-    """The windows of an ordinary (PyTorch-style) pooling along an axis of ``n`` pixels."""
-    out = output_length(n, kernel, stride, padding, dilation, ceil_mode)
-    if out < 1:
-        reach = dilation * (kernel - 1) + 1
-        reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
-        padded = f" plus padding {padding} on each side" if padding else ""
-        remedy = (
-            "a smaller kernel"
-            if ceil_mode
-            else "a smaller kernel, or ceil mode to keep a partial window"
-        )
-        message = (
-            f"kernel {kernel}{reaches} is larger than axis {axis} ({n} pixels{padded}); "
-            f"use {remedy}"
-        )
-        raise InputError(message)
+    """The windows of an ordinary (PyTorch-style) pooling along an axis of ``n`` pixels.
+
+    :class:`InputError` when no window fits, or when some window holds only padding.
+    """
+    out = fitted_length(n, kernel, stride, padding, dilation, ceil_mode, where=f"axis {axis}")
     taps = []
     for t in range(kernel):
         offset = t * dilation - padding  # output i reads input i * stride + offset
@@ -157,8 +146,8 @@ def regular_windows(
     padded = ((positions >= -padding) & (positions < n + padding)).sum(axis=1)
     if real.min() < 1:
         message = (
-            f"along axis {axis} some windows hold only padding (kernel {kernel}, "
-            f"dilation {dilation}, padding {padding}, {n} pixels); use less padding or dilation"
+            f"along axis {axis} some windows hold only padding (`kernel` {kernel}, `dilation` "
+            f"{dilation}, `padding` {padding}, {n} pixels); use less `padding` or `dilation`"
         )
         raise InputError(message)
     return AxisWindows(n, tuple(taps), real, padded)
@@ -168,7 +157,7 @@ def adaptive_windows(n: int, out: int, *, axis: int) -> AxisWindows:
     """PyTorch's adaptive windows: output ``i`` covers ``floor(i*n/out):ceil((i+1)*n/out)``."""
     if not 1 <= out <= n:
         message = (
-            f"output size {out} along axis {axis} must be between 1 and the input's {n} "
+            f"`output_size` {out} along axis {axis} must be between 1 and the input's {n} "
             "pixels (poolcli only downsamples)"
         )
         raise InputError(message)

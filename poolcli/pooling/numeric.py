@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..choices import DTYPE_NAMES
 from ..errors import InputError
+from ..spec.arrays import DTYPE_NAMES
 
 SUPPORTED = tuple(np.dtype(name) for name in DTYPE_NAMES)
 

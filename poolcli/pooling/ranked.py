@@ -5,7 +5,8 @@ These are not separable, so a band of windows is gathered into a stack of shape
 the input, with padding positions holding a sentinel that sorts last. The stack is
 sorted along its first axis by a sorting network of element-wise ``minimum`` /
 ``maximum`` calls (fast for small kernels) or ``np.sort`` (large kernels). The
-engine keeps bands small enough that a stack never dwarfs the input.
+band scheduler keeps bands small enough that a stack never dwarfs the input;
+:func:`band` is the work it runs on each.
 """
 
 from __future__ import annotations
@@ -14,11 +15,36 @@ from functools import cache
 
 import numpy as np
 
+from ..spec.modes import PoolMode
 from .geometry import AxisWindows, Index
 from .numeric import highest, mean_of_two
 
 # Sorting networks beyond this many inputs cost more calls than np.sort saves.
 _NETWORK_LIMIT = 32
+
+
+def band(
+    x: np.ndarray,
+    gh: AxisWindows,
+    out: np.ndarray,
+    *,
+    statistic: PoolMode,
+    axes: tuple[int, int],
+    channel_axis: int | None,
+    gw: AxisWindows,
+) -> None:
+    """``statistic`` (median or mode) of the band ``x`` (windows ``gh`` x ``gw`` over
+    ``axes``) into ``out``. With a ``channel_axis``, whole pixels vote in mode."""
+    order = list(axes) + ([channel_axis] if channel_axis is not None else [])
+    front = list(range(len(order)))
+    if channel_axis is not None:
+        front[-1] = x.ndim - 1
+    y = np.moveaxis(x, order, front)
+    if statistic is PoolMode.MEDIAN:
+        result = median(y, gh, gw)
+    else:
+        result = mode(y, gh, gw, pixels=channel_axis is not None)
+    np.copyto(np.moveaxis(out, order, front), result)
 
 
 def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> np.ndarray:

@@ -213,26 +213,6 @@ def pair_sums(y: np.ndarray, pairs: int) -> np.ndarray:
     return sums
 
 
-def reduce_axis(
-    y: np.ndarray,
-    axis: int,
-    windows: AxisWindows,
-    ufunc: np.ufunc,
-    dtype: np.dtype,
-    identity: object,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Reduce the windows of ``y`` along ``axis`` with ``ufunc`` (maximum, minimum, add).
-
-    One-off form of :class:`AxisPass`: returns ``out``, or a new C-contiguous array
-    of ``dtype`` shaped like ``y`` with ``windows.out`` positions along ``axis``.
-    """
-    trailing = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
-    shape = y.shape[:axis] + (windows.out,) + y.shape[axis + 1 :]
-    result = AxisPass.plan(windows, trailing, y.dtype, ufunc, dtype, identity)(y, out)
-    return result.reshape(shape)
-
-
 class _NotAView(ValueError):
     """An output that cannot be seen as (before, length, trailing) without a copy."""
 

@@ -7,14 +7,13 @@ without loading NumPy.
 from __future__ import annotations
 
 import functools
-import numbers
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import ParameterError
+from ..spec.parameters import check_threads
 
 
 def available_cores() -> int:
@@ -26,13 +25,14 @@ def available_cores() -> int:
 
 def thread_count(threads: int | None, work: int, minimum: int) -> int:
     """Threads for ``work`` output elements: ``threads``, or all cores when there is
-    at least ``minimum`` elements of work (fewer cost more in hand-offs than they save)."""
-    if threads is None:
+    at least ``minimum`` elements of work (fewer cost more in hand-offs than they save).
+
+    :class:`ParameterError` for a ``threads`` that is not None or a positive integer.
+    """
+    count = check_threads(threads)
+    if count is None:
         return 1 if work < minimum else available_cores()
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        message = f"threads must be a positive integer, got {threads!r}"
-        raise ParameterError(message)
-    return int(threads)
+    return count
 
 
 def share(work: Callable, items: Sequence, workers: int, context: Callable) -> None:

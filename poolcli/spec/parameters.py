@@ -89,18 +89,16 @@ def check_mode_options(
             raise ParameterError(message, parameter="divisor", value=divisor)
         divisor = number
     if mode is PoolMode.LP:
-        if not (isinstance(p, numbers.Real) and math.isfinite(p) and p > 0):
+        if not (isinstance(p, numbers.Real) and math.isfinite(p) and float(p) > 0):
             message = f"`p` must be a finite number above 0 for mode 'lp', got {p!r}"
             raise ParameterError(message, parameter="p", value=p)
         if max(padding) > 0:
-            message = (
-                f"mode 'lp' takes no `padding` (as PyTorch's LPPool2d), got {show(padding)}"
-            )
+            message = f"mode 'lp' takes no `padding` (as PyTorch's LPPool2d), got {show(padding)}"
             raise ParameterError(message, parameter="padding", value=padding)
     if not isinstance(p, numbers.Real):
         message = f"`p` must be a number, got {p!r}"
         raise ParameterError(message, parameter="p", value=p)
-    return divisor, float(p)  # type: ignore[return-value]
+    return divisor, float(p)
 
 
 def check_repeat(repeat: object) -> int:

@@ -201,5 +201,3 @@ def _check_data(
             f"{needed:,} bytes of data and it holds {max(held, 0):,}"
         )
         raise InputError(message)
-
-

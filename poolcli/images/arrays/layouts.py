@@ -90,4 +90,3 @@ def to_nhwc(laid: LaidOut) -> np.ndarray:
 
 def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) or "()"
-

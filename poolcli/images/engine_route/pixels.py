@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..modes import mode_of
 
+
 def view(image: Image.Image, *, padded: bool = False) -> np.ndarray:
     """The pixels of ``image`` as an (H, W[, C]) array, read-only, shared when possible.
 

@@ -25,7 +25,8 @@ def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) ->
     """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine."""
     mode = settings.mode
     record = mode_of(image.mode)
-    assert record is not None and record.poolable, "the policy sends poolable modes only"
+    assert record is not None, "the policy sends the modes of the mode table only"
+    assert record.poolable, "the policy sends poolable modes only"
     averaging = mode.weighted_by_alpha
     linear = settings.linear and averaging and record.srgb
     weighted = record.alpha and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
@@ -70,6 +71,6 @@ def _pool_linear(array: np.ndarray, alpha: bool, settings: PoolSettings) -> np.n
     colour = codes[..., :-1] if alpha else codes
     pooled = srgb.to_codes(pool_all(srgb.to_linear(colour), settings), codes.dtype)
     if alpha:
-        alpha = pool_all(codes[..., -1], settings)
-        pooled = np.concatenate([pooled, alpha[..., None]], axis=-1)
+        opacity = pool_all(codes[..., -1], settings)
+        pooled = np.concatenate([pooled, opacity[..., None]], axis=-1)
     return pooled

@@ -123,4 +123,3 @@ def frame_index(frame: int, count: int) -> int:
         )
         raise InputError(message)
     return frame % count
-

@@ -12,6 +12,7 @@ from PIL import Image
 from ..engine_route.pixels import image_from
 from ..modes import has_alpha, mode_of
 
+
 def for_gif(image: Image.Image) -> tuple[Image.Image, list[str]]:
     """A palette image for GIF, exact when the frame has at most 256 colours and
     on/off transparency; otherwise RGB(A) for Pillow's adaptive quantiser, with

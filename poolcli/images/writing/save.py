@@ -71,9 +71,7 @@ def save(
                 animation.save(frames, target, format, options)
             elif rest:
                 first.save(target, format=format, save_all=True, append_images=rest, **options)
-            elif first.mode in record.own_writer_modes and set(options) <= (
-                record.own_writer_options
-            ):
+            elif record.own_writer_takes(first.mode, options):
                 from . import png  # poolcli's parallel PNG writer (see png.py)
 
                 png.save(first, target, options)
@@ -119,11 +117,10 @@ def nearest_mode(image: Image.Image, record: Format, notes: list[str]) -> Image.
         if record.holds(target):
             converted = fitting.convert(image, target)
             loss = fitting.loss(image, target)
-            add_note(notes, f"{record.name} cannot hold mode {image.mode}: written as {target}{loss}")
+            note = f"{record.name} cannot hold mode {image.mode}: written as {target}{loss}"
+            add_note(notes, note)
             return converted
-    message = (
-        f"{record.name} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
-    )
+    message = f"{record.name} cannot hold mode {image.mode} nor any mode near it; write PNG or TIFF"
     raise OutputError(message)
 
 

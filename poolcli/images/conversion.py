@@ -24,13 +24,15 @@ from .reading.sources import Source
 from .requests import ReadOptions, Report, WriteOptions
 from .writing.save import save
 
+_READ = ReadOptions()  # the defaults: the pixel limit, every frame, default layouts
+
 
 def convert(
     source: Source,
     target: BinaryIO,
     settings: PoolSettings,
     write: WriteOptions,
-    read: ReadOptions = ReadOptions(),
+    read: ReadOptions = _READ,
     *,
     ahead: DecodeAhead | None = None,
 ) -> Report:
@@ -94,7 +96,7 @@ def load_engine() -> None:
     from .writing import animation, fitting, png  # noqa: F401
 
 
-def describe(source: Source, read: ReadOptions = ReadOptions()) -> Description:
+def describe(source: Source, read: ReadOptions = _READ) -> Description:
     """Headers of ``source``: format, frames or arrays with modes and sizes, metadata."""
     return probe(source, max_pixels=read.max_pixels, layout=read.layout)
 
