@@ -16,6 +16,7 @@ FLAGS = {
     "count_include_pad": "--exclude-pad",
     "count_include_pad=false": "--exclude-pad",
     "save_options": "-O",
+    "existing": "--overwrite or --skip-existing",
     "existing=overwrite": "--overwrite",
     "existing=skip": "--skip-existing",
 }

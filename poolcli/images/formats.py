@@ -69,6 +69,8 @@ class Format:
     decoded_ahead: bool = False
     #: Pillow finds its EXIF only through ``getexif()``, not in ``info``.
     exif_outside_info: bool = False
+    #: Pillow applies its orientation tag itself, at load, and reports the upright size.
+    oriented_on_load: bool = False
     #: Arrays (.npy/.npz), not images.
     array: bool = False
     #: Magic bytes its files start with, where poolcli sniffs them itself.
@@ -126,7 +128,7 @@ FORMATS: dict[str, Format] = _formats(
         "TIFF", (".tif", ".tiff"), core=True,
         modes=frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB",
                          "I;16", "I;16B", "I", "F"}),
-        metadata=_STILL | {"dpi"}, frames=Frames.PAGES,
+        metadata=_STILL | {"dpi"}, frames=Frames.PAGES, oriented_on_load=True,
         magic=(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
     ),
     Format(
@@ -146,8 +148,9 @@ FORMATS: dict[str, Format] = _formats(
     ),
     Format("BMP", (".bmp",), core=True, modes=frozenset({"1", "L", "P", "RGB"}),
            metadata=frozenset({"dpi"})),
+    # PPM writes I as 16-bit samples: I is not held (its values would be clipped)
     Format("PPM", (".ppm", ".pgm", ".pbm", ".pnm"), core=True,
-           modes=frozenset({"1", "L", "RGB", "I;16", "I", "F"})),
+           modes=frozenset({"1", "L", "RGB", "I;16", "F"})),
     Format("TGA", (".tga",), core=True, modes=frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})),
     Format("ICO", (".ico",), core=True, modes=frozenset({"RGB", "RGBA"})),
     Format("AVIF", modes=frozenset({"RGB", "RGBA"}), metadata=_STILL, frames=Frames.ANIMATION,

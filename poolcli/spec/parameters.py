@@ -28,17 +28,17 @@ Pair = tuple[int, int]
 
 def pair(name: str, value: object) -> Pair:
     """``value`` as an (h, w) pair of ints; an int means the same on both axes."""
+    if type(value) is int:  # the common case, checked first: the engine calls this per call
+        return value, value
     # a 1-D NumPy array counts as a sequence
     sequence = isinstance(value, (tuple, list)) or getattr(value, "ndim", None) == 1
     items: list[Any] = list(value) if sequence else [value, value]  # type: ignore[call-overload]
-    message = f"`{name}` must be an int or an (h, w) pair of ints, got {value!r}"
-    if len(items) != 2:
-        raise ParameterError(message, parameter=name, value=value)
     try:
-        if any(isinstance(v, bool) for v in items):  # NumPy's bools refuse index() already
-            raise TypeError
+        if len(items) != 2 or any(isinstance(v, bool) for v in items):
+            raise TypeError  # NumPy's bools refuse index() already
         h, w = (operator.index(v) for v in items)
     except TypeError:
+        message = f"`{name}` must be an int or an (h, w) pair of ints, got {value!r}"
         raise ParameterError(message, parameter=name, value=value) from None
     return h, w
 
@@ -88,17 +88,19 @@ def check_mode_options(
             message = f"`divisor` must be a positive integer, got {divisor!r}"
             raise ParameterError(message, parameter="divisor", value=divisor)
         divisor = number
+    # a float first: the common case, cheaper than the abstract class
+    if not (type(p) is float or isinstance(p, numbers.Real)):
+        message = f"`p` must be a number, got {p!r}"
+        raise ParameterError(message, parameter="p", value=p)
+    power = float(p)
     if mode is PoolMode.LP:
-        if not (isinstance(p, numbers.Real) and math.isfinite(p) and float(p) > 0):
+        if not (math.isfinite(power) and power > 0):
             message = f"`p` must be a finite number above 0 for mode 'lp', got {p!r}"
             raise ParameterError(message, parameter="p", value=p)
         if max(padding) > 0:
             message = f"mode 'lp' takes no `padding` (as PyTorch's LPPool2d), got {show(padding)}"
             raise ParameterError(message, parameter="padding", value=padding)
-    if not isinstance(p, numbers.Real):
-        message = f"`p` must be a number, got {p!r}"
-        raise ParameterError(message, parameter="p", value=p)
-    return divisor, float(p)
+    return divisor, power
 
 
 def check_repeat(repeat: object) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ...spec.limits import check_pixels
+from ..formats import FORMATS
 from ..metadata import Metadata
 from .limits import open_image, pillow_limit
 from .sources import Source, opened, pillow_errors, silenced, sniffed
@@ -72,7 +73,8 @@ def orientation(image: Image.Image) -> int | None:
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:
     """Size after EXIF orientation, without decoding."""
-    if image.format == "TIFF":
-        return image.size  # Pillow reports a TIFF's display size and rotates at load
+    record = FORMATS.get(image.format or "")
+    if record is not None and record.oriented_on_load:
+        return image.size  # Pillow reports the display size and rotates at load
     width, height = image.size
     return (height, width) if orientation(image) in (5, 6, 7, 8) else (width, height)
