@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum
+
+from .enums import StrEnum
 
 
 class ExitStatus(IntEnum):
@@ -34,7 +36,7 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     """Why a file failed."""
 
     #: The input cannot be read or pooled as asked.
@@ -53,9 +55,6 @@ class FailureKind(str, Enum):
     USAGE = "usage"
     #: A poolcli bug.
     BUG = "bug"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: How a front end says a parameter: ``spelling(name, value)`` -> text, where

@@ -29,7 +29,7 @@ PREFIX = "poolcli"
 #: Layers ranked from the top (0); each entry names a subpackage or module by its path
 #: under the prefix, and covers everything under it.
 LAYERS = (
-    ("errors", "lazy", "version"), ("spec",), ("pooling",), ("images",), ("batch",),
+    ("errors", "enums", "lazy", "version"), ("spec",), ("pooling",), ("images",), ("batch",),
     ("cli", "launch"),
 )  # fmt: skip
 FACADE = ("", "__main__")  # "" is the package itself

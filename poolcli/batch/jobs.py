@@ -9,7 +9,6 @@ never pixels; what every job shares (:class:`Work`) is sent to each worker once.
 
 from __future__ import annotations
 
-import enum
 import io
 import os
 import time
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ..enums import StrEnum
 from ..errors import Failure, FailureKind, OutputExists, PoolcliError
 from ..images.conversion import convert, describe
 from ..images.reading.ahead import DecodeAhead
@@ -30,7 +30,7 @@ from .request import Existing
 from .writing import reason, write_atomically
 
 
-class Status(str, enum.Enum):
+class Status(StrEnum):
     """How a job ended (the ``status`` of a ``--json`` line)."""
 
     OK = "ok"
@@ -38,9 +38,6 @@ class Status(str, enum.Enum):
     SKIPPED = "skipped"
     #: ``dry_run``: it would be written.
     PLANNED = "planned"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..enums import StrEnum
 from ..errors import ParameterError
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings
@@ -22,27 +23,21 @@ from .sharding import Shard
 CONNECT_SECONDS = 10.0
 
 
-class Existing(str, Enum):
+class Existing(StrEnum):
     """What to do when an output file already exists."""
 
     REFUSE = "refuse"
     OVERWRITE = "overwrite"
     SKIP = "skip"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Executor(str, Enum):
+class Executor(StrEnum):
     """Where a batch runs its jobs."""
 
     #: Worker processes on this machine (``workers``).
     LOCAL = "local"
     #: The workers of a Dask distributed cluster (``scheduler``).
     DASK = "dask"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from types import MappingProxyType
 
+from ..enums import StrEnum
 
-class Frames(str, Enum):
+
+class Frames(StrEnum):
     """How many frames a format holds."""
 
     ONE = "one"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
+from ..enums import StrEnum
 from ..errors import ParameterError
 
 
-class PoolMode(str, Enum):
+class PoolMode(StrEnum):
     """How a window is reduced to one value."""
 
     MAX = "max"
@@ -18,9 +17,6 @@ class PoolMode(str, Enum):
     RMS = "rms"
     MEDIAN = "median"
     MODE = "mode"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def summary(self) -> str:
@@ -65,7 +61,7 @@ _SUMMARIES = {
 }
 
 
-class AlphaPolicy(str, Enum):
+class AlphaPolicy(StrEnum):
     """How averaging modes treat colour under transparency."""
 
     #: Colour weighted by alpha, Σ(c·a)/Σa rounded once: no colour bleeds from
@@ -73,9 +69,6 @@ class AlphaPolicy(str, Enum):
     PREMULTIPLIED = "premultiplied"
     #: Every channel, alpha included, pooled on its own.
     INDEPENDENT = "independent"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def parse(cls, value: str | AlphaPolicy) -> AlphaPolicy:
