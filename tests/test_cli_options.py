@@ -251,6 +251,21 @@ def test_python_m_poolcli_importtime_has_no_numpy_or_pillow():
     )
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["pool", "--help"]])
+def test_help_and_version_load_only_the_command_lines_own_modules(args):
+    """Options are built from light modules (enums, limits, choices); the batch
+    library, the image layer and the settings load when a command runs."""
+    _, imported = poolcli_imports(*args)
+    ours = {name for name in imported if name.split(".")[0] == "poolcli"}
+    assert ours <= {
+        "poolcli", "poolcli.__main__", "poolcli.launch", "poolcli.version", "poolcli.lazy",
+        "poolcli.errors", "poolcli.enums", "poolcli.spec", "poolcli.spec.arrays",
+        "poolcli.spec.limits", "poolcli.spec.modes", "poolcli.batch", "poolcli.batch.choices",
+        "poolcli.batch.sharding", "poolcli.cli", "poolcli.cli.app", "poolcli.cli.options",
+        "poolcli.cli.console", "poolcli.cli.spelling",
+    }, sorted(ours)  # fmt: skip
+
+
 def test_no_color_strips_styles(tmp_path, monkeypatch):
     from poolcli.cli.console import Console
 

@@ -25,9 +25,10 @@ __all__ = [
 ]  # fmt: skip
 
 if TYPE_CHECKING:
+    from .choices import Executor, Existing
     from .discovery import Rules
     from .jobs import Job, Result, Status
-    from .request import BatchRequest, Executor, Existing
+    from .request import BatchRequest
     from .run import Batch, Outcome, run_batch
     from .sharding import Shard
 
@@ -37,7 +38,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "Batch": ".run", "Outcome": ".run", "run_batch": ".run",
-        "BatchRequest": ".request", "Executor": ".request", "Existing": ".request",
+        "BatchRequest": ".request", "Executor": ".choices", "Existing": ".choices",
         "Job": ".jobs", "Result": ".jobs", "Status": ".jobs",
         "Rules": ".discovery", "Shard": ".sharding",
     },

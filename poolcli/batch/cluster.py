@@ -41,7 +41,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitStatus, FailureKind, PoolcliError
-from .request import CONNECT_SECONDS, Existing
+from .choices import CONNECT_SECONDS, Existing
 from .writing import remove, temp_path
 
 if TYPE_CHECKING:

@@ -24,9 +24,9 @@ from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions
 from ..spec.settings import PoolSettings
+from .choices import Existing
 from .discovery import STDIN
 from .naming import STDOUT
-from .request import Existing
 from .writing import reason, write_atomically
 
 

@@ -11,33 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..enums import StrEnum
 from ..errors import ParameterError
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings
+from .choices import CONNECT_SECONDS, Executor, Existing
 from .discovery import STDIN, Rules
 from .naming import STDOUT
 from .sharding import Shard
-
-#: How long to wait for a Dask scheduler to answer (seconds), unless told otherwise.
-CONNECT_SECONDS = 10.0
-
-
-class Existing(StrEnum):
-    """What to do when an output file already exists."""
-
-    REFUSE = "refuse"
-    OVERWRITE = "overwrite"
-    SKIP = "skip"
-
-
-class Executor(StrEnum):
-    """Where a batch runs its jobs."""
-
-    #: Worker processes on this machine (``workers``).
-    LOCAL = "local"
-    #: The workers of a Dask distributed cluster (``scheduler``).
-    DASK = "dask"
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ..errors import ParameterError
 from ..images.reading.ahead import DecodeAhead
 from ..pooling.threads import available_cores
+from .choices import Executor, Existing
 from .discovery import STDIN, read_list
 from .jobs import Result, Work, preview_job
 from .naming import STDOUT
 from .planning import Plan, plan
 from .report import FirstFailure, Tally, ordered
-from .request import BatchRequest, Executor, Existing
+from .request import BatchRequest
 from .sharding import select
 
 if TYPE_CHECKING:

@@ -26,7 +26,6 @@ from ..errors import ExitStatus, PoolcliError
 from ..spec.arrays import DEFAULT_LAYOUT
 from ..version import __version__
 from . import options
-from .arguments import InfoArguments, PoolArguments
 from .console import Console, binary, data, discard_stdout, said
 from .spelling import flag
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from ..batch.run import Batch
     from ..images.reading.ahead import DecodeAhead
     from ..spec.settings import PoolSettings
+    from .arguments import InfoArguments, PoolArguments
 
 #: Set when a run used this machine only: its worker processes (if any) are joined
 #: when it ends, and a fork server ends with this process's pipes, so the process
@@ -128,6 +128,8 @@ def pool(ctx: click.Context, **params: Any) -> None:
       poolcli pool -r photos -o thumbs --shard "$SLURM_ARRAY_TASK_ID/8"
       poolcli pool -r /shared/photos -o /shared/thumbs --executor dask --scheduler tcp://head:8786
     """
+    from .arguments import PoolArguments  # the batch library loads with it: not for --help
+
     with _clean_errors(params["show_traceback"]), _interruptible():
         arguments = PoolArguments(**params)
         named = ctx.get_parameter_source("scheduler") is click.core.ParameterSource.COMMANDLINE
@@ -163,6 +165,8 @@ def info(ctx: click.Context, **params: Any) -> None:
       poolcli info -r scans --json
       poolcli info big.tif -k 4 --repeat 2
     """
+    from .arguments import InfoArguments
+
     with _clean_errors(params["show_traceback"]), _interruptible():
         arguments = InfoArguments(**params)
         pooling = any(

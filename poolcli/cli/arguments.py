@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 
 import click
 
-from ..batch.request import BatchRequest, Executor, Existing
+from ..batch.choices import Executor, Existing
+from ..batch.request import BatchRequest
 from ..batch.sharding import Shard
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings

@@ -41,7 +41,7 @@ from typing import Any
 
 import click
 
-from ..batch.request import CONNECT_SECONDS, Executor
+from ..batch.choices import CONNECT_SECONDS, Executor
 from ..batch.sharding import Shard
 from ..errors import ParameterError
 from ..spec.arrays import DTYPE_NAMES, LAYOUTS
