@@ -73,7 +73,8 @@ PARAMETERS = frozenset(
         "fail_fast", "scheduler_timeout",
     }
 )  # fmt: skip
-_NAMED = re.compile(r"`([a-z_]+)(?:=([^`\s]+))?`")
+#: A parameter named in a message, in backticks: divisor, or max_pixels=none.
+_NAMED = r"`([a-z_]+)(?:=([^`\s]+))?`"
 
 
 def library_spelling(name: str, value: str | None) -> str:
@@ -96,7 +97,9 @@ def spell(message: str, spelling: Spelling = library_spelling) -> str:
             return match.group(0)  # backticks in a file name, say: not a parameter
         return spelling(name, value)
 
-    return _NAMED.sub(said, message)
+    if "`" not in message:
+        return message
+    return re.sub(_NAMED, said, message)  # re caches the compiled pattern
 
 
 class PoolcliError(Exception):

@@ -105,7 +105,6 @@ class Batch:
         #: Called with each result as it finishes, in any order (a progress bar).
         self.arrived = arrived
         self._started: float | None = None
-        self._stdin = stdin
         ahead = self._decode_ahead(ahead)
         #: Worker processes here (None on a cluster).
         self.workers = None if request.on_cluster else (request.workers or available_cores())
@@ -141,6 +140,9 @@ class Batch:
         return self.tally.summary(self.total, self.seconds, dry_run=self.request.dry_run)
 
     def __iter__(self) -> Iterator[Outcome]:
+        if self._started is not None:
+            message = "a batch runs once: iterate it once (run_batch again for another run)"
+            raise RuntimeError(message)
         self._started = time.perf_counter()
         # the problems found while planning first, then the results as they finish
         results: Iterable[Result] = itertools.chain(self.plan.problems, self._results)

@@ -240,12 +240,9 @@ def readable_extensions() -> frozenset[str]:
     Image.init()
     opened = {
         ext for ext, fmt in Image.registered_extensions().items()
-        if fmt in Image.OPEN or FORMATS.get(fmt, _PLAIN).core
+        if fmt in Image.OPEN or (fmt in FORMATS and FORMATS[fmt].core)
     }  # fmt: skip
     return frozenset(opened | CORE_EXTENSIONS)
-
-
-_PLAIN = Format("?")
 
 
 def _pillow_extensions() -> dict[str, str]:

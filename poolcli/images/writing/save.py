@@ -24,7 +24,7 @@ from ..requests import add_note
 _UNKNOWN_MODE = Mode("?", "uint8", 1)
 
 
-def keeping_frames() -> str:
+def _keeping_frames() -> str:
     """The image formats that keep every frame, as ``--format`` names them: 'png, tif, ...'."""
     return ", ".join(
         record.extension.lstrip(".")
@@ -47,7 +47,7 @@ def save(
     if len(frames) > 1 and not record.multi_frame:
         message = (
             f"the input has {len(frames)} frames and {format} holds one: pick one with "
-            f"`frame=N`, or write a format that keeps every frame ({keeping_frames()})"
+            f"`frame=N`, or write a format that keeps every frame ({_keeping_frames()})"
         )
         raise OutputError(message)
     if len(frames) > 1 and record.animated and len({f.size for f in frames}) > 1:
