@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import ParameterError
 from ..images.reading.ahead import DecodeAhead
@@ -45,6 +45,7 @@ from .planning import Plan, plan
 from .report import FirstFailure, Tally, ordered
 from .request import BatchRequest
 from .sharding import select
+from .writing import is_terminal
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -231,7 +232,7 @@ class Batch:
             requested_format=request.format,
         )
         if any(job.target == STDOUT for job in planned.jobs):
-            if not request.dry_run and stdout is not None and _is_terminal(stdout):
+            if not request.dry_run and stdout is not None and is_terminal(stdout):
                 message = (
                     "refusing to write image bytes to a terminal; "
                     "redirect stdout or use `output=FILE`"
@@ -280,10 +281,3 @@ def _read_list_file(name: str, stdin: BinaryIO | None) -> bytes:
     except OSError as error:
         message = f"`files_from` {name}: cannot read it: {(error.strerror or str(error)).lower()}"
         raise ParameterError(message, parameter="files_from", value=name) from None
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False

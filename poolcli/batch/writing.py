@@ -116,6 +116,14 @@ def sweep(targets: Iterable[str], run_id: str) -> None:
         remove(temp_path(target, run_id))
 
 
+def is_terminal(stream: object) -> bool:
+    """True when ``stream`` is a terminal (where image bytes are never written)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def reason(error: OSError) -> str:
     """An OSError as a short lower-case phrase: 'permission denied'."""
     text = error.strerror or str(error) or type(error).__name__

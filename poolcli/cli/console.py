@@ -71,6 +71,8 @@ class Console:
 
         The bar shows only when stderr is a terminal, and not with -q or -v.
         """
+        from ..batch.writing import is_terminal
+
         show = (
             enabled
             and not self.quiet
@@ -135,10 +137,3 @@ def discard_stdout() -> None:
 def binary(name: str):
     """The binary stream under sys.stdin or sys.stdout (CliRunner swaps those)."""
     return getattr(sys, name).buffer
-
-
-def is_terminal(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

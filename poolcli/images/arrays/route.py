@@ -15,6 +15,7 @@ from ...spec.modes import PoolMode
 from ...spec.settings import PoolSettings
 from ..engine_route.passes import pool_all
 from ..engine_route.pixels import image_from
+from ..formats import record_of
 from ..modes import MODES, image_mode
 from ..requests import Report, WriteOptions
 from ..writing.save import save
@@ -38,7 +39,7 @@ def convert_arrays(
         pooled[name] = laid.with_array(cast(result, write.dtype))
     first = next(iter(pooled.values()))
     in_size = next(iter(arrays.values())).size
-    if write.format in ("NPY", "NPZ"):
+    if record_of(write.format).array:
         if write.format == "NPY" and len(pooled) > 1:
             message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
             raise OutputError(message)
