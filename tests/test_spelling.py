@@ -29,7 +29,7 @@ from poolcli.errors import (
 )
 
 #: Library parameters the command line has no option for: it never passes them.
-LIBRARY_ONLY = {"axes", "channel_axis", "threads", "output_size", "inputs", "format"}
+LIBRARY_ONLY = {"axes", "channel_axis", "threads", "output_size", "inputs", "format", "band"}
 
 
 def options_of(command: click.Command) -> dict[str, click.Parameter]:

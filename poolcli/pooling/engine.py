@@ -13,11 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ..spec.bands import RowBand
 from ..spec.modes import PoolMode
 from ..spec.parameters import check_threads, pair, window
 from . import numeric
 from .bands import run
-from .geometry import adaptive_windows, regular_windows
+from .geometry import AxisWindows, adaptive_windows, regular_windows
 from .reduction import Reduction
 
 
@@ -36,6 +37,7 @@ def pool(
     axes: tuple[int, int] = (0, 1),
     channel_axis: int | None = None,
     threads: int | None = None,
+    band: RowBand | None = None,
 ) -> np.ndarray:
     """Pool the two spatial ``axes`` of ``x`` with windows of size ``kernel``.
 
@@ -68,6 +70,12 @@ def pool(
         and the result holds only colours that occur in the window.
     threads : int, optional
         Worker threads; default: all cores. Results are identical for any count.
+    band : RowBand, optional
+        Compute only output rows ``band.start:band.stop`` of an input ``band.length``
+        rows tall; ``x`` then holds just the input rows they read
+        (:func:`poolcli.pooling.streaming.band_input` says which). The rows equal
+        the same rows of the whole result, byte for byte: this is how inputs larger
+        than memory are pooled a band at a time.
 
     Returns
     -------
@@ -98,9 +106,10 @@ def pool(
     reduction = Reduction.make(mode, count_include_pad, divisor, p, pad)
     threads = check_threads(threads)
     x, axes, channel_axis = _prepare(x, axes, channel_axis)
-    gh = regular_windows(x.shape[axes[0]], k[0], s[0], pad[0], d[0], ceil_mode, axis=axes[0])
+    height = x.shape[axes[0]] if band is None else band.length
+    gh = regular_windows(height, k[0], s[0], pad[0], d[0], ceil_mode, axis=axes[0])
     gw = regular_windows(x.shape[axes[1]], k[1], s[1], pad[1], d[1], ceil_mode, axis=axes[1])
-    return run(x, axes, channel_axis, gh, gw, reduction, threads)
+    return run(x, axes, channel_axis, _banded(gh, band, x.shape[axes[0]]), gw, reduction, threads)
 
 
 def adaptive_pool(
@@ -112,13 +121,14 @@ def adaptive_pool(
     axes: tuple[int, int] = (0, 1),
     channel_axis: int | None = None,
     threads: int | None = None,
+    band: RowBand | None = None,
 ) -> np.ndarray:
     """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling.
 
     Output ``i`` of an axis of ``n`` pixels covers ``floor(i*n/out)`` up to
     ``ceil((i+1)*n/out)``; windows may overlap by one pixel and differ in size by
     one. Every mode of :func:`pool` is available; means divide by each window's
-    own pixel count.
+    own pixel count. ``band`` computes some output rows only, as in :func:`pool`.
 
     Raises
     ------
@@ -136,9 +146,10 @@ def adaptive_pool(
     reduction = Reduction.make(mode, True, None, p, (0, 0))
     threads = check_threads(threads)
     x, axes, channel_axis = _prepare(x, axes, channel_axis)
-    gh = adaptive_windows(x.shape[axes[0]], out_h, axis=axes[0])
+    height = x.shape[axes[0]] if band is None else band.length
+    gh = adaptive_windows(height, out_h, axis=axes[0])
     gw = adaptive_windows(x.shape[axes[1]], out_w, axis=axes[1])
-    return run(x, axes, channel_axis, gh, gw, reduction, threads)
+    return run(x, axes, channel_axis, _banded(gh, band, x.shape[axes[0]]), gw, reduction, threads)
 
 
 def output_shape(
@@ -166,6 +177,23 @@ def output_shape(
         windows = regular_windows(shape[axis], k[i], s[i], pad[i], d[i], ceil_mode, axis=axis)
         result[axis] = windows.out
     return tuple(result)
+
+
+def _banded(gh: AxisWindows, band: RowBand | None, rows: int) -> AxisWindows:
+    """The row windows of ``band`` (all of ``gh`` without one), checked against the rows given."""
+    if band is None:
+        return gh
+    if not 0 <= band.start < band.stop <= gh.out:
+        message = f"`band` rows {band.start}:{band.stop} are not within the {gh.out} output rows"
+        raise ParameterError(message, parameter="band", value=band)
+    windows, _ = gh.band(band.start, band.stop)
+    if rows != windows.length:
+        message = (
+            f"`band` rows {band.start}:{band.stop} read {windows.length} input rows, "
+            f"but the array holds {rows}"
+        )
+        raise InputError(message)
+    return windows
 
 
 def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, int]:

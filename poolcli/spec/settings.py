@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, ParameterError
+from .bands import RowBand
 from .modes import AlphaPolicy, PoolMode
 from .parameters import (
     Pair,
@@ -34,6 +35,8 @@ class PoolSettings:
     ``kernel``, ``stride``, ``padding`` and ``dilation`` are (h, w) pairs. ``size``
     asks for adaptive pooling to (width, height) instead; either side may be None
     to keep the aspect ratio. ``repeat`` applies the pooling that many times.
+    ``bands``, one per pass, restricts the passes to bands of output rows (a
+    streamed input pooled a band at a time, see :mod:`poolcli.pooling.streaming`).
     """
 
     kernel: Pair = (2, 2)
@@ -50,6 +53,7 @@ class PoolSettings:
     alpha: AlphaPolicy = AlphaPolicy.PREMULTIPLIED
     linear: bool = False
     threads: int | None = field(default=None, compare=False)
+    bands: tuple[RowBand, ...] = field(default=(), compare=False)
 
     @classmethod
     def make(cls, kernel: int | Pair = 2, **options: object) -> PoolSettings:

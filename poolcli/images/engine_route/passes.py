@@ -13,7 +13,12 @@ from ...spec.settings import PoolSettings
 
 
 def passes(settings: PoolSettings) -> Iterator[PoolSettings]:
-    """The single passes ``settings`` stands for (``repeat`` of them, or one adaptive)."""
+    """The single passes ``settings`` stands for (``repeat`` of them, or one adaptive),
+    each with its own row band when ``settings.bands`` restricts them."""
+    if settings.bands:
+        for band in settings.bands:
+            yield replace(settings, repeat=1, bands=(band,))
+        return
     single = replace(settings, repeat=1)
     for _ in range(settings.repeat):
         yield single
@@ -28,17 +33,18 @@ def pool_pass(
 ) -> np.ndarray:
     """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array."""
     mode = settings.mode if mode is None else mode
+    band = settings.bands[0] if settings.bands else None
     if settings.size is not None:
         height, width = array.shape[:2]
-        out_w, out_h = settings.adaptive_size(width, height)
+        out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
             array, (out_h, out_w), mode=mode, p=settings.p, channel_axis=channel_axis,
-            threads=settings.threads,
+            threads=settings.threads, band=band,
         )  # fmt: skip
     options = settings.engine_options
     if mode is not PoolMode.AVG:
         options["divisor"] = None
-    return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, **options)
+    return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, band=band, **options)
 
 
 def pool_all(

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ...spec.modes import AlphaPolicy, PoolMode
 from ...spec.settings import PoolSettings
-from ..modes import mode_of
+from ..modes import Mode, mode_of
 from ..pooled import PooledFrame
 from ..requests import add_note
 from . import linear as srgb
@@ -23,25 +23,36 @@ from .pixels import view
 
 def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
     """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine."""
-    mode = settings.mode
     record = mode_of(image.mode)
     assert record is not None, "the policy sends the modes of the mode table only"
-    assert record.poolable, "the policy sends poolable modes only"
-    averaging = mode.weighted_by_alpha
-    linear = settings.linear and averaging and record.srgb
-    weighted = record.alpha and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
     # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
     # whole-pixel modes and the colour transforms want the real channels only
-    array = view(image, padded=not (weighted or linear or mode is PoolMode.MODE))
-    if settings.linear and averaging and not linear:
+    linear, weighted = _transforms(record, settings)
+    plain = not (weighted or linear or settings.mode is PoolMode.MODE)
+    pooled = pool_channels(view(image, padded=plain), record, settings, notes)
+    return PooledFrame(pooled, image.mode)
+
+
+def pool_channels(
+    array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str]
+) -> np.ndarray:
+    """Pool the (H, W[, C]) pixels of a ``record`` image: the policy of :func:`pool_pixels`.
+
+    Arrays of any height go through here, the rows of a streamed image a band at a
+    time as well (``settings.bands``).
+    """
+    mode = settings.mode
+    assert record.poolable, "the policy sends poolable modes only"
+    linear, weighted = _transforms(record, settings)
+    if settings.linear and mode.weighted_by_alpha and not linear:
         add_note(
             notes,
-            f"`linear` does not apply to mode {image.mode} (not sRGB-encoded); pooled as stored",
+            f"`linear` does not apply to mode {record.name} (not sRGB-encoded); pooled as stored",
         )
     if mode is PoolMode.SUM and array.dtype.kind != "f":
         add_note(
             notes,
-            f"sum saturates at the {image.mode} image's maximum; write .npy to keep full sums",
+            f"sum saturates at the {record.name} image's maximum; write .npy to keep full sums",
         )
     if weighted:
         colour, alpha = pool_premultiplied(array[..., :-1], array[..., -1], settings, linear=linear)
@@ -54,7 +65,15 @@ def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) ->
     if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
-    return PooledFrame(pooled.astype(array.dtype, copy=False), image.mode)
+    return pooled.astype(array.dtype, copy=False)
+
+
+def _transforms(record: Mode, settings: PoolSettings) -> tuple[bool, bool]:
+    """Whether ``settings`` pool a ``record`` image in linear light, and weighted by alpha."""
+    averaging = settings.mode.weighted_by_alpha
+    linear = settings.linear and averaging and record.srgb
+    weighted = record.alpha and averaging and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    return linear, weighted
 
 
 def pool_palette(image: Image.Image, settings: PoolSettings) -> PooledFrame:
