@@ -63,19 +63,21 @@ def _array(draw: st.DrawFn, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
 def _streamed(source: ArrayRows, settings: PoolSettings, rows: int, compute) -> np.ndarray:
     height, width = source.shape[source.row_axis], source.shape[1 - source.row_axis]
     plan = RowPlan.of(settings, height, width)
-    bands = list(stream(source, plan, lambda slab, b: compute(slab, replace(settings, bands=b)), rows))
+    bands = list(stream(source, plan, lambda a, b: compute(a, replace(settings, bands=b)), rows))
     assert all(band.shape[source.row_axis] <= rows for band in bands)
     return np.concatenate(bands, axis=source.row_axis)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> None:
-    assert a.dtype == b.dtype and a.shape == b.shape
+    assert (a.dtype, a.shape) == (b.dtype, b.shape)
     assert a.tobytes() == b.tobytes()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), settings_=pool_settings())
-def test_streamed_arrays_equal_the_whole_result(data: st.DataObject, settings_: PoolSettings) -> None:
+def test_streamed_arrays_equal_the_whole_result(
+    data: st.DataObject, settings_: PoolSettings
+) -> None:
     dtype = data.draw(st.sampled_from(DTYPES))
     shape = (data.draw(st.integers(1, 40)), data.draw(st.integers(1, 9)))
     shape += data.draw(st.sampled_from([(), (1,), (3,)]))
@@ -120,7 +122,7 @@ def test_streamed_image_policy_equals_the_whole_result(
         assume(False)
     source = ArrayRows(x, chunk_rows=data.draw(st.integers(1, 5)))
     rows = data.draw(st.integers(1, 4))
-    streamed = _streamed(source, settings_, rows, lambda slab, s: pool_channels(slab, record, s, []))
+    streamed = _streamed(source, settings_, rows, lambda a, s: pool_channels(a, record, s, []))
     _same(streamed, whole)
 
 
