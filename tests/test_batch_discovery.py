@@ -183,6 +183,6 @@ def test_the_common_extensions_are_all_ones_pillow_reads():
 
     Image.init()
     opened = {e for e, f in Image.registered_extensions().items() if f in Image.OPEN}
-    assert CORE_EXTENSIONS - {".npy", ".npz", ".mpo"} <= opened
+    assert CORE_EXTENSIONS - {".npy", ".npz", ".zarr", ".mpo"} <= opened
     assert Image.registered_extensions()[".mpo"] == "MPO"  # opened by JPEG's opener
     assert "JPEG" in Image.OPEN

@@ -95,8 +95,10 @@ def test_json_lines_match_the_files_written(tmp_path, photos):
             "out_size",
             "frames",
             "seconds",
+            "streamed",
         }
         assert isinstance(record["seconds"], float)
+        assert record["streamed"] is False  # small photos are pooled whole
     by_name = {Path(r["input"]).name: r for r in records}
     assert by_name["a.png"]["status"] == "ok"
     assert by_name["a.png"]["error"] is None

@@ -7,6 +7,8 @@ The rules (``poolcli pool --help`` repeats them):
 - A directory is walked only when ``recursive``; otherwise it is reported as a
   problem. In a directory a file is taken when its extension is one Pillow can read,
   or ``.npy``/``.npz`` (any case), so a README.txt among photos is skipped silently.
+  A Zarr store (a directory named ``*.zarr``) is one input, named or met in a walk,
+  never walked into.
   ``include`` globs replace that test; ``exclude`` globs drop files and prune
   directories. A glob without ``/`` matches the name, with ``/`` the path under the
   walked directory.
@@ -73,7 +75,7 @@ def discover(arguments: Iterable[str], rules: Rules, *, listed: bool = False) ->
     for argument in arguments:
         if argument == STDIN:
             yield Input(STDIN, STDIN)
-        elif os.path.isdir(argument):
+        elif os.path.isdir(argument) and not is_zarr_name(argument):
             if not rules.recursive:
                 yield Input(
                     argument, "", "is a directory; pass `recursive=true` to pool the files under it"
@@ -133,7 +135,10 @@ def _walk(
                 is_file = not is_directory and entry.is_file()
             except OSError:
                 continue
-            if is_directory:
+            if is_directory and is_zarr_name(entry.name):
+                if _wanted(rules, entry.name, path):  # a Zarr store is one input
+                    yield Input(entry.path, path)
+            elif is_directory:
                 if not _matches(rules.exclude, entry.name, path) and not _skipped(entry.path, skip):
                     subdirectories.append((entry.path, path))
             elif is_file and _wanted(rules, entry.name, path):
@@ -166,6 +171,11 @@ def is_image_name(name: str) -> bool:
     """
     extension = os.path.splitext(name)[1].lower()
     return extension in CORE_EXTENSIONS or extension in image_extensions()
+
+
+def is_zarr_name(path: str) -> bool:
+    """True for a Zarr store's name (``x.zarr``, ``x.ome.zarr``): an input, not a folder."""
+    return os.path.basename(path.rstrip("/" + os.sep)).lower().endswith(".zarr")
 
 
 def _matches(globs: tuple[str, ...], name: str, path: str) -> bool:

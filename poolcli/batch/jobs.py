@@ -20,6 +20,7 @@ from typing import BinaryIO
 from ..enums import StrEnum
 from ..errors import Failure, FailureKind, OutputExists, PoolcliError
 from ..images.conversion import convert, describe
+from ..images.formats import record_of
 from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions
@@ -27,7 +28,7 @@ from ..spec.settings import PoolSettings
 from .choices import Existing
 from .discovery import STDIN
 from .naming import STDOUT
-from .writing import reason, write_atomically
+from .writing import reason, write_atomically, write_directory_atomically
 
 
 class Status(StrEnum):
@@ -78,6 +79,8 @@ class Result:
     notes: tuple[str, ...] = ()
     #: Set for a poolcli bug (not a bad file): the traceback, shown with --traceback.
     traceback: str | None = None
+    #: How a streamed input was pooled ("in bands of 512 rows"); None: whole.
+    streamed: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -115,17 +118,21 @@ def run_job(
         source = _source(job, stdin)
         write = WriteOptions(job.format, work.save_options, work.dtype)
 
-        def pool_into(stream: BinaryIO):
+        def pool_into(stream: BinaryIO | str):
             return convert(source, stream, work.settings, write, work.read, ahead=ahead)
 
-        if job.target == STDOUT:
+        replace = work.existing is Existing.OVERWRITE
+        if record_of(job.format).directory:  # a Zarr store
+            report = write_directory_atomically(
+                job.target, pool_into, replace=replace, run_id=work.run_id
+            )
+        elif job.target == STDOUT:
             assert stdout is not None, "a job writing to stdout runs in the main process"
             buffer = io.BytesIO()  # nothing reaches stdout unless the whole image worked
             report = pool_into(buffer)
             stdout.write(buffer.getvalue())
             stdout.flush()
         else:
-            replace = work.existing is Existing.OVERWRITE
             report = write_atomically(job.target, pool_into, replace=replace, run_id=work.run_id)
     except OutputExists as exists:
         if work.existing is Existing.SKIP:
@@ -152,6 +159,7 @@ def run_job(
         frames=report.frames,
         seconds=time.perf_counter() - started,
         notes=report.notes,
+        streamed=report.streamed,
     )
 
 

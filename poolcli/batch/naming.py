@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from ..errors import OutputError, ParameterError
 from ..images.formats import record_of, writable_named
-from .discovery import Input
+from .discovery import Input, is_zarr_name
 
 #: Where outputs go without ``-o``: a folder in the current directory.
 DEFAULT_DIRECTORY = "pooled"
@@ -54,6 +54,8 @@ def is_directory_output(output: str | None, inputs: Sequence[Input], walked: boo
         return not (len(inputs) == 1 and inputs[0].is_stdin)
     if output == STDOUT:
         return False
+    if is_zarr_name(output) and not output.endswith(("/", os.sep)):
+        return False  # a Zarr store: one output, though it is a folder on disk
     return output.endswith(("/", os.sep)) or os.path.isdir(output) or walked or len(inputs) > 1
 
 
@@ -101,6 +103,12 @@ def plan_targets(
         targets = [_mirror(directory, i.relative, requested) for i in inputs]
     else:
         assert output is not None
+        if len(inputs) != 1:
+            message = (
+                f"`output` {output} is one Zarr store, but {len(inputs)} inputs need a "
+                "directory: use `output=DIR/` (each input gets its own store with `format=zarr`)"
+            )
+            raise PlanError(message)
         (single,) = inputs
         try:
             fmt = requested or _format_of_file(output) or default_format(single.path)

@@ -32,6 +32,7 @@ def json_line(
         "out_size": list(result.out_size) if result.out_size else None,
         "frames": result.frames,
         "seconds": round(result.seconds, 6),
+        "streamed": result.streamed is not None,
     }
     # ASCII escapes keep any file name (even undecodable bytes) valid JSON on any terminal
     return json.dumps(record, ensure_ascii=True)
@@ -49,7 +50,8 @@ def file_line(
     sizes = f"{_size(result.in_size)} -> {_size(result.out_size)}"
     frames = f", {result.frames} frames" if result.frames and result.frames > 1 else ""
     timing = f", {result.seconds:.3f} s" if result.status is Status.OK else ""
-    return f"{source} -> {target}: {sizes}{frames}{timing}"
+    streamed = f", streamed {result.streamed}" if result.streamed else ""
+    return f"{source} -> {target}: {sizes}{frames}{timing}{streamed}"
 
 
 @dataclass

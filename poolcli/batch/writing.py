@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from typing import BinaryIO, TypeVar
 
@@ -78,6 +79,62 @@ def write_atomically(
         remove(temp)
 
 
+def write_directory_atomically(
+    target: str,
+    write: Callable[[str], T],
+    *,
+    replace: bool,
+    run_id: str,
+) -> T:
+    """:func:`write_atomically` for an output that is a folder (a Zarr store).
+
+    ``write`` fills a hidden temporary folder beside ``target``, which is then
+    renamed into place: ``os.rename`` of a folder onto a missing name, which fails
+    when the name exists (unless ``replace``: the old store is renamed aside first
+    and removed only once the new one is in place).
+    """
+    directory = os.path.dirname(target) or "."
+    temp = temp_path(target, run_id)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        os.mkdir(temp)
+        result = write(temp)
+        if replace and os.path.lexists(target):
+            old = temp_path(target, run_id + "-old")
+            os.rename(target, old)
+            os.rename(temp, target)
+            remove_tree(old)
+        else:
+            _claim_directory(temp, target)
+        return result
+    except PoolcliError:
+        raise
+    except OSError as error:
+        message = f"cannot write {target}: {reason(error)}"
+        raise OutputError(message) from None
+    finally:
+        remove_tree(temp)
+
+
+def _claim_directory(temp: str, target: str) -> None:
+    if os.path.lexists(target):
+        message = f"{target} exists"
+        raise OutputExists(message)
+    try:
+        # a folder made there meanwhile: replaced if empty, refused (below) if not
+        os.rename(temp, target)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+            message = f"{target} exists"
+            raise OutputExists(message) from None
+        raise
+
+
+def remove_tree(path: str) -> None:
+    """Delete the folder ``path`` and all in it, if it is there."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _publish(temp: str, target: str, replace: bool) -> None:
     if replace:
         os.replace(temp, target)
@@ -113,7 +170,11 @@ def remove(path: str) -> None:
 def sweep(targets: Iterable[str], run_id: str) -> None:
     """Remove run ``run_id``'s temporary files for ``targets`` (after killed workers)."""
     for target in targets:
-        remove(temp_path(target, run_id))
+        temp = temp_path(target, run_id)
+        if os.path.isdir(temp) and not os.path.islink(temp):
+            remove_tree(temp)
+        else:
+            remove(temp)
 
 
 def is_terminal(stream: object) -> bool:

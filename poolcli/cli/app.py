@@ -46,8 +46,8 @@ JSON_KEYS_HELP = """\b
 With --json, each file gives one line on stdout:
   {"input": ..., "output": ..., "status": "ok" | "error" | "skipped",
    "error": null | "message", "in_size": [w, h], "out_size": [w, h],
-   "frames": n, "seconds": s}
-(--dry-run: status "planned".)"""
+   "frames": n, "seconds": s, "streamed": true | false}
+(--dry-run: status "planned"; "streamed": pooled in bands of rows.)"""
 
 
 @click.group(context_settings=CONTEXT)

@@ -87,6 +87,7 @@ class PoolArguments(PoolingArguments):
 
     output: str | None
     frame: int | None
+    memory: int
     format_name: str | None
     save_options: tuple[tuple[str, object], ...]
     dtype: str | None
@@ -121,7 +122,12 @@ class PoolArguments(PoolingArguments):
             self.inputs,
             output=self.output,
             settings=self.settings(),
-            read=ReadOptions(max_pixels=self.max_pixels, frame=self.frame, layout=self.layout),
+            read=ReadOptions(
+                max_pixels=self.max_pixels,
+                frame=self.frame,
+                layout=self.layout,
+                memory=self.memory,
+            ),  # fmt: skip
             format=self.format_name,
             save_options=dict(self.save_options),
             dtype=self.dtype,

@@ -163,6 +163,20 @@ class MaxPixelsType(click.ParamType):
         return count
 
 
+class MemoryType(click.ParamType):
+    """A memory size: bytes, or with a unit (``512M``, ``2G``)."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from ..spec.limits import parse_memory
+
+        try:
+            return parse_memory(value)
+        except ParameterError as error:
+            self.fail(error.message.replace("`memory` ", ""), param, ctx)
+
+
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
@@ -258,7 +272,14 @@ max_pixels = click.option(
     help="Refuse larger inputs from their header (decompression bombs); 'none' lifts the limit.",
 )  # fmt: skip
 
-read_options = stack(frame, layout, max_pixels)
+memory = click.option(
+    "--memory", type=MemoryType(), metavar="SIZE", default="256M", show_default=True,
+    help="Memory budget. TIFF, .npy and Zarr inputs larger than half of it, written as "
+    "TIFF, PNG, .npy or Zarr, are pooled in bands of rows (each reading about a quarter "
+    "of it), so any size fits; smaller ones, and other formats, are pooled whole.",
+)  # fmt: skip
+
+read_options = stack(frame, layout, max_pixels, memory)
 
 # --- write options -----------------------------------------------------------------
 

@@ -76,6 +76,13 @@ class Format:
     array: bool = False
     #: Magic bytes its files start with, where poolcli sniffs them itself.
     magic: tuple[bytes, ...] = ()
+    #: Read a band of rows at a time when it is larger than the memory budget
+    #: (:mod:`poolcli.images.streaming`): TIFF, .npy, Zarr.
+    streams_in: bool = False
+    #: Written a band of rows at a time from a streamed input: TIFF, PNG, .npy, Zarr.
+    streams_out: bool = False
+    #: A folder, not a file (Zarr): written to a temporary folder, then renamed.
+    directory: bool = False
 
     @property
     def extension(self) -> str:
@@ -119,6 +126,7 @@ FORMATS: dict[str, Format] = _formats(
         own_writer_options=frozenset({"compress_level", "icc_profile", "exif", "xmp", "dpi",
                                       "pnginfo", "compress_type"}),
         needs_numpy=True, palette_transparency=True, decoded_ahead=True, exif_outside_info=True,
+        streams_out=True,
     ),
     Format(
         "JPEG", (".jpg", ".jpeg", ".jpe"), core=True, modes=frozenset({"L", "RGB", "CMYK"}),
@@ -130,7 +138,8 @@ FORMATS: dict[str, Format] = _formats(
         modes=frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB",
                          "I;16", "I;16B", "I", "F"}),
         metadata=_STILL | {"dpi"}, frames=Frames.PAGES, oriented_on_load=True,
-        magic=(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+        magic=(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"), streams_in=True,
+        streams_out=True,
     ),
     Format(
         "WEBP", (".webp",), core=True, modes=frozenset({"RGB", "RGBA"}), metadata=_STILL,
@@ -163,9 +172,12 @@ FORMATS: dict[str, Format] = _formats(
     Format("IM", modes=frozenset({"1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I",
                                   "F", "I;16", "I;16B"})),
     Format("NPY", (".npy",), core=True, frames=Frames.PAGES, needs_numpy=True, array=True,
-           magic=(b"\x93NUMPY",)),
+           magic=(b"\x93NUMPY",), streams_in=True, streams_out=True),
     Format("NPZ", (".npz",), core=True, frames=Frames.PAGES, needs_numpy=True, array=True,
            magic=(b"PK\x03\x04",)),
+    # Zarr v2 or v3 arrays and OME-Zarr images (level 0 read; written chunked)
+    Format("ZARR", (".zarr",), aliases=("ome.zarr",), core=True, frames=Frames.PAGES,
+           needs_numpy=True, array=True, streams_in=True, streams_out=True, directory=True),
 )  # fmt: skip
 
 _CORE_NAMES = {

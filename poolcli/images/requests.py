@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..spec.limits import DEFAULT_MAX_PIXELS
+from ..spec.limits import DEFAULT_MAX_PIXELS, DEFAULT_MEMORY
 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read an input: pixel limit, one frame only, array layout."""
+    """How to read an input: pixel limit, one frame only, array layout, memory budget
+    (bytes: larger inputs that can stream are pooled in bands)."""
 
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     frame: int | None = None
     layout: str | None = None
+    memory: int = DEFAULT_MEMORY
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Report:
     out_size: tuple[int, int]
     frames: int
     notes: tuple[str, ...] = ()
+    #: How a streamed input was pooled ("in bands of 512 rows"); None: whole, in memory.
+    streamed: str | None = None
 
 
 def add_note(notes: list[str], text: str) -> None:
