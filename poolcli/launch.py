@@ -25,7 +25,7 @@ VALUE_OPTIONS = frozenset(
     {
         "-o", "--output", "-m", "--mode", "-k", "--kernel", "-s", "--stride",
         "-p", "--padding", "--dilation", "--divisor", "--p", "--size", "--repeat",
-        "--alpha", "--frame", "--layout", "--max-pixels", "--format", "-O",
+        "--alpha", "--frame", "--layout", "--max-pixels", "--memory", "--format", "-O",
         "--save-option", "--dtype", "--include", "--exclude", "--files-from", "-j",
         "--jobs", "--executor", "--scheduler", "--scheduler-timeout", "--shard",
     }

@@ -207,9 +207,15 @@ def test_a_raised_limit_reaches_every_pillow_check(tmp_path, large_tiff, limit):
     assert (record["in_size"], record["out_size"]) == ([13_500, 13_500], [27, 27])
     with Image.open(tmp_path / "out.png") as image:
         assert image.getextrema() == (7, 7)
-    refused = poolcli("pool", str(large_tiff), "-o", "out2.png", cwd=tmp_path)
+    # pooled whole (a budget it fits in), the photo-sized limit applies
+    refused = poolcli("pool", str(large_tiff), "-o", "out2.png", "--memory", "1G", cwd=tmp_path)
     assert refused.returncode == 1
     assert "image is 182,250,000 pixels, over the limit of 89,478,485" in refused.stderr.decode()
+    # streamed in bounded memory, it needs no raised limit: its data is really there
+    streamed = poolcli("pool", str(large_tiff), "-o", "out3.png", "-k", "500", "--json",
+                       cwd=tmp_path)  # fmt: skip
+    assert streamed.returncode == 0, streamed.stderr
+    assert next(iter(records(streamed).values()))["streamed"] is True
 
 
 def test_threads_with_different_limits_share_pillows_global_safely():

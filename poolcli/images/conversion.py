@@ -8,6 +8,8 @@ frames through the mode policy (:mod:`.policy`), outputs through :mod:`.writing`
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Collection
 from typing import BinaryIO
 
@@ -15,7 +17,7 @@ from PIL import Image
 
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
-from .formats import FORMATS, record_of
+from .formats import FORMATS, record_of, sniff
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
@@ -29,7 +31,7 @@ _READ = ReadOptions()  # the defaults: the pixel limit, every frame, default lay
 
 def convert(
     source: Source,
-    target: BinaryIO,
+    target: BinaryIO | str,
     settings: PoolSettings,
     write: WriteOptions,
     read: ReadOptions = _READ,
@@ -38,9 +40,21 @@ def convert(
 ) -> Report:
     """Pool ``source`` as ``settings`` say and write the result to ``target``.
 
+    ``target`` is a stream, or a folder's path for a format that is a folder (Zarr).
+    A TIFF, .npy or Zarr input larger than half of ``read.memory`` is pooled in
+    bands of rows when the output format streams too (:mod:`.streaming`).
+
     ``ahead`` may hold ``source`` already being decoded (see
     :mod:`.reading.ahead`); it is used only if it is that very file.
     """
+    if isinstance(source, str):
+        streamable = _streamable(source)
+        if streamable is not None:
+            from .streaming import convert_streamed
+
+            report = convert_streamed(source, streamable, target, settings, write, read)
+            if report is not None:
+                return report
     notes: list[str] = []
     with decoding(
         source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout, ahead=ahead
@@ -67,12 +81,28 @@ def convert(
 
         route.write_images(pooled, target, write)
     else:
+        assert not isinstance(target, str), "only array formats are folders"
         options = metadata.save_options(
             write.format, scale=settings.scale(*in_size), size=out_size, frames=len(pooled)
         )
         save(pooled, target, write.format, metadata_options=options,
              user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
+
+
+def _streamable(path: str) -> str | None:
+    """The format of ``path`` when it is one that may stream (TIFF, .npy, Zarr), else None."""
+    if os.path.isdir(path):
+        return "ZARR" if path.rstrip("/" + os.sep).lower().endswith(".zarr") else None
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a pipe or a device: read once, by the whole-image path
+        with open(path, "rb") as file:
+            head = file.read(8)
+    except OSError:
+        return None  # the whole-image path says why
+    record = sniff(head, ("TIFF", "NPY"))
+    return None if record is None else record.name
 
 
 def load_ahead(settings: PoolSettings, formats: Collection[str]) -> None:

@@ -26,7 +26,7 @@ from .layouts import LaidOut, to_nhwc
 def convert_arrays(
     arrays: dict[str, LaidOut],
     input_format: str,
-    target: BinaryIO,
+    target: BinaryIO | str,
     settings: PoolSettings,
     write: WriteOptions,
     notes: list[str],
@@ -40,9 +40,13 @@ def convert_arrays(
     first = next(iter(pooled.values()))
     in_size = next(iter(arrays.values())).size
     if record_of(write.format).array:
-        if write.format == "NPY" and len(pooled) > 1:
-            message = f"the .npz holds {len(pooled)} arrays and .npy holds one; write .npz"
+        if write.format in ("NPY", "ZARR") and len(pooled) > 1:
+            one = record_of(write.format).extension
+            message = f"the .npz holds {len(pooled)} arrays and {one} holds one; write .npz"
             raise OutputError(message)
+        if isinstance(target, str):  # a Zarr store
+            _write_zarr(target, first.array, first.axes[0])
+            return Report(input_format, in_size, first.size, 1, tuple(notes))
         files.write(
             target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
         )
@@ -51,6 +55,7 @@ def convert_arrays(
         message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
     frames = to_images(first)
+    assert not isinstance(target, str)
     save(frames, target, write.format, metadata_options={},
          user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(input_format, in_size, first.size, len(frames), tuple(notes))
@@ -68,13 +73,23 @@ def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
 
 
-def write_images(frames: list[Image.Image], target: BinaryIO, write: WriteOptions) -> None:
-    """Pooled image frames as one .npy (frames stacked) or a .npz (one array per frame)."""
+def write_images(frames: list[Image.Image], target: BinaryIO | str, write: WriteOptions) -> None:
+    """Pooled image frames as one .npy or Zarr array (frames stacked) or a .npz (one
+    array per frame)."""
     planes = {f"frame_{i}" if len(frames) > 1 else "": np.asarray(f) for i, f in enumerate(frames)}
     planes = {name: cast(a, write.dtype) for name, a in planes.items()}
+    if isinstance(target, str):  # a Zarr store
+        _write_zarr(target, image_array(planes.values()), 1 if len(frames) > 1 else 0)
+        return
     if write.format == "NPY":
         planes = {"": image_array(planes.values())}
     files.write(target, planes, npz=write.format == "NPZ")
+
+
+def _write_zarr(path: str, array: np.ndarray, row_axis: int) -> None:
+    from ..streams.writers import write_zarr_whole
+
+    write_zarr_whole(path, array, row_axis)
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:

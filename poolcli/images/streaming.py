@@ -1,0 +1,254 @@
+"""Inputs larger than memory: a TIFF, .npy or Zarr pooled a band of rows at a time.
+
+:func:`convert_streamed` takes an input the whole-image path would hold in memory
+and, when it is larger than half the memory budget (``ReadOptions.memory``) and
+the output streams too (TIFF, PNG, .npy, Zarr), pools it in bands: each band reads
+the input rows its windows need (about a quarter of the budget), goes through the
+same image or array policy as a whole image (:func:`~.engine_route.route.pool_channels`,
+the array route's layouts), and is handed to a streamed writer. The result equals
+the whole-image result byte for byte (:mod:`poolcli.pooling.streaming`).
+
+Zarr inputs always come through here (Pillow does not read them): read whole when
+they are small or their output does not stream, in bands otherwise.
+
+The pixel limit guards against decompression bombs, which bounded memory makes
+harmless but for the time they would take: a streamed input is refused when it is
+over ``max_pixels`` *and* claims more than :data:`BOMB_RATIO` pixels per byte
+stored (no real codec packs that tight).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ..errors import LimitError
+from ..pooling.streaming import RowPlan, stream
+from ..spec.bands import RowBand
+from ..spec.limits import over_limit
+from ..spec.modes import PoolMode
+from ..spec.settings import PoolSettings
+from .arrays.layouts import LaidOut, pick_layout
+from .arrays.route import _pool_laid_out, cast
+from .engine_route.passes import pool_all
+from .engine_route.route import pool_channels
+from .formats import record_of
+from .modes import image_mode
+from .requests import ReadOptions, Report, WriteOptions
+from .streams import writers
+from .streams.readers import Facts, open_rows, stored_bytes
+
+#: A streamed input claiming more pixels than this per byte stored is a bomb.
+BOMB_RATIO = 1000
+
+Compute = Callable[[np.ndarray, PoolSettings], np.ndarray]
+
+
+def convert_streamed(
+    path: str,
+    input_format: str,
+    target: BinaryIO | str,
+    settings: PoolSettings,
+    write: WriteOptions,
+    read: ReadOptions,
+) -> Report | None:
+    """Pool ``path`` into ``target`` in bands; None when the whole-image path should."""
+    opened = open_rows(path, input_format, read.layout)
+    if opened is None:
+        return None
+    source, facts = opened
+    with source:
+        nbytes = math.prod(source.shape) * source.dtype.itemsize
+        small = nbytes <= read.memory // 2
+        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+        if input_format != "ZARR" and (small or out is None):
+            return None
+        if out is None or small:
+            return _whole_zarr(source, facts, target, settings, write, read)
+        _check_bomb(path, source.shape, read.max_pixels)
+        notes: list[str] = []
+        compute = out.compute(settings, notes)
+        height, width = source.shape[source.row_axis], source.shape[source.row_axis + 1]
+        plan = RowPlan.of(settings, height, width)
+        row_bytes = nbytes // height
+        rows = plan.rows_per_band(row_bytes, read.memory // 4, align=writers.TILE)
+
+        def pooled(slab: np.ndarray, bands: tuple[RowBand, ...]) -> np.ndarray:
+            return cast(compute(slab, replace(settings, bands=bands)), write.dtype)
+
+        out_w, out_h = settings.output_size(width, height)
+        bands, first, stop = plan.bands(0, 1)  # one output row tells the output's dtype
+        dtype = pooled(source.rows(first, stop), bands).dtype
+        shape = list(source.shape)
+        shape[source.row_axis], shape[source.row_axis + 1] = out_h, out_w
+        out.write(
+            target,
+            tuple(shape),
+            dtype,
+            stream(source, plan, pooled, rows),
+            settings.scale(width, height),
+        )
+    megabytes = rows * row_bytes * max(1, height // plan.out_rows) / 2**20
+    return Report(
+        input_format,
+        (width, height),
+        (out_w, out_h),
+        1,
+        tuple(notes),
+        streamed=f"in bands of {rows} rows (about {megabytes:.0f} MB read each)",
+    )
+
+
+class _Output:
+    """How the bands of one input are pooled and written in one output format."""
+
+    def __init__(self, kind: str, fmt: str, facts: Facts, layout: str | None, record: Any):
+        self.kind, self.format, self.facts, self.layout, self.record = (
+            kind,
+            fmt,
+            facts,
+            layout,
+            record,
+        )
+
+    @classmethod
+    def plan(
+        cls,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        row_axis: int,
+        facts: Facts,
+        write: WriteOptions,
+        read: ReadOptions,
+    ) -> _Output | None:
+        """The plan for this input and output, or None when they do not stream together."""
+        fmt = write.format
+        if not record_of(fmt).streams_out:
+            return None
+        if facts.kind == "image":
+            channels = shape[2] if len(shape) == 3 else 1
+            record = image_mode(str(dtype), channels)
+            if fmt == "PNG" and (dtype not in (np.uint8, np.uint16) or channels > 4):
+                return None
+            if fmt in ("PNG", "TIFF") and write.dtype is not None:
+                return None
+            return cls("image", fmt, facts, None, record)
+        layout = read.layout or facts.extra.get("layout") or pick_layout(shape, None)
+        if fmt in ("PNG", "TIFF"):
+            if layout not in ("hw", "hwc", "chw"):
+                return None
+            channels = 1 if layout == "hw" else shape[2 if layout == "hwc" else 0]
+            out_dtype = np.dtype(write.dtype) if write.dtype else dtype
+            if image_mode(str(out_dtype), channels) is None or channels > 4:
+                return None
+            if fmt == "PNG" and out_dtype not in (np.uint8, np.uint16):
+                return None
+        return cls("array", fmt, facts, layout, None)
+
+    def compute(self, settings: PoolSettings, notes: list[str]) -> Compute:
+        if self.kind == "image":
+            record = self.record
+            if record is not None and record.poolable:
+                return lambda slab, s: pool_channels(slab, record, s, notes)
+            whole = settings.mode is PoolMode.MODE
+            return lambda slab, s: pool_all(
+                slab, s, channel_axis=2 if whole and slab.ndim == 3 else None
+            )
+        layout = self.layout
+        assert layout is not None
+        return lambda slab, s: _pool_laid_out(LaidOut(slab, layout), s)
+
+    def write(
+        self,
+        target: BinaryIO | str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        bands: Any,
+        scale: tuple[float, float],
+    ) -> None:
+        facts = self.facts
+        dpi = None if facts.dpi is None else (facts.dpi[0] / scale[0], facts.dpi[1] / scale[1])
+        row_axis = 0 if self.kind == "image" else _layout_row_axis(self.layout)
+        if self.format == "ZARR":
+            assert isinstance(target, str)
+            axes = facts.axes if facts.format == "ZARR" else None
+            array = writers.create_zarr(target, shape, dtype, row_axis, axes)
+            start = 0
+            for band in writers.regroup(bands, writers.TILE, axis=row_axis):
+                writers.write_zarr_rows(array, row_axis, start, band)
+                start += band.shape[row_axis]
+            return
+        assert not isinstance(target, str)
+        if self.format == "NPY":
+            writers.write_npy(target, shape, dtype, bands, row_axis)
+            return
+        if self.kind == "array":  # an image from an array: channels last
+            bands = (_channels_last(b, self.layout) for b in bands)
+            shape = _channels_last_shape(shape, self.layout)
+        if self.format == "PNG":
+            writers.write_png(target, shape, dtype, bands, dpi=dpi, icc_profile=facts.icc_profile)
+            return
+        photometric = facts.photometric or (
+            "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
+        )
+        compression = writers.tiff_compression(
+            facts.compression if facts.format == "TIFF" else None
+        )
+        writers.write_tiff(
+            target,
+            shape,
+            dtype,
+            bands,
+            photometric=photometric,
+            compression=compression,
+            predictor=bool(facts.predictor and facts.predictor > 1),
+            dpi=dpi,
+            icc_profile=facts.icc_profile,
+        )
+
+
+def _layout_row_axis(layout: str | None) -> int:
+    from ..spec.arrays import LAYOUTS
+
+    assert layout is not None
+    return LAYOUTS[layout][0][0]
+
+
+def _channels_last(band: np.ndarray, layout: str | None) -> np.ndarray:
+    return np.moveaxis(band, 0, -1) if layout == "chw" else band
+
+
+def _channels_last_shape(shape: tuple[int, ...], layout: str | None) -> tuple[int, ...]:
+    return shape[1:] + shape[:1] if layout == "chw" else shape
+
+
+def _check_bomb(path: str, shape: tuple[int, ...], max_pixels: int | None) -> None:
+    pixels = math.prod(shape)
+    if max_pixels is None or pixels <= max_pixels:
+        return
+    stored = max(1, stored_bytes(path))
+    if pixels > BOMB_RATIO * stored:
+        subject = f"the input, {stored:,} bytes stored, claims"
+        raise LimitError(over_limit(f"{pixels:,}", max_pixels, subject=subject))
+
+
+def _whole_zarr(
+    source: Any,
+    facts: Facts,
+    target: BinaryIO | str,
+    settings: PoolSettings,
+    write: WriteOptions,
+    read: ReadOptions,
+) -> Report:
+    """A Zarr input read whole, then pooled as an array (as a .npy is)."""
+    from .arrays.files import _check_size
+    from .arrays.route import convert_arrays
+
+    layout = read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
+    _check_size(source.shape, layout, read.max_pixels, "")
+    laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout)
+    return convert_arrays({"": laid}, "ZARR", target, settings, write, [])

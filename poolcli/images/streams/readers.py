@@ -1,0 +1,262 @@
+"""Row sources of files: .npy memory maps, (Big)TIFF through tifffile, Zarr through zarr.
+
+Each reader gives a row source (see :mod:`poolcli.pooling.streaming`) that decodes
+only the strips, tiles or chunks a band needs, plus the header facts the streamed
+conversion carries to its output (:class:`Facts`). Readers refuse, with None from
+:func:`open_rows`, what the streamed path does not take (a multi-page TIFF, a
+colour model other than grey or RGB, an orientation to apply), so that the whole
+image path handles it as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+
+#: TIFF photometric interpretations streamed as they are.
+_PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a streamed input's header says that its output keeps."""
+
+    format: str
+    #: ``"image"`` (grey or colour planes, channels last) or ``"array"`` (a layout).
+    kind: str
+    photometric: str | None = None
+    compression: str | None = None
+    predictor: int | None = None
+    tile: tuple[int, int] | None = None
+    #: (x, y) pixels per inch, when the file says.
+    dpi: tuple[float, float] | None = None
+    icc_profile: bytes | None = None
+    #: OME-Zarr axis names (``"cyx"``), for the layout.
+    axes: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Rows:
+    """A row source over anything sliceable (a memory map, a Zarr array)."""
+
+    def __init__(self, array: Any, *, row_axis: int, chunk_rows: int, planar: bool = False):
+        self.array = array
+        self.row_axis = row_axis
+        self.chunk_rows = max(1, int(chunk_rows))
+        self._planar = planar  # (S, H, W) on disk, served as (H, W, S)
+        shape = tuple(int(n) for n in array.shape)
+        self.shape = shape[1:] + shape[:1] if planar else shape
+        self.dtype = np.dtype(array.dtype).newbyteorder("=")
+        self._closers: list[Any] = []
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        axis = 1 if self._planar else self.row_axis
+        index = [slice(None)] * len(self.shape)
+        index[axis] = slice(start, stop)
+        try:
+            band = np.asarray(self.array[tuple(index)])
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            message = f"cannot decode rows {start}:{stop}: {error}"
+            raise InputError(message) from None
+        if self._planar:
+            band = np.moveaxis(band, 0, -1)
+        return np.ascontiguousarray(band, dtype=self.dtype)
+
+    def close(self) -> None:
+        for closer in self._closers:
+            with contextlib.suppress(Exception):
+                closer.close()
+
+    def __enter__(self) -> _Rows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_rows(path: str, fmt: str, layout: str | None = None) -> tuple[_Rows, Facts] | None:
+    """A row source of ``path`` (format ``fmt``: TIFF, NPY or ZARR) and its facts.
+
+    ``layout`` is the array layout asked for (it tells the row axis of arrays).
+    None when this file is better read whole (see the module docstring).
+    """
+    opener = {"NPY": _open_npy, "TIFF": _open_tiff, "ZARR": _open_zarr}[fmt]
+    return opener(path, layout)
+
+
+def _row_axis(ndim: int, layout: str | None) -> int:
+    from ...spec.arrays import DEFAULT_LAYOUT, LAYOUTS
+
+    name = layout or DEFAULT_LAYOUT.get(ndim)
+    if name is None or len(name) != ndim:
+        message = f"an array of {ndim} dims needs one of the layouts {', '.join(LAYOUTS)}"
+        raise InputError(message)
+    return LAYOUTS[name][0][0]
+
+
+class _NpyRows(_Rows):
+    """A .npy file's rows read with plain reads at their offsets: no memory map, so
+    neither the process's memory nor its page cache share holds the whole file."""
+
+    def __init__(self, path: str, shape: tuple[int, ...], dtype: np.dtype, offset: int,
+                 row_axis: int) -> None:  # fmt: skip
+        super().__init__(np.empty((0,) * len(shape), dtype), row_axis=row_axis, chunk_rows=1)
+        self.shape, self._stored, self._offset = shape, dtype, offset
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._closers.append(self._file)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        axis, shape = self.row_axis, self.shape
+        leading, height = math.prod(shape[:axis]), shape[axis]
+        inner = math.prod(shape[axis + 1 :])
+        count = (stop - start) * inner
+        out = np.empty((leading, count), self._stored)
+        for index in range(leading):
+            self._file.seek(self._offset + (index * height + start) * inner * self._stored.itemsize)
+            if self._file.readinto(memoryview(out[index]).cast("B")) != out[index].nbytes:
+                message = f"the .npy is truncated: rows {start}:{stop} are missing"
+                raise InputError(message)
+        band_shape = shape[:axis] + (stop - start,) + shape[axis + 1 :]
+        return np.ascontiguousarray(out.reshape(band_shape), dtype=self.dtype)
+
+
+def _open_npy(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+    from numpy.lib import format as npy
+
+    from ..arrays.files import probe
+
+    try:  # the checks of every .npy read (header, data length) first
+        with open(path, "rb") as file:
+            probe(file, False, layout=layout)
+    except (InputError, OSError):
+        return None  # the whole-image path reports it, as for any .npy
+    try:
+        with open(path, "rb") as file:
+            version = npy.read_magic(file)
+            if version not in ((1, 0), (2, 0)):
+                return None  # 3.0 (UTF-8 field names): read whole
+            header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, fortran, dtype = header(file)
+            offset = file.tell()
+    except (OSError, ValueError) as error:
+        message = f"not a readable .npy file: {error}"
+        raise InputError(message) from None
+    if fortran or len(shape) < 2 or dtype.kind not in "biuf" or dtype.hasobject:
+        return None
+    axis = _row_axis(len(shape), layout)
+    return _NpyRows(path, tuple(shape), dtype, offset, axis), Facts("NPY", "array")
+
+
+def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+    import tifffile
+    import zarr
+
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception:  # noqa: BLE001 - Pillow's reader says what is wrong with it
+        return None
+    try:
+        series = tif.series[0]
+        page: Any = tif.pages.first
+        photometric = _PHOTOMETRIC.get(getattr(page.photometric, "name", ""))
+        orientation = page.tags.valueof(274, 1)
+        several = len(tif.pages) > 1 and not series.is_pyramidal and len(tif.series) == 1
+        several = several and series.levels[0].shape[0] == len(tif.pages)
+        axes = series.levels[0].axes
+        if photometric is None or orientation != 1 or several or axes not in ("YX", "YXS", "SYX"):
+            tif.close()
+            return None
+        level = series.levels[0]
+        array = zarr.open(level.aszarr(), mode="r")
+        tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
+        chunk_rows = page.tilelength if page.is_tiled else page.rowsperstrip
+        icc = page.tags.valueof(34675)
+    except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
+        tif.close()
+        return None
+    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=axes == "SYX")
+    rows._closers.append(tif)
+    facts = Facts(
+        "TIFF",
+        "image",
+        photometric=photometric,
+        compression=getattr(page.compression, "name", None),
+        predictor=int(page.predictor),
+        tile=tile,
+        dpi=_dpi(page),
+        icc_profile=bytes(icc) if icc is not None else None,
+    )
+    return rows, facts
+
+
+def _dpi(page: Any) -> tuple[float, float] | None:
+    """Pixels per inch from a TIFF page's resolution tags; None when it has none."""
+    if 282 not in page.tags or 283 not in page.tags:
+        return None
+    x, y = page.get_resolution()
+    unit = page.tags.valueof(296, 2)
+    factor = {2: 1.0, 3: 2.54}.get(int(unit))
+    if factor is None or not (x > 0 and y > 0):
+        return None
+    return float(x) * factor, float(y) * factor
+
+
+def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+    import zarr
+
+    try:
+        node: Any = zarr.open(path, mode="r")
+    except (OSError, ValueError, KeyError, FileNotFoundError) as error:
+        message = f"not a readable Zarr store: {error}"
+        raise InputError(message) from None
+    except Exception as error:  # zarr raises its own classes for a broken store
+        message = f"not a readable Zarr store: {type(error).__name__}: {error}"
+        raise InputError(message) from None
+    axes = None
+    if isinstance(node, zarr.Group):
+        attrs: dict[str, Any] = dict(node.attrs)
+        multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+        if not multiscales:
+            message = "the Zarr store is a group with no `multiscales` image; name an array in it"
+            raise InputError(message)
+        first = multiscales[0]
+        level_path = first["datasets"][0]["path"]
+        axes = "".join(a["name"] if isinstance(a, dict) else a for a in first.get("axes", []))
+        node = node[level_path]
+    if node.ndim < 2:
+        message = f"the Zarr array has {node.ndim} dims; poolcli pools 2 or more"
+        raise InputError(message)
+    if layout is None and axes:
+        layout = _layout_of_axes(axes)
+    axis = _row_axis(node.ndim, layout)
+    chunk = node.chunks[axis] if node.chunks else 1
+    facts = Facts("ZARR", "array", axes=axes or None, extra={"layout": layout, "path": path})
+    return _Rows(node, row_axis=axis, chunk_rows=chunk), facts
+
+
+def _layout_of_axes(axes: str) -> str | None:
+    """The poolcli layout of OME axis names: yx -> hw, cyx -> chw, tcyx -> nchw."""
+    known = {"yx": "hw", "cyx": "chw", "yxc": "hwc", "tcyx": "nchw"}
+    if axes.lower() in known:
+        return known[axes.lower()]
+    message = f"OME-Zarr axes {axes!r} are not 2 to 4 axes ending in y, x; name an array instead"
+    raise InputError(message)
+
+
+def stored_bytes(path: str) -> int:
+    """Bytes a file or a folder (a Zarr store) takes on disk."""
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(os.path.join(root, name))
+    return total

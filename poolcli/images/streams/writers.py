@@ -1,0 +1,247 @@
+"""Writers fed bands of rows: .npy, tiled (Big)TIFF, Zarr and PNG.
+
+Each takes the whole output's ``shape`` and ``dtype`` up front and an iterable of
+consecutive bands along the first axis (images: (rows, W[, C]); arrays: rows along
+their ``row_axis``), of any heights, and holds at most a few tiles' or chunks'
+rows at a time. Errors of the file system (a full disk) propagate as OSError, for
+the atomic writer to report and clean up.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+
+#: Tile side of TIFF outputs and chunk side of Zarr outputs.
+TILE = 256
+#: Past this many bytes of pixels a TIFF is written as BigTIFF (TIFF's offsets are 32-bit).
+BIGTIFF_BYTES = 4_000_000_000 - (64 << 20)
+#: TIFF compressions kept as they are (other inputs' get deflate).
+_KEPT = {
+    "NONE": None,
+    "ADOBE_DEFLATE": "zlib",
+    "DEFLATE": "zlib",
+    "LZW": "lzw",
+    "ZSTD": "zstd",
+    "PACKBITS": "packbits",
+    "LZMA": "lzma",
+    "WEBP": None,
+    "JPEG": None,
+}
+
+
+def write_npy(
+    stream: BinaryIO,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    bands: Iterable[np.ndarray],
+    row_axis: int = 0,
+) -> None:
+    """A .npy file: its header, then the bands, each where C order puts its rows.
+
+    With the rows on an inner axis (a (C, H, W) array) each band is a block of rows
+    of every leading index: the stream must be seekable then.
+    """
+    from numpy.lib import format as npy
+
+    dtype = np.dtype(dtype)
+    header = {"descr": npy.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+    npy.write_array_header_1_0(stream, header)
+    leading = math.prod(shape[:row_axis])
+    if leading == 1:
+        for band in bands:
+            stream.write(np.ascontiguousarray(band, dtype=dtype).tobytes())
+        return
+    base, height = stream.tell(), shape[row_axis]
+    inner = math.prod(shape[row_axis + 1 :]) * dtype.itemsize
+    start = 0
+    for band in bands:
+        rows = band.shape[row_axis]
+        blocks = np.ascontiguousarray(band, dtype=dtype).reshape(leading, -1)
+        for index, block in enumerate(blocks):
+            stream.seek(base + (index * height + start) * inner)
+            stream.write(block.tobytes())
+        start += rows
+    stream.seek(0, 2)
+
+
+def tiff_compression(name: str | None) -> str | None:
+    """The tifffile compression that keeps an input TIFF's ``name`` (deflate if unknown)."""
+    if name is None:
+        return "zlib"
+    return _KEPT.get(name.upper(), "zlib")
+
+
+def write_tiff(
+    stream: BinaryIO,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    bands: Iterable[np.ndarray],
+    *,
+    photometric: str,
+    compression: str | None = "zlib",
+    predictor: bool = False,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands."""
+    import tifffile
+
+    samples = shape[2] if len(shape) == 3 else 1
+    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    options: dict[str, Any] = {}
+    if dpi is not None:
+        options.update(resolution=dpi, resolutionunit="INCH")
+    if icc_profile:
+        options["iccprofile"] = icc_profile
+    if extra:
+        options["extrasamples"] = ("UNASSALPHA",)
+    if predictor and compression in ("zlib", "lzw", "zstd"):
+        options["predictor"] = True
+    options.update(shape=shape, dtype=dtype, tile=(TILE, TILE), photometric=photometric)
+    options.update(compression=compression, bigtiff=size > BIGTIFF_BYTES, metadata=None)
+    try:
+        tifffile.imwrite(
+            stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None, **options
+        )
+    except OSError as error:
+        if error.errno is None:  # tifffile's own check of a short write
+            message = f"a short write, the disk is probably full ({error})"
+            raise OSError(errno.ENOSPC, message) from None
+        raise
+
+
+def _tiles(shape: tuple[int, ...], bands: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Tiles in TIFF order (rows of tiles, left to right) from bands of any height."""
+    width = shape[1]
+    for rows in regroup(bands, TILE, axis=0):
+        for x in range(0, width, TILE):
+            yield rows[:, x : x + TILE]
+
+
+def regroup(bands: Iterable[np.ndarray], height: int, *, axis: int) -> Iterator[np.ndarray]:
+    """The rows of ``bands`` again, ``height`` rows at a time (the last may be shorter)."""
+    held: list[np.ndarray] = []
+    count = 0
+    for band in bands:
+        held.append(band)
+        count += band.shape[axis]
+        while count >= height:
+            rows = np.concatenate(held, axis=axis) if len(held) > 1 else held[0]
+            yield _take(rows, axis, 0, height)
+            rest = _take(rows, axis, height, count)
+            held, count = ([rest] if rest.shape[axis] else []), count - height
+    if count:
+        yield np.concatenate(held, axis=axis) if len(held) > 1 else held[0]
+
+
+def _take(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
+
+
+def create_zarr(
+    path: str, shape: tuple[int, ...], dtype: np.dtype, row_axis: int, axes: str | None = None
+) -> Any:
+    """A new Zarr v3 array at ``path``: chunks of 256 along the spatial axes, zstd.
+
+    With OME ``axes`` (``"cyx"``) the folder is an OME-Zarr image (NGFF 0.5) whose
+    level 0 is the array.
+    """
+    import zarr
+    import zarr.codecs
+
+    chunks = tuple(TILE if a in (row_axis, row_axis + 1) else n for a, n in enumerate(shape))
+    codecs = zarr.codecs.ZstdCodec(level=3)
+    if axes is None:
+        return zarr.create_array(
+            path,
+            shape=shape,
+            dtype=dtype,
+            chunks=chunks,
+            compressors=codecs,
+            zarr_format=3,
+            overwrite=True,
+        )
+    group = zarr.open_group(path, mode="w", zarr_format=3)
+    array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
+    kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [
+            {
+                "axes": [{"name": a, "type": kinds[a]} for a in axes],
+                "datasets": [
+                    {
+                        "path": "0",
+                        "coordinateTransformations": [
+                            {"type": "scale", "scale": [1.0] * len(axes)}
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    return array
+
+
+def write_zarr_whole(path: str, array: np.ndarray, row_axis: int = 0) -> None:
+    """An array pooled in memory written as a Zarr store at ``path``."""
+    create_zarr(path, array.shape, array.dtype, row_axis)[...] = array
+
+
+def write_zarr_rows(array: Any, row_axis: int, start: int, band: np.ndarray) -> None:
+    """Write ``band`` into ``array`` at rows ``start:``: whole chunks, when ``start`` and the
+    band's height are multiples of the chunk rows (the last band excepted), so that
+    writers of different bands never write one chunk."""
+    index = [slice(None)] * array.ndim
+    index[row_axis] = slice(start, start + band.shape[row_axis])
+    array[tuple(index)] = band
+
+
+def write_png(
+    stream: BinaryIO,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    bands: Iterable[np.ndarray],
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+    level: int = 6,
+) -> None:
+    """A PNG of an (H, W[, C]) image of 8- or 16-bit samples, deflated band by band."""
+    height, width = shape[:2]
+    channels = shape[2] if len(shape) == 3 else 1
+    bits = np.dtype(dtype).itemsize * 8
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    stream.write(b"\x89PNG\r\n\x1a\n")
+    _chunk(stream, b"IHDR", struct.pack(">IIBBBBB", width, height, bits, colour, 0, 0, 0))
+    if icc_profile:
+        _chunk(stream, b"iCCP", b"icc\x00\x00" + zlib.compress(icc_profile))
+    if dpi is not None:
+        x, y = (round(v / 0.0254) for v in dpi)
+        _chunk(stream, b"pHYs", struct.pack(">IIB", x, y, 1))
+    deflate = zlib.compressobj(level)
+    for band in bands:
+        rows = np.ascontiguousarray(band, dtype=np.dtype(dtype).newbyteorder(">"))
+        rows = rows.reshape(rows.shape[0], -1).view(np.uint8)
+        filtered = np.zeros((rows.shape[0], rows.shape[1] + 1), np.uint8)  # filter 0: none
+        filtered[:, 1:] = rows
+        data = deflate.compress(filtered.tobytes())
+        if data:
+            _chunk(stream, b"IDAT", data)
+    _chunk(stream, b"IDAT", deflate.flush())
+    _chunk(stream, b"IEND", b"")
+
+
+def _chunk(stream: BinaryIO, kind: bytes, data: bytes) -> None:
+    stream.write(struct.pack(">I", len(data)) + kind + data)
+    stream.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)) & 0xFFFFFFFF))
