@@ -243,3 +243,42 @@ def test_a_full_disk_fails_streamed_outputs_in_one_line_leaving_nothing(tmp_path
         assert os.listdir(full) == []
     finally:
         subprocess.run(["umount", str(full)], check=False)
+
+
+def info(*args: object) -> dict:
+    done = subprocess.run([sys.executable, "-m", "poolcli", "info", *map(str, args), "--json"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def test_info_tells_how_tiffs_and_zarr_stores_are_stored(tmp_path):
+    tifffile.imwrite(tmp_path / "t.tif", image((300, 200, 3)), tile=(64, 128),
+                     compression="zstd", photometric="rgb", bigtiff=True)  # fmt: skip
+    stored = info(tmp_path / "t.tif")["storage"]
+    assert stored["layout"] == "tiled"
+    assert stored["tile"] == [128, 64]
+    assert stored["compression"] == "ZSTD"
+    assert stored["bigtiff"] is True
+    assert stored["levels"] == 1
+    zarr.create_array(tmp_path / "z.zarr", data=image((3, 90, 80)), chunks=(1, 32, 16),
+                      zarr_format=2)  # fmt: skip
+    facts = info(tmp_path / "z.zarr")
+    assert facts["format"] == "ZARR"
+    assert facts["size"] == [80, 90]
+    assert facts["storage"]["chunks"] == [1, 32, 16]
+    assert facts["storage"]["zarr_format"] == 2
+
+
+@pytest.mark.parametrize("memory", [TINY, []])
+def test_a_colour_image_written_as_zarr_reads_back_as_an_image(tmp_path, memory):
+    """Zarr keeps the layout it was written in: (H, W, 3) is hwc, not chw."""
+    x = image((120, 90, 3))
+    tifffile.imwrite(tmp_path / "in.tif", x, photometric="rgb", tile=(32, 32))
+    run(tmp_path / "in.tif", "-o", tmp_path / "out.zarr", *memory)
+    assert info(tmp_path / "out.zarr")["planes"][0]["layout"] == "hwc"
+    run(tmp_path / "out.zarr", "-o", tmp_path / "back.png")
+    with Image.open(tmp_path / "back.png") as im:
+        assert im.size == (22, 30)
+        assert np.array_equal(
+            np.asarray(im), poolcli.pool(poolcli.pool(x, 2, mode="avg"), 2, mode="avg")
+        )

@@ -44,6 +44,8 @@ def inspect(
             metadata=list(description.metadata.present),
             planes=[_plane(plane, description.is_array) for plane in planes],
         )
+        if description.storage:
+            facts["storage"] = description.storage
         if settings is not None:
             facts["out_size"] = list(settings.output_size(*first.size))
     except PoolcliError as error:
@@ -76,6 +78,9 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
         for first, last, mode, size in _runs(planes):
             label = f"frame {first}" if first == last else f"frames {first}-{last}"
             lines.append(f"  {label}: {mode} {_size(size)}")
+    if facts.get("storage"):
+        stored = ", ".join(f"{k} {_value(v)}" for k, v in facts["storage"].items())
+        lines.append(f"  storage: {stored}")
     if "out_size" in facts:
         lines.append(f"  pooled size: {_size(facts['out_size'])}")
     return lines
@@ -103,6 +108,14 @@ def _dtype(mode: str) -> str:
     """The NumPy dtype a pixel channel of Pillow mode ``mode`` holds."""
     record = mode_of(mode)
     return "uint8" if record is None else record.dtype
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        if value and all(isinstance(v, int) for v in value):
+            return "x".join(map(str, value))  # a shape, tile or chunk
+        return ", ".join(map(str, value)) or "none"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _size(size: list[int]) -> str:

@@ -18,6 +18,7 @@ from PIL import Image
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .formats import FORMATS, record_of, sniff
+from .metadata import Metadata
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
@@ -127,8 +128,32 @@ def load_engine() -> None:
 
 
 def describe(source: Source, read: ReadOptions = _READ) -> Description:
-    """Headers of ``source``: format, frames or arrays with modes and sizes, metadata."""
-    return probe(source, max_pixels=read.max_pixels, layout=read.layout)
+    """Headers of ``source``: format, frames or arrays with modes and sizes, metadata;
+    for a TIFF or Zarr, how it is stored."""
+    streamable = _streamable(source) if isinstance(source, str) else None
+    if streamable is None:
+        return probe(source, max_pixels=read.max_pixels, layout=read.layout)
+    from .streams.readers import open_rows, storage
+
+    if streamable == "ZARR":
+        from .arrays.layouts import pick_layout
+        from .reading.headers import Plane
+
+        opened = open_rows(source, "ZARR", read.layout)
+        assert opened is not None
+        rows, facts = opened
+        layout = read.layout or facts.extra.get("layout") or pick_layout(rows.shape, None)
+        axis = rows.row_axis
+        size = (rows.shape[axis + 1], rows.shape[axis])
+        plane = Plane("", str(rows.dtype), size, rows.shape, layout)
+        description = Description("ZARR", [plane], Metadata(), is_array=True)
+    else:
+        description = probe(source, max_pixels=read.max_pixels, layout=read.layout)
+    try:
+        description.storage = storage(source, streamable)
+    except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough
+        description.storage = {}
+    return description
 
 
 def pool_image(

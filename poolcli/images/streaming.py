@@ -176,7 +176,8 @@ class _Output:
         if self.format == "ZARR":
             assert isinstance(target, str)
             axes = facts.axes if facts.format == "ZARR" else None
-            array = writers.create_zarr(target, shape, dtype, row_axis, axes)
+            layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
+            array = writers.create_zarr(target, shape, dtype, row_axis, axes, layout)
             start = 0
             for band in writers.regroup(bands, writers.TILE, axis=row_axis):
                 writers.write_zarr_rows(array, row_axis, start, band)

@@ -45,7 +45,7 @@ def convert_arrays(
             message = f"the .npz holds {len(pooled)} arrays and {one} holds one; write .npz"
             raise OutputError(message)
         if isinstance(target, str):  # a Zarr store
-            _write_zarr(target, first.array, first.axes[0])
+            _write_zarr(target, first.array, first.axes[0], first.layout)
             return Report(input_format, in_size, first.size, 1, tuple(notes))
         files.write(
             target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
@@ -79,17 +79,21 @@ def write_images(frames: list[Image.Image], target: BinaryIO | str, write: Write
     planes = {f"frame_{i}" if len(frames) > 1 else "": np.asarray(f) for i, f in enumerate(frames)}
     planes = {name: cast(a, write.dtype) for name, a in planes.items()}
     if isinstance(target, str):  # a Zarr store
-        _write_zarr(target, image_array(planes.values()), 1 if len(frames) > 1 else 0)
+        stacked = image_array(planes.values())
+        layout = "nhwc" if len(frames) > 1 else ("hwc" if stacked.ndim == 3 else "hw")
+        if layout == "nhwc" and stacked.ndim == 3:
+            stacked = stacked[..., None]
+        _write_zarr(target, stacked, 1 if len(frames) > 1 else 0, layout)
         return
     if write.format == "NPY":
         planes = {"": image_array(planes.values())}
     files.write(target, planes, npz=write.format == "NPZ")
 
 
-def _write_zarr(path: str, array: np.ndarray, row_axis: int) -> None:
+def _write_zarr(path: str, array: np.ndarray, row_axis: int, layout: str) -> None:
     from ..streams.writers import write_zarr_whole
 
-    write_zarr_whole(path, array, row_axis)
+    write_zarr_whole(path, array, row_axis, layout)
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:

@@ -3,7 +3,7 @@ never its pixels. Dry runs and ``poolcli info`` are built on :func:`probe`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -33,6 +33,8 @@ class Description:
     planes: list[Plane]
     metadata: Metadata
     is_array: bool = False
+    #: How a TIFF or Zarr is stored (tiles, compression, chunks, levels), for ``info``.
+    storage: dict[str, object] = field(default_factory=dict)
 
     @property
     def size(self) -> tuple[int, int]:

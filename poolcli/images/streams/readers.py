@@ -235,6 +235,8 @@ def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         raise InputError(message)
     if layout is None and axes:
         layout = _layout_of_axes(axes)
+    if layout is None and isinstance(node.attrs.get("layout"), str):
+        layout = node.attrs["layout"]  # as poolcli wrote it
     axis = _row_axis(node.ndim, layout)
     chunk = node.chunks[axis] if node.chunks else 1
     facts = Facts("ZARR", "array", axes=axes or None, extra={"layout": layout, "path": path})
@@ -260,3 +262,65 @@ def stored_bytes(path: str) -> int:
             with contextlib.suppress(OSError):
                 total += os.path.getsize(os.path.join(root, name))
     return total
+
+
+def storage(path: str, fmt: str) -> dict[str, Any]:
+    """How a TIFF or Zarr input is stored, from its headers only (for ``poolcli info``):
+    tiles or strips, compression, BigTIFF, pages and pyramid levels; Zarr chunks,
+    shards, codecs, format version, OME axes and levels."""
+    if fmt == "TIFF":
+        return _tiff_storage(path)
+    if fmt == "ZARR":
+        return _zarr_storage(path)
+    return {}
+
+
+def _tiff_storage(path: str) -> dict[str, Any]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page: Any = tif.pages.first
+        series = tif.series[0]
+        facts: dict[str, Any] = {
+            "layout": "tiled" if page.is_tiled else "striped",
+            "compression": getattr(page.compression, "name", str(page.compression)),
+            "bigtiff": tif.is_bigtiff,
+            "pages": len(tif.pages),
+            "levels": len(series.levels),
+            "shape": list(series.levels[0].shape),
+            "dtype": str(series.dtype),
+        }
+        if page.is_tiled:
+            facts["tile"] = [page.tilewidth, page.tilelength]
+        else:
+            facts["rows_per_strip"] = page.rowsperstrip
+        if tif.is_ome:
+            facts["ome"] = True
+    return facts
+
+
+def _zarr_storage(path: str) -> dict[str, Any]:
+    opened = _open_zarr(path, None)
+    assert opened is not None
+    rows, facts = opened
+    array = rows.array
+    node: Any = array
+    result: dict[str, Any] = {
+        "zarr_format": int(node.metadata.zarr_format),
+        "shape": list(node.shape),
+        "dtype": str(node.dtype),
+        "chunks": list(node.chunks),
+    }
+    shards = getattr(node, "shards", None)
+    if shards:
+        result["shards"] = list(shards)
+    codecs = [type(c).__name__ for c in getattr(node, "compressors", ()) or ()]
+    result["compressors"] = codecs
+    if facts.axes:
+        import zarr
+
+        group: Any = zarr.open_group(path, mode="r")
+        attrs = dict(group.attrs)
+        multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+        result.update(axes=facts.axes, levels=len(multiscales[0]["datasets"]))
+    return result

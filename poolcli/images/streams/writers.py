@@ -149,7 +149,12 @@ def _take(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
 
 
 def create_zarr(
-    path: str, shape: tuple[int, ...], dtype: np.dtype, row_axis: int, axes: str | None = None
+    path: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    row_axis: int,
+    axes: str | None = None,
+    layout: str | None = None,
 ) -> Any:
     """A new Zarr v3 array at ``path``: chunks of 256 along the spatial axes, zstd.
 
@@ -162,7 +167,7 @@ def create_zarr(
     chunks = tuple(TILE if a in (row_axis, row_axis + 1) else n for a, n in enumerate(shape))
     codecs = zarr.codecs.ZstdCodec(level=3)
     if axes is None:
-        return zarr.create_array(
+        array = zarr.create_array(
             path,
             shape=shape,
             dtype=dtype,
@@ -171,6 +176,9 @@ def create_zarr(
             zarr_format=3,
             overwrite=True,
         )
+        if layout is not None:  # read back in the same layout (hwc for a colour image)
+            array.attrs["layout"] = layout
+        return array
     group = zarr.open_group(path, mode="w", zarr_format=3)
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
     kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
@@ -193,9 +201,11 @@ def create_zarr(
     return array
 
 
-def write_zarr_whole(path: str, array: np.ndarray, row_axis: int = 0) -> None:
+def write_zarr_whole(
+    path: str, array: np.ndarray, row_axis: int = 0, layout: str | None = None
+) -> None:
     """An array pooled in memory written as a Zarr store at ``path``."""
-    create_zarr(path, array.shape, array.dtype, row_axis)[...] = array
+    create_zarr(path, array.shape, array.dtype, row_axis, layout=layout)[...] = array
 
 
 def write_zarr_rows(array: Any, row_axis: int, start: int, band: np.ndarray) -> None:
