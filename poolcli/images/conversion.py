@@ -130,8 +130,7 @@ def load_engine() -> None:
 def describe(source: Source, read: ReadOptions = _READ) -> Description:
     """Headers of ``source``: format, frames or arrays with modes and sizes, metadata;
     for a TIFF or Zarr, how it is stored."""
-    streamable = _streamable(source) if isinstance(source, str) else None
-    if streamable is None:
+    if not isinstance(source, str) or (streamable := _streamable(source)) is None:
         return probe(source, max_pixels=read.max_pixels, layout=read.layout)
     from .streams.readers import open_rows, storage
 
