@@ -476,3 +476,30 @@ def test_help_shows_the_scale_options_with_examples():
         "--executor dask --scheduler tcp://head:8786",
     ):
         assert needle in text
+
+
+def test_one_huge_input_is_split_into_zarr_bands_on_the_workers(cluster, tmp_path):
+    """A streamed TIFF into Zarr: bands of whole chunk rows pooled by the workers, the
+    store equal to a local run's, chunk for chunk."""
+    import tifffile
+    import zarr
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 65535, (1500, 700), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "big.tif", x, tile=(64, 64), compression="zlib")
+    args = ("-k", "3", "-s", "2", "-p", "1", "-m", "avg", "--ceil-mode", "--memory", "64K")
+    on_cluster = poolcli(tmp_path / "big.tif", "-o", tmp_path / "cluster.zarr", *args,
+                         "--executor", "dask", "--scheduler", cluster.address, "-v",
+                         cwd=tmp_path)  # fmt: skip
+    assert on_cluster.returncode == 0, on_cluster.stderr
+    assert "bands on the cluster" in on_cluster.stderr
+    local = poolcli(tmp_path / "big.tif", "-o", tmp_path / "local.zarr", *args, cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    a, b = (
+        zarr.open(tmp_path / "cluster.zarr", mode="r"),
+        zarr.open(tmp_path / "local.zarr", mode="r"),
+    )
+    assert np.array_equal(a[...], b[...])
+    assert a.chunks == b.chunks
+    assert files(tmp_path / "cluster.zarr") == files(tmp_path / "local.zarr")
+    assert hidden(tmp_path) == []

@@ -261,6 +261,12 @@ class Batch:
         if self.client is not None:
             from .cluster import run_on_cluster
 
+            if len(jobs) == 1 and request.existing is not Existing.SKIP:
+                from .cluster_bands import run_split
+
+                split = run_split(jobs[0], work, self.client)
+                if split is not None:
+                    return iter([split])
             return run_on_cluster(jobs, work, client=self.client)
         from .workers import run_jobs
 

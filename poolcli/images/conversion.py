@@ -49,7 +49,7 @@ def convert(
     :mod:`.reading.ahead`); it is used only if it is that very file.
     """
     if isinstance(source, str):
-        streamable = _streamable(source)
+        streamable = streamable_format(source)
         if streamable is not None:
             from .streaming import convert_streamed
 
@@ -91,7 +91,7 @@ def convert(
     return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
 
 
-def _streamable(path: str) -> str | None:
+def streamable_format(path: str) -> str | None:
     """The format of ``path`` when it is one that may stream (TIFF, .npy, Zarr), else None."""
     if os.path.isdir(path):
         return "ZARR" if path.rstrip("/" + os.sep).lower().endswith(".zarr") else None
@@ -130,7 +130,7 @@ def load_engine() -> None:
 def describe(source: Source, read: ReadOptions = _READ) -> Description:
     """Headers of ``source``: format, frames or arrays with modes and sizes, metadata;
     for a TIFF or Zarr, how it is stored."""
-    if not isinstance(source, str) or (streamable := _streamable(source)) is None:
+    if not isinstance(source, str) or (streamable := streamable_format(source)) is None:
         return probe(source, max_pixels=read.max_pixels, layout=read.layout)
     from .streams.readers import open_rows, storage
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import LimitError
-from ..pooling.streaming import RowPlan, stream
+from ..pooling.streaming import RowPlan, split, stream
 from ..spec.bands import RowBand
 from ..spec.limits import over_limit
 from ..spec.modes import PoolMode
@@ -62,45 +62,56 @@ def convert_streamed(
         return None
     source, facts = opened
     with source:
-        nbytes = math.prod(source.shape) * source.dtype.itemsize
-        small = nbytes <= read.memory // 2
         out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+        small = _nbytes(source) <= read.memory // 2
         if input_format != "ZARR" and (small or out is None):
             return None
         if out is None or small:
             return _whole_zarr(source, facts, target, settings, write, read)
+        job = Streamed(path, source, out, settings, write, read)
+        out.write(target, job.shape, job.dtype, job.bands(), job.scale)
+        return job.report()
+
+
+def _nbytes(source: Any) -> int:
+    return math.prod(source.shape) * source.dtype.itemsize
+
+
+class Streamed:
+    """One streamed pooling: its plan, band height, output shape and dtype."""
+
+    def __init__(self, path: str, source: Any, out: _Output, settings: PoolSettings,
+                 write: WriteOptions, read: ReadOptions) -> None:  # fmt: skip
         _check_bomb(path, source.shape, read.max_pixels)
-        notes: list[str] = []
-        compute = out.compute(settings, notes)
-        height, width = source.shape[source.row_axis], source.shape[source.row_axis + 1]
-        plan = RowPlan.of(settings, height, width)
-        row_bytes = nbytes // height
-        rows = plan.rows_per_band(row_bytes, read.memory // 4, align=writers.TILE)
-
-        def pooled(slab: np.ndarray, bands: tuple[RowBand, ...]) -> np.ndarray:
-            return cast(compute(slab, replace(settings, bands=bands)), write.dtype)
-
-        out_w, out_h = settings.output_size(width, height)
-        bands, first, stop = plan.bands(0, 1)  # one output row tells the output's dtype
-        dtype = pooled(source.rows(first, stop), bands).dtype
+        self.source, self.out, self.settings, self.write = source, out, settings, write
+        self.notes: list[str] = []
+        self._compute = out.compute(settings, self.notes)
+        axis = source.row_axis
+        self.height, self.width = source.shape[axis], source.shape[axis + 1]
+        self.plan = RowPlan.of(settings, self.height, self.width)
+        self.row_bytes = _nbytes(source) // self.height
+        self.rows = self.plan.rows_per_band(self.row_bytes, read.memory // 4, align=writers.TILE)
+        self.out_size = settings.output_size(self.width, self.height)
+        self.scale = settings.scale(self.width, self.height)
+        bands, first, stop = self.plan.bands(0, 1)  # one output row tells the dtype
+        self.dtype = self._pooled(source.rows(first, stop), bands).dtype
         shape = list(source.shape)
-        shape[source.row_axis], shape[source.row_axis + 1] = out_h, out_w
-        out.write(
-            target,
-            tuple(shape),
-            dtype,
-            stream(source, plan, pooled, rows),
-            settings.scale(width, height),
-        )
-    megabytes = rows * row_bytes * max(1, height // plan.out_rows) / 2**20
-    return Report(
-        input_format,
-        (width, height),
-        (out_w, out_h),
-        1,
-        tuple(notes),
-        streamed=f"in bands of {rows} rows (about {megabytes:.0f} MB read each)",
-    )
+        shape[axis], shape[axis + 1] = self.out_size[1], self.out_size[0]
+        self.shape = tuple(shape)
+
+    def _pooled(self, slab: np.ndarray, bands: tuple[RowBand, ...]) -> np.ndarray:
+        return cast(self._compute(slab, replace(self.settings, bands=bands)), self.write.dtype)
+
+    def bands(self, start: int = 0, stop: int | None = None) -> Any:
+        """Output rows ``start:stop``, a band at a time."""
+        return stream(self.source, self.plan, self._pooled, self.rows, start, stop)
+
+    def report(self) -> Report:
+        megabytes = self.rows * self.row_bytes * max(1, self.height // self.plan.out_rows) / 2**20
+        return Report(
+            self.out.facts.format, (self.width, self.height), self.out_size, 1, tuple(self.notes),
+            streamed=f"in bands of {self.rows} rows (about {megabytes:.0f} MB read each)",
+        )  # fmt: skip
 
 
 class _Output:
@@ -162,6 +173,22 @@ class _Output:
         assert layout is not None
         return lambda slab, s: _pool_laid_out(LaidOut(slab, layout), s)
 
+    @property
+    def row_axis(self) -> int:
+        return 0 if self.kind == "image" else _layout_row_axis(self.layout)
+
+    def create_zarr(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """The Zarr array of this output: OME-Zarr when the input was, in the input's layout."""
+        axes = self.facts.axes if self.facts.format == "ZARR" else None
+        layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
+        return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout)
+
+    def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
+        """Write ``bands`` into ``array`` from output row ``start``, a chunk row at a time."""
+        for band in writers.regroup(bands, writers.TILE, axis=self.row_axis):
+            writers.write_zarr_rows(array, self.row_axis, start, band)
+            start += band.shape[self.row_axis]
+
     def write(
         self,
         target: BinaryIO | str,
@@ -175,13 +202,7 @@ class _Output:
         row_axis = 0 if self.kind == "image" else _layout_row_axis(self.layout)
         if self.format == "ZARR":
             assert isinstance(target, str)
-            axes = facts.axes if facts.format == "ZARR" else None
-            layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
-            array = writers.create_zarr(target, shape, dtype, row_axis, axes, layout)
-            start = 0
-            for band in writers.regroup(bands, writers.TILE, axis=row_axis):
-                writers.write_zarr_rows(array, row_axis, start, band)
-                start += band.shape[row_axis]
+            self.fill_zarr(self.create_zarr(target, shape, dtype), 0, bands)
             return
         assert not isinstance(target, str)
         if self.format == "NPY":
@@ -253,3 +274,63 @@ def _whole_zarr(
     _check_size(source.shape, layout, read.max_pixels, "")
     laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout)
     return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
+
+
+@dataclass(frozen=True)
+class Split:
+    """A Zarr output of a streamed input, cut into bands of whole chunk rows, so that
+    each band can be pooled and written by another process (``--executor dask``)."""
+
+    bands: tuple[tuple[int, int], ...]
+    report: Report
+
+
+def plan_split(
+    path: str,
+    input_format: str | None,
+    target: str,
+    settings: PoolSettings,
+    write: WriteOptions,
+    read: ReadOptions,
+) -> Split | None:
+    """Create the Zarr array at ``target`` and cut its rows, or None when this input is
+    not streamed into Zarr (then it is pooled whole by one worker)."""
+    if input_format is None or write.format != "ZARR":
+        return None
+    opened = open_rows(path, input_format, read.layout)
+    if opened is None:
+        return None
+    source, facts = opened
+    with source:
+        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+        if out is None or _nbytes(source) <= read.memory // 2:
+            return None
+        job = Streamed(path, source, out, settings, write, read)
+        out.create_zarr(target, job.shape, job.dtype)
+        step = max(writers.TILE, job.rows - job.rows % writers.TILE)
+        return Split(tuple(split(job.plan.out_rows, step)), job.report())
+
+
+def pool_split_band(
+    path: str,
+    input_format: str,
+    target: str,
+    settings: PoolSettings,
+    write: WriteOptions,
+    read: ReadOptions,
+    start: int,
+    stop: int,
+) -> None:
+    """Pool output rows ``start:stop`` of ``path`` into the Zarr array :func:`plan_split` made."""
+    import zarr
+
+    opened = open_rows(path, input_format, read.layout)
+    assert opened is not None, "plan_split streamed it"
+    source, facts = opened
+    with source:
+        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+        assert out is not None
+        job = Streamed(path, source, out, settings, write, read)
+        node: Any = zarr.open(target, mode="r+")
+        array = node if isinstance(node, zarr.Array) else node["0"]
+        out.fill_zarr(array, start, job.bands(start, stop))

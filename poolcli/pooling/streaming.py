@@ -19,7 +19,7 @@ two bands share, so memory is O(band x width) whatever the image's height.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -168,17 +168,20 @@ def stream(
     plan: RowPlan,
     compute: Callable[[np.ndarray, tuple[RowBand, ...]], np.ndarray],
     rows: int,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """The final output, ``rows`` output rows at a time, in order.
+    """Final output rows ``start:stop`` (default: all), ``rows`` at a time, in order.
 
     ``compute(slab, bands)`` pools a slab of input rows into the band's outputs
     (the engine's ``band`` argument, pass by pass); :func:`stream` plans the bands
     and reads the source forward.
     """
     reader = ForwardRows(source)
-    for start in range(0, plan.out_rows, rows):
-        bands, first, stop = plan.bands(start, min(start + rows, plan.out_rows))
-        yield compute(reader.take(first, stop), bands)
+    end = plan.out_rows if stop is None else stop
+    for first_row in range(start, end, rows):
+        bands, first, last = plan.bands(first_row, min(first_row + rows, end))
+        yield compute(reader.take(first, last), bands)
 
 
 def band_input(windows: AxisWindows, start: int, stop: int) -> tuple[int, int]:
@@ -187,7 +190,7 @@ def band_input(windows: AxisWindows, start: int, stop: int) -> tuple[int, int]:
     return first, first + band.length
 
 
-def split(total: int, step: int) -> Sequence[tuple[int, int]]:
+def split(total: int, step: int) -> list[tuple[int, int]]:
     """``0:total`` cut into consecutive ``(start, stop)`` pieces of ``step``."""
     return [(start, min(start + step, total)) for start in range(0, total, step)]
 
