@@ -8,6 +8,12 @@ pages of the inputs do not count) for each.
 
     python benchmarks/streaming.py --side 32768     # the issue's 3.2 GB case
     python benchmarks/streaming.py --side 8192      # a quick run
+    python benchmarks/streaming.py --exact          # odd sizes, byte for byte
+
+``--exact`` instead pools odd-sized inputs streamed (tiny bands) and checks them
+byte for byte against ``poolcli.pool`` on the whole array: a 10007x7001 LZW-striped
+16-bit TIFF with ``-k 3 -s 2 -p 1`` (max, and avg with ``--ceil-mode``), a 5x3
+median, and a 4x4 mode of a 12000x9000 uint32 label map.
 """
 
 from __future__ import annotations
@@ -103,10 +109,45 @@ def make_inputs(folder: str, side: int) -> dict[str, str]:
     return paths
 
 
+def exact(folder: str) -> None:
+    """Streamed results equal ``poolcli.pool`` on the whole array, byte for byte."""
+    import poolcli as library
+
+    rng = np.random.default_rng(1)
+    scan = rng.integers(0, 65535, (7001, 10007), np.uint16)
+    tifffile.imwrite(os.path.join(folder, "scan.tif"), scan, compression="lzw", rowsperstrip=16)
+    labels = rng.integers(0, 6, (9000 // 8, 12000 // 8), np.uint32).repeat(8, 0).repeat(8, 1)
+    labels[rng.random(labels.shape) < 0.05] = 7
+    np.save(os.path.join(folder, "labels.npy"), labels)
+    cases = [
+        ("scan.tif", ["-m", "max", "-k", "3", "-s", "2", "-p", "1"],
+         lambda: library.pool(scan, 3, stride=2, padding=1, mode="max")),
+        ("scan.tif", ["-m", "avg", "-k", "3", "-s", "2", "-p", "1", "--ceil-mode"],
+         lambda: library.pool(scan, 3, stride=2, padding=1, mode="avg", ceil_mode=True)),
+        ("scan.tif", ["-m", "median", "-k", "5x3"],
+         lambda: library.pool(scan, (3, 5), mode="median")),
+        ("labels.npy", ["-m", "mode", "-k", "4"], lambda: library.pool(labels, 4, mode="mode")),
+    ]  # fmt: skip
+    print(f"{'input':12} {'options':40} {'streamed':>9} {'equal':>6}")
+    for name, options, whole in cases:
+        target = os.path.join(folder, "out.npy")
+        command = [sys.executable, "-m", "poolcli", "pool", os.path.join(folder, name), "-o",
+                   target, "--overwrite", "--memory", "8M", "--json", *options]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        streamed = '"streamed": true' in done.stdout
+        same = np.array_equal(np.load(target), whole())
+        print(f"{name:12} {' '.join(options):40} {streamed!s:>9} {same!s:>6}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=32768)
+    parser.add_argument("--exact", action="store_true", help="check odd sizes byte for byte")
     args = parser.parse_args()
+    if args.exact:
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as folder:
+            exact(folder)
+        return
     poolcli = [sys.executable, "-m", "poolcli", "pool"]
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as folder:
         paths = make_inputs(folder, args.side)
@@ -117,11 +158,14 @@ def main() -> None:
             (".npy -> TIFF", paths["rgb.npy"], "out3.tif", False),
             ("Zarr -> Zarr", paths["rgb.zarr"], "out4.zarr", False),
             ("TIFF -> Zarr", paths["rgb.tif"], "out5.zarr", False),
+            ("deflate TIFF, whole", paths["deflate.tif"], "out6.tif", False),
         ]
         print(f"{args.side}x{args.side}x3 uint8, 2x2 mean")
         print(f"{'case':24} {'poolcli s':>10} {'MB':>7} {'vips s':>8} {'MB':>7}")
         for name, source, target, vips in cases:
             layout = ["--layout", "hwc"] if source.endswith((".npy", ".zarr")) else []
+            if "whole" in name:  # the in-memory path, as before streaming
+                layout = ["--memory", "64G"]
             t, m = measured([*poolcli, source, "-o", os.path.join(out, target), "-k", "2",
                              "-m", "avg", *layout])  # fmt: skip
             row = f"{name:24} {t:10.1f} {m:7.0f}"

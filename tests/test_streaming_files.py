@@ -282,3 +282,24 @@ def test_a_colour_image_written_as_zarr_reads_back_as_an_image(tmp_path, memory)
         assert np.array_equal(
             np.asarray(im), poolcli.pool(poolcli.pool(x, 2, mode="avg"), 2, mode="avg")
         )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"compression": "jpeg", "tile": (32, 32), "photometric": "rgb"},
+     {"planarconfig": "separate", "photometric": "rgb", "tile": (32, 32)},
+     {"bigtiff": True, "compression": "zlib", "predictor": True, "rowsperstrip": 5},
+     {"ome": True, "tile": (32, 32), "photometric": "rgb", "compression": "zstd"}],
+    ids=["jpeg", "planar", "bigtiff-predictor", "ome-tiff"],
+)  # fmt: skip
+def test_tiff_kinds_stream_as_tifffile_reads_them(tmp_path, options):
+    x = image((130, 110, 3), seed=7)
+    if options.get("planarconfig") == "separate":
+        tifffile.imwrite(tmp_path / "in.tif", np.moveaxis(x, -1, 0), **options)
+    else:
+        tifffile.imwrite(tmp_path / "in.tif", x, **options)
+    stored = tifffile.imread(tmp_path / "in.tif")  # JPEG is lossy: compare with what is stored
+    stored = np.moveaxis(stored, 0, -1) if stored.shape[0] == 3 else stored
+    done = run(tmp_path / "in.tif", "-o", tmp_path / "out.npy", "-m", "max", *TINY, "--json")
+    assert json.loads(done.stdout)["streamed"] is True
+    assert np.array_equal(np.load(tmp_path / "out.npy"), poolcli.pool(stored, 2, mode="max"))

@@ -269,7 +269,9 @@ layout = click.option(
 max_pixels = click.option(
     "--max-pixels", type=MaxPixelsType(), metavar="N|none", default=str(DEFAULT_MAX_PIXELS),
     show_default=True,
-    help="Refuse larger inputs from their header (decompression bombs); 'none' lifts the limit.",
+    help="Refuse larger inputs from their header (decompression bombs); 'none' lifts the "
+    "limit. A streamed input (see --memory) is refused only if it also claims over 1,000 "
+    "pixels per byte stored.",
 )  # fmt: skip
 
 memory = click.option(

@@ -166,6 +166,8 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         series = tif.series[0]
         page: Any = tif.pages.first
         photometric = _PHOTOMETRIC.get(getattr(page.photometric, "name", ""))
+        if getattr(page.photometric, "name", "") == "YCBCR" and page.compression == 7:
+            photometric = "rgb"  # JPEG tiles: the codec gives RGB
         orientation = page.tags.valueof(274, 1)
         several = len(tif.pages) > 1 and not series.is_pyramidal and len(tif.series) == 1
         several = several and series.levels[0].shape[0] == len(tif.pages)

@@ -32,7 +32,7 @@ _KEPT = {
     "PACKBITS": "packbits",
     "LZMA": "lzma",
     "WEBP": None,
-    "JPEG": None,
+    "JPEG": "jpeg",
 }
 
 
@@ -103,6 +103,8 @@ def write_tiff(
         options["iccprofile"] = icc_profile
     if extra:
         options["extrasamples"] = ("UNASSALPHA",)
+    if compression == "jpeg" and np.dtype(dtype) != np.uint8:
+        compression = "zlib"  # JPEG holds 8-bit samples only
     if predictor and compression in ("zlib", "lzw", "zstd"):
         options["predictor"] = True
     options.update(shape=shape, dtype=dtype, tile=(TILE, TILE), photometric=photometric)
