@@ -17,6 +17,7 @@ Outputs are not fsync'ed: a power cut may lose recent outputs, not corrupt input
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -67,7 +68,8 @@ def write_atomically(
         # writer reads back the pages it wrote.
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with open(temp, "w+b", opener=lambda path, _: os.open(path, flags, 0o666)) as stream:
-            result = write(stream)
+            result = write(WritesChecked(stream))  # type: ignore[arg-type]
+            stream.flush()
         _publish(temp, target, replace)
         return result
     except PoolcliError:
@@ -77,6 +79,26 @@ def write_atomically(
         raise OutputError(message) from None
     finally:
         remove(temp)
+
+
+class WritesChecked:
+    """A file, minus its descriptor: every write goes through Python's checked writes.
+
+    Given a file descriptor, Pillow's encoders (JPEG's among them) write to it
+    themselves and ignore a short write, so a full disk left a truncated file that
+    was reported as written. Without one they hand their bytes to ``write``, which
+    raises on a full disk like any other error.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def fileno(self) -> int:
+        message = "no file descriptor: writes go through write()"
+        raise io.UnsupportedOperation(message)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 def write_directory_atomically(
