@@ -10,13 +10,21 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from .formats import FORMATS, record_of
 
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+_X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
+#: TIFF tags that describe how an image is stored, never a photo's metadata: EXIF's
+#: IFD0 may carry them (a camera's ImageWidth, say), and Pillow's TIFF writer would
+#: take them over the real ones and write a file that does not open.
+_STRUCTURAL = frozenset({
+    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 284, 292, 293, 317,
+    320, 322, 323, 324, 325, 338, 339, 340, 341, 347, 530, 531, 532,
+})  # fmt: skip
 
 
 @dataclass
@@ -54,7 +62,7 @@ class Metadata:
             icc_profile=info.get("icc_profile") or None,
             exif=exif,
             xmp=xmp.encode() if isinstance(xmp, str) else xmp,
-            dpi=_dpi(info),
+            dpi=_dpi(info) if _has_resolution(image) else None,
             text=text,
             loop=info.get("loop"),
             background=info.get("background"),
@@ -97,7 +105,7 @@ class Metadata:
         if self.icc_profile and record.carries("icc_profile"):
             options["icc_profile"] = self.icc_profile
         if self.exif is not None and record.carries("exif"):
-            options["exif"] = self._exif_bytes(size)
+            options["exif"] = self._exif_bytes(size, scale)
         if self.xmp and record.carries("xmp"):
             options["xmp"] = self.xmp
         if self.dpi and record.carries("dpi"):
@@ -116,18 +124,28 @@ class Metadata:
                 options["duration"] = self.durations[:frames]
         return options
 
-    def _exif_bytes(self, size: tuple[int, int]) -> bytes:
+    def _exif_bytes(self, size: tuple[int, int], scale: tuple[float, float]) -> bytes:
         assert self.exif is not None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # damaged tags are dropped, not reported
-            return self._rewritten_exif(size)
+            return self._rewritten_exif(size, scale)
 
-    def _rewritten_exif(self, size: tuple[int, int]) -> bytes:
+    def _rewritten_exif(self, size: tuple[int, int], scale: tuple[float, float]) -> bytes:
         assert self.exif is not None
         exif = Image.Exif()
         exif.load(self.exif.tobytes())
-        # The pixels are now upright: orientation 1, and the stored size is the new one.
+        for tag in _STRUCTURAL & set(exif):
+            del exif[tag]
+        # The pixels are now upright: orientation 1, and the stored size is the new one;
+        # the resolution is the pooled one, as the format's own (JFIF, pHYs) says.
         exif[_ORIENTATION] = 1
+        for tag, factor in ((_X_RESOLUTION, scale[0]), (_Y_RESOLUTION, scale[1])):
+            value = exif.get(tag)
+            try:
+                if value is not None and float(value) > 0:
+                    exif[tag] = TiffImagePlugin.IFDRational(float(value) / factor)
+            except (TypeError, ValueError, ZeroDivisionError):
+                del exif[tag]
         try:
             sub = exif.get_ifd(_EXIF_IFD)
         except Exception:  # noqa: BLE001 - a broken sub-IFD is left as it was
@@ -137,6 +155,15 @@ class Metadata:
         if _PIXEL_Y in sub:
             sub[_PIXEL_Y] = size[1]
         return exif.tobytes()
+
+
+def _has_resolution(image: Image.Image) -> bool:
+    """False for a TIFF without a resolution: no tags, or ResolutionUnit 'none' (Pillow
+    reports a made-up 1 dpi for both)."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None or image.format != "TIFF":
+        return True
+    return _X_RESOLUTION in tags and tags.get(_RESOLUTION_UNIT, 2) != 1
 
 
 def _dpi(info: dict) -> tuple[float, float] | None:

@@ -1,0 +1,82 @@
+"""Metadata that must not lie: structural EXIF tags, made-up and stale resolutions.
+
+Outputs are read back with tifffile and Pillow (and ImageMagick's identify where it
+is installed), never with poolcli's own code.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+
+def pool(*args: object) -> None:
+    done = subprocess.run([sys.executable, "-m", "poolcli", "pool", *map(str, args)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def phone_jpeg(path, *, dpi: int = 300) -> None:
+    """A 10x10 JPEG whose EXIF claims the camera's 4000x3000 and 300 dpi, as phones write."""
+    exif = Image.Exif()
+    exif[256], exif[257] = 4000, 3000  # ImageWidth, ImageLength
+    exif[0x011A], exif[0x011B], exif[0x0128] = 300, 300, 2
+    exif[0x0112] = 1
+    noise = np.random.default_rng(0).integers(0, 256, (10, 10, 3), np.uint8)
+    Image.fromarray(noise).save(path, exif=exif, dpi=(dpi, dpi), quality=95)
+
+
+def test_exif_never_overrides_a_pooled_tiffs_structure(tmp_path):
+    phone_jpeg(tmp_path / "phone.jpg")
+    pool(tmp_path / "phone.jpg", "-o", tmp_path / "small.tif")
+    with tifffile.TiffFile(tmp_path / "small.tif") as tif:
+        assert tif.pages.first.shape == (5, 5, 3)
+        assert tif.asarray().shape == (5, 5, 3)
+    with Image.open(tmp_path / "small.tif") as im:
+        im.load()
+        assert im.size == (5, 5)
+
+
+def test_exif_resolution_is_pooled_with_the_jfif_density(tmp_path):
+    phone_jpeg(tmp_path / "phone.jpg")
+    pool(tmp_path / "phone.jpg", "-o", tmp_path / "half.jpg")
+    with Image.open(tmp_path / "half.jpg") as im:
+        assert im.info["dpi"] == pytest.approx((150, 150))
+        exif = im.getexif()
+        assert float(exif[0x011A]) == pytest.approx(150)
+        assert float(exif[0x011B]) == pytest.approx(150)
+    if shutil.which("identify"):
+        said = subprocess.run(["identify", "-format", "%x %y", str(tmp_path / "half.jpg")],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert [round(float(v)) for v in said.split()] == [150, 150]
+
+
+@pytest.mark.parametrize("out", ["tif", "png"])
+@pytest.mark.parametrize("writer", ["pillow", "tifffile"])
+def test_no_resolution_in_none_out(tmp_path, out, writer):
+    """No tags (Pillow's writer), or 1/1 with unit 'none' (tifffile's): no resolution."""
+    if writer == "pillow":
+        Image.new("L", (20, 20)).save(tmp_path / "plain.tif")
+    else:
+        tifffile.imwrite(tmp_path / "plain.tif", np.zeros((20, 20), np.uint8))
+    pool(tmp_path / "plain.tif", "-o", tmp_path / f"half.{out}")
+    if out == "tif":
+        with tifffile.TiffFile(tmp_path / "half.tif") as tif:
+            tags = tif.pages.first.tags
+            assert 282 not in tags or tags.valueof(296) == 1
+    else:
+        assert b"pHYs" not in (tmp_path / "half.png").read_bytes()
+
+
+def test_a_real_resolution_is_still_halved(tmp_path):
+    tifffile.imwrite(tmp_path / "scan.tif", np.zeros((20, 20), np.uint8), resolution=(600, 600),
+                     resolutionunit="INCH")  # fmt: skip
+    pool(tmp_path / "scan.tif", "-o", tmp_path / "half.tif")
+    with tifffile.TiffFile(tmp_path / "half.tif") as tif:
+        assert tif.pages.first.get_resolution() == pytest.approx((300, 300))
