@@ -32,8 +32,19 @@ class ExitStatus(IntEnum):
     INPUT_FAILED = 1
     #: Bad usage: options, or a plan that cannot work. Nothing was read or written.
     USAGE = 2
-    #: Ctrl-C or SIGTERM; no partial output was left.
+    #: Ctrl-C (128 + SIGINT); no partial output was left.
     INTERRUPTED = 130
+    #: SIGTERM (128 + 15), as shells and supervisors expect; no partial output was left.
+    TERMINATED = 143
+
+    @classmethod
+    def of_interrupt(cls, interrupt: BaseException) -> ExitStatus:
+        """130 for Ctrl-C, 143 for SIGTERM (:class:`Terminated`)."""
+        return cls.TERMINATED if isinstance(interrupt, Terminated) else cls.INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that it cleans up the same way."""
 
 
 class FailureKind(StrEnum):

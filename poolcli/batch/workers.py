@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import FailureKind
+from ..errors import FailureKind, Terminated
 from .writing import sweep
 
 if TYPE_CHECKING:  # jobs imports Pillow: loaded when jobs run, not to start workers
@@ -102,13 +102,14 @@ def warm_up() -> None:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (so it cleans up like Ctrl-C)."""
+    """Within the block, SIGTERM raises :class:`~poolcli.errors.Terminated`, a
+    KeyboardInterrupt (so it cleans up like Ctrl-C, then exits 143)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

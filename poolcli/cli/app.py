@@ -107,7 +107,8 @@ def pool(ctx: click.Context, **params: Any) -> None:
     input's format and name unless --format (or -o FILE's extension) says otherwise.
 
     A bad file is reported and the batch goes on. Exit status: 0 all done, 1 some
-    input failed, 2 bad usage, 130 interrupted (no partial outputs are left).
+    input failed, 2 bad usage, 130 interrupted by Ctrl-C, 143 by SIGTERM (no partial
+    outputs are left).
 
     Beyond one machine: --shard I/N pools share I (0-based) of N, split by a
     stable hash of each input's path under its root (a named file: its name), so
@@ -257,9 +258,9 @@ def _report(batch: Batch, arguments: PoolArguments, console: Console) -> ExitSta
                     console.line(file_line(source, target, result, flag))
                 for note in result.notes:
                     console.note(note_line(source, note, flag))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             console.line(f"interrupted; {batch.summary()}", always=True)
-            return ExitStatus.INTERRUPTED
+            return ExitStatus.of_interrupt(interrupt)
     if batch.stopped_early:
         console.line("stopped at the first failure (--fail-fast)")
     tally = batch.tally
@@ -350,9 +351,9 @@ def _clean_errors(show_traceback: bool) -> Iterator[None]:
             raise click.UsageError(said(error.message)) from None
         Console().error(f"error: {said(error.message)}")
         raise click.exceptions.Exit(error.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         Console().line("interrupted", always=True)
-        raise click.exceptions.Exit(ExitStatus.INTERRUPTED) from None
+        raise click.exceptions.Exit(ExitStatus.of_interrupt(interrupt)) from None
     except BrokenPipeError:
         raise
     except Exception as error:
