@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..errors import ParameterError
 from ..images.formats import CORE_EXTENSIONS, readable_extensions
 
 #: The argument that means standard input.
@@ -94,6 +95,12 @@ def read_list(data: bytes, *, null: bool) -> list[str]:
     """
     if null:
         entries = data.split(b"\0")
+    elif b"\0" in data:
+        message = (
+            "the list of files holds NUL bytes (as `find -print0` writes): "
+            "pass `null=true` to split it there"
+        )
+        raise ParameterError(message, parameter="null", value=False)
     else:
         entries = [line.removesuffix(b"\r") for line in data.split(b"\n")]
     return [os.fsdecode(entry) for entry in entries if entry]
