@@ -80,3 +80,21 @@ def test_a_real_resolution_is_still_halved(tmp_path):
     pool(tmp_path / "scan.tif", "-o", tmp_path / "half.tif")
     with tifffile.TiffFile(tmp_path / "half.tif") as tif:
         assert tif.pages.first.get_resolution() == pytest.approx((300, 300))
+
+
+@pytest.mark.parametrize("out", ["gif", "png", "webp"])
+@pytest.mark.parametrize("loop", [None, 0, 3])
+def test_a_gif_keeps_its_loop_count_play_once_included(tmp_path, out, loop):
+    frames = [Image.new("RGB", (20, 20), colour) for colour in ("red", "lime", "blue")]
+    extra = {} if loop is None else {"loop": loop}
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:],
+                   duration=100, **extra)  # fmt: skip
+    with Image.open(tmp_path / "anim.gif") as im:
+        assert im.info.get("loop") == loop  # Pillow: no NETSCAPE block, no loop key
+    pool(tmp_path / "anim.gif", "-o", tmp_path / f"half.{out}")
+    with Image.open(tmp_path / f"half.{out}") as im:
+        assert im.n_frames == 3
+        if out == "gif":
+            assert im.info.get("loop") == loop
+        else:  # APNG and WebP count plays: 0 is forever, play-once is 1
+            assert im.info.get("loop") == (1 if loop is None else loop)

@@ -120,6 +120,10 @@ class Metadata:
         if frames > 1 and record.animated:
             if self.loop is not None:
                 options["loop"] = self.loop
+            elif record.name != "GIF":
+                # no loop count (a GIF without its NETSCAPE block) plays once; APNG and
+                # WebP loop forever unless told: 1 play
+                options["loop"] = 1
             if self.durations:
                 options["duration"] = self.durations[:frames]
         return options
