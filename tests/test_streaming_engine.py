@@ -41,8 +41,10 @@ def pool_settings(draw: st.DrawFn) -> PoolSettings:
         pad = (0, 0)
     return PoolSettings.make(
         k, stride=s, padding=pad, dilation=d, mode=mode,
-        ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()),
-        repeat=draw(st.integers(1, 3)), p=draw(st.sampled_from([1.0, 2.0, 3.5])),
+        ceil_mode=draw(st.booleans()),
+        count_include_pad=mode not in (PoolMode.AVG, PoolMode.RMS) or draw(st.booleans()),
+        repeat=draw(st.integers(1, 3)),
+        p=draw(st.sampled_from([1.0, 2.0, 3.5])) if mode is PoolMode.LP else 2.0,
     )  # fmt: skip
 
 

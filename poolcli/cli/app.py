@@ -132,9 +132,8 @@ def pool(ctx: click.Context, **params: Any) -> None:
     from .arguments import PoolArguments  # the batch library loads with it: not for --help
 
     with _clean_errors(params["show_traceback"]), _interruptible():
-        arguments = PoolArguments(**params)
-        named = ctx.get_parameter_source("scheduler") is click.core.ParameterSource.COMMANDLINE
-        status = _pool(arguments, scheduler_named=named, ahead=ctx.obj)
+        arguments = PoolArguments(_given(ctx), **params)
+        status = _pool(arguments, ahead=ctx.obj)
     ctx.exit(status)
 
 
@@ -169,17 +168,19 @@ def info(ctx: click.Context, **params: Any) -> None:
     from .arguments import InfoArguments
 
     with _clean_errors(params["show_traceback"]), _interruptible():
-        arguments = InfoArguments(**params)
-        pooling = any(
-            ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-            for name in _POOL_OPTIONS
-        )
-        status = _info(arguments, pooling=pooling)
+        arguments = InfoArguments(_given(ctx), **params)
+        status = _info(arguments, pooling=not arguments.given.isdisjoint(_POOL_OPTIONS))
     ctx.exit(status)
 
 
 _POOL_OPTIONS = ("mode", "kernel", "stride", "padding", "dilation", "ceil_mode", "exclude_pad",
                  "divisor", "p", "size", "repeat", "alpha", "linear")  # fmt: skip
+
+
+def _given(ctx: click.Context) -> frozenset[str]:
+    """The options typed on the command line, not left at their defaults."""
+    typed = click.core.ParameterSource.COMMANDLINE
+    return frozenset(name for name in ctx.params if ctx.get_parameter_source(name) is typed)
 
 
 def main(ahead: DecodeAhead | None = None) -> None:
@@ -198,15 +199,13 @@ def main(ahead: DecodeAhead | None = None) -> None:
 # --- pool ---------------------------------------------------------------------------
 
 
-def _pool(
-    arguments: PoolArguments, *, scheduler_named: bool, ahead: DecodeAhead | None
-) -> ExitStatus:
+def _pool(arguments: PoolArguments, *, ahead: DecodeAhead | None) -> ExitStatus:
     """Run the batch the options ask for, printing as it goes."""
     from ..batch.cluster import ClusterError
     from ..batch.run import run_batch
 
     console = Console(quiet=arguments.quiet, verbose=arguments.verbose)
-    request = arguments.request(scheduler_named=scheduler_named)
+    request = arguments.request()
     if request.on_cluster and not arguments.show_traceback:
         # Dask logs its own view of problems poolcli reports in one line
         logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)

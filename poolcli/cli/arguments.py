@@ -17,6 +17,8 @@ from ..batch.choices import Executor, Existing
 from ..batch.request import BatchRequest
 from ..batch.sharding import Shard
 from ..images.requests import ReadOptions
+from ..spec.modes import PoolMode
+from ..spec.parameters import check_given
 from ..spec.settings import PoolSettings
 
 
@@ -46,13 +48,15 @@ class PoolingArguments:
     as_json: bool
     show_traceback: bool
 
-    def __init__(self, **options: Any) -> None:
-        """The options click parsed, by name: exactly the names annotated here."""
+    def __init__(self, given: frozenset[str] = frozenset(), **options: Any) -> None:
+        """The options click parsed, by name: exactly the names annotated here.
+        ``given``: the names typed on the command line (not left at their defaults)."""
         differ = set(options) ^ self.names()
         if differ:
             message = f"the command's options and {type(self).__name__} differ: {sorted(differ)}"
             raise TypeError(message)
         vars(self).update(options)
+        self.given = given
 
     @classmethod
     def names(cls) -> set[str]:
@@ -60,7 +64,10 @@ class PoolingArguments:
         return {name for klass in cls.__mro__ for name in vars(klass).get("__annotations__", {})}
 
     def settings(self) -> PoolSettings:
-        """The pooling settings; ParameterError for values no image could satisfy."""
+        """The pooling settings; ParameterError for values no image could satisfy, or
+        for options given that would change nothing (``-k`` with ``--size``)."""
+        named = {"count_include_pad" if name == "exclude_pad" else name for name in self.given}
+        check_given(PoolMode.parse(self.mode), self.size, self.padding, named)
         return PoolSettings.make(
             self.kernel,
             stride=self.stride,
@@ -105,10 +112,10 @@ class PoolArguments(PoolingArguments):
     quiet: bool
     verbose: bool
 
-    def request(self, *, scheduler_named: bool) -> BatchRequest:
-        """The batch these options ask for. ``scheduler_named``: ``--scheduler`` was on
-        the command line (DASK_SCHEDULER_ADDRESS alone never moves a run off this
-        machine). Combinations only the command line has are usage errors here."""
+    def request(self) -> BatchRequest:
+        """The batch these options ask for. Combinations only the command line has are
+        usage errors here. DASK_SCHEDULER_ADDRESS alone never moves a run off this
+        machine: ``--scheduler`` must be given, or ``--executor dask``."""
         if self.overwrite and self.skip_existing:
             _usage("--overwrite and --skip-existing exclude each other: pick one")
         if self.verbose and self.quiet:
@@ -117,6 +124,7 @@ class PoolArguments(PoolingArguments):
         if self.overwrite or self.skip_existing:
             existing = Existing.OVERWRITE if self.overwrite else Existing.SKIP
         executor = Executor(self.executor)
+        scheduler_named = "scheduler" in self.given
         scheduler = self.scheduler if scheduler_named or executor is Executor.DASK else None
         return BatchRequest(
             self.inputs,

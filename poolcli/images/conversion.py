@@ -24,7 +24,7 @@ from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
 from .reading.headers import Description, probe
 from .reading.sources import Source
-from .requests import ReadOptions, Report, WriteOptions
+from .requests import ReadOptions, Report, WriteOptions, unused_options
 from .writing.save import save
 
 _READ = ReadOptions()  # the defaults: the pixel limit, every frame, default layouts
@@ -66,6 +66,7 @@ def convert(
             return route.convert_arrays(
                 decoded.arrays, decoded.format, target, settings, write, notes
             )
+        notes += unused_options(read, write, array_out=record_of(write.format).array)
         results, in_size = [], None
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size

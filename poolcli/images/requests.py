@@ -46,3 +46,17 @@ def add_note(notes: list[str], text: str) -> None:
     """Append ``text`` to the notes for the report, once."""
     if text not in notes:
         notes.append(text)
+
+
+def unused_options(read: ReadOptions, write: WriteOptions, *, array_out: bool) -> list[str]:
+    """Notes for array options given for an image input, which change nothing there:
+    ``layout`` (how .npy/.npz/Zarr axes are read) and, into an image format, ``dtype``."""
+    notes = []
+    if read.layout is not None:
+        notes.append("`layout` applies to .npy, .npz and Zarr inputs: this image ignores it")
+    if write.dtype is not None and not array_out:
+        notes.append(
+            "`dtype` applies to .npy, .npz and Zarr outputs and array inputs: "
+            "this image keeps its own depth"
+        )
+    return notes

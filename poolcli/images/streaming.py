@@ -38,7 +38,7 @@ from .engine_route.passes import pool_all
 from .engine_route.route import pool_channels
 from .formats import record_of
 from .modes import image_mode
-from .requests import ReadOptions, Report, WriteOptions
+from .requests import ReadOptions, Report, WriteOptions, unused_options
 from .streams import writers
 from .streams.readers import Facts, open_rows, stored_bytes
 
@@ -85,6 +85,8 @@ class Streamed:
         _check_bomb(path, source.shape, read.max_pixels)
         self.source, self.out, self.settings, self.write = source, out, settings, write
         self.notes: list[str] = []
+        if out.facts.kind == "image":
+            self.notes += unused_options(read, write, array_out=record_of(write.format).array)
         self._compute = out.compute(settings, self.notes)
         axis = source.row_axis
         self.height, self.width = source.shape[axis], source.shape[axis + 1]

@@ -35,7 +35,9 @@ class Reduction:
         cls, mode: PoolMode, count_include_pad: object, divisor: object, p: object, padding: Pair
     ) -> Reduction:
         """The reduction for ``mode``; :class:`ParameterError` for options it cannot take."""
-        divisor, p = check_mode_options(mode, divisor=divisor, p=p, padding=padding)
+        divisor, p = check_mode_options(
+            mode, divisor=divisor, p=p, padding=padding, count_include_pad=count_include_pad
+        )
         return cls(mode, bool(count_include_pad), divisor, p)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:

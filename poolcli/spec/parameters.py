@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from collections.abc import Collection
 from typing import Any
 
 from ..errors import InputError, ParameterError
@@ -70,10 +71,18 @@ def check_window(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> N
         raise ParameterError(message, parameter="padding", value=padding)
 
 
+#: The modes that divide by a pixel count, so that ``count_include_pad`` can matter.
+COUNTING_MODES = (PoolMode.AVG, PoolMode.RMS)
+
+
 def check_mode_options(
-    mode: PoolMode, *, divisor: object, p: object, padding: Pair
+    mode: PoolMode, *, divisor: object, p: object, padding: Pair, count_include_pad: object = True
 ) -> tuple[int | None, float]:
-    """``divisor`` and ``p`` checked against ``mode``; returned as int (or None), float."""
+    """``divisor`` and ``p`` checked against ``mode``; returned as int (or None), float.
+
+    An option the mode has no use for is refused rather than ignored: ``p`` other
+    than 2 outside 'lp', ``count_include_pad=False`` outside 'avg' and 'rms'.
+    """
     if divisor is not None:
         if mode is not PoolMode.AVG:
             message = f"`divisor` only applies to mode 'avg', not {mode.value!r}"
@@ -93,6 +102,15 @@ def check_mode_options(
         message = f"`p` must be a number, got {p!r}"
         raise ParameterError(message, parameter="p", value=p)
     power = float(p)
+    if power != 2.0 and mode is not PoolMode.LP:
+        message = f"`p` only applies to mode 'lp', not {mode.value!r}"
+        raise ParameterError(message, parameter="p", value=p)
+    if not count_include_pad and mode not in COUNTING_MODES:
+        message = (
+            f"`count_include_pad=false` only applies to modes 'avg' and 'rms', not "
+            f"{mode.value!r}: the other modes never count padding"
+        )
+        raise ParameterError(message, parameter="count_include_pad", value=count_include_pad)
     if mode is PoolMode.LP:
         if not (math.isfinite(power) and power > 0):
             message = f"`p` must be a finite number above 0 for mode 'lp', got {p!r}"
@@ -111,8 +129,12 @@ def check_repeat(repeat: object) -> int:
     return repeat
 
 
-def check_size(size: tuple[int | None, int | None], repeat: int) -> None:
-    """An adaptive output ``size`` (width, height), either side None to keep the aspect."""
+def check_size(size: tuple[int | None, int | None], repeat: int, **window: object) -> None:
+    """An adaptive output ``size`` (width, height), either side None to keep the aspect.
+
+    ``window`` holds the window options by name, each None when left at its default:
+    adaptive pooling chooses the windows itself, so any of them given is refused.
+    """
     if repeat != 1:
         message = "`size` picks the output size itself; it does not combine with `repeat`"
         raise ParameterError(message, parameter="size", value=size)
@@ -124,6 +146,35 @@ def check_size(size: tuple[int | None, int | None], repeat: int) -> None:
         if side is not None and side < 1:
             message = f"`size` sides must be at least 1 pixel, got {show_size(size)}"
             raise ParameterError(message, parameter="size", value=size)
+    for name, value in window.items():
+        if value is not None:
+            _refuse_with_size(name, value)
+
+
+#: The options that shape windows, which adaptive pooling (``size``) chooses itself.
+WINDOW_OPTIONS = ("kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad")
+
+
+def check_given(mode: PoolMode, size: object, padding: Pair, given: Collection[str]) -> None:
+    """Refuse options named explicitly (on a command line) that would change nothing,
+    even at their default values: a window option with ``size``, ``p`` outside 'lp',
+    ``count_include_pad`` outside 'avg' and 'rms' or without padding."""
+    if size is not None:
+        for name in WINDOW_OPTIONS:
+            if name in given:
+                _refuse_with_size(name, None)
+    if "p" in given and mode is not PoolMode.LP:
+        message = f"`p` only applies to mode 'lp', not {mode.value!r}"
+        raise ParameterError(message, parameter="p")
+    if "count_include_pad" in given and size is None and mode in COUNTING_MODES:
+        if max(padding) == 0:
+            message = "`count_include_pad=false` changes nothing without `padding`"
+            raise ParameterError(message, parameter="count_include_pad")
+
+
+def _refuse_with_size(name: str, value: object) -> None:
+    message = f"`size` picks the windows itself; `{name}` does nothing with it: drop one of them"
+    raise ParameterError(message, parameter=name, value=value)
 
 
 def check_threads(threads: object) -> int | None:

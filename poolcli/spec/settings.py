@@ -98,11 +98,32 @@ class PoolSettings:
         check_window(self.kernel, self.effective_stride, self.padding, self.dilation)
         check_repeat(self.repeat)
         if self.size is not None:
-            check_size(self.size, self.repeat)
-        check_mode_options(self.mode, divisor=self.divisor, p=self.p, padding=self.padding)
+            check_size(self.size, self.repeat, **self._window_given())
+        check_mode_options(
+            self.mode,
+            divisor=self.divisor,
+            p=self.p,
+            padding=self.padding,
+            count_include_pad=self.count_include_pad,
+        )
         check_threads(self.threads)
         if max_pixels is not None:
             self._check_reach(max_pixels)
+
+    def _window_given(self) -> dict[str, object]:
+        """The window options away from their defaults (None where at the default)."""
+        defaults = PoolSettings()
+        return {
+            name: value if value != getattr(defaults, name) else None
+            for name, value in (
+                ("kernel", self.kernel),
+                ("stride", self.stride),
+                ("padding", self.padding),
+                ("dilation", self.dilation),
+                ("ceil_mode", self.ceil_mode or None),
+                ("count_include_pad", None if self.count_include_pad else False),
+            )
+        }
 
     def _check_reach(self, max_pixels: int) -> None:
         """Refuse settings that need an axis longer than any image ``max_pixels`` allows."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...pooling import adaptive_pool, pool
 from ...spec.modes import PoolMode
+from ...spec.parameters import COUNTING_MODES
 from ...spec.settings import PoolSettings
 
 
@@ -34,16 +35,22 @@ def pool_pass(
     """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array."""
     mode = settings.mode if mode is None else mode
     band = settings.bands[0] if settings.bands else None
+    # another mode than the settings' (the sums under an alpha-weighted mean) takes
+    # none of the options only the settings' mode has
+    p = settings.p if mode is PoolMode.LP else 2.0
     if settings.size is not None:
         height, width = array.shape[:2]
         out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
-            array, (out_h, out_w), mode=mode, p=settings.p, channel_axis=channel_axis,
+            array, (out_h, out_w), mode=mode, p=p, channel_axis=channel_axis,
             threads=settings.threads, band=band,
         )  # fmt: skip
     options = settings.engine_options
+    options["p"] = p
     if mode is not PoolMode.AVG:
         options["divisor"] = None
+    if mode not in COUNTING_MODES:
+        options["count_include_pad"] = True
     return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, band=band, **options)
 
 

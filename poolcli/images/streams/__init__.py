@@ -5,3 +5,10 @@
   (zarr-python), with the header facts their outputs keep.
 - :mod:`.writers`: .npy, tiled (Big)TIFF, Zarr and PNG written from bands of rows.
 """
+
+import logging
+
+# tifffile logs a warning for each damaged tag it skips, which Python prints to
+# stderr unless the program set up logging. poolcli reports a bad file in one line
+# of its own, so these stay quiet unless a caller's handlers ask for them.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
