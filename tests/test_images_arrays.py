@@ -173,3 +173,33 @@ def test_empty_and_broken_files():
         run(npy(np.zeros((4, 4)))[:20])
     with pytest.raises(InputError, match=r"is empty \(shape 0x4\)"):
         run(npy(np.zeros((0, 4))))
+
+
+@pytest.mark.parametrize(
+    ("mode", "dtype"), [("L", np.uint8), ("RGB", np.uint8), ("RGBA", np.uint8), ("I;16", "<u2")]
+)
+@pytest.mark.parametrize("fmt", ["NPY", "NPZ", "ZARR"])
+def test_a_sum_of_an_image_into_an_array_keeps_its_widened_integers(tmp_path, mode, dtype, fmt):
+    rng = np.random.default_rng(4)
+    channels = {"L": (), "I;16": (), "RGB": (3,), "RGBA": (4,)}[mode]
+    top = 65535 if mode == "I;16" else 255
+    pixels = rng.integers(top - 10, top, (6, 8, *channels), endpoint=True).astype(dtype)
+    source = tmp_path / "in.png"
+    Image.fromarray(pixels, mode if mode != "I;16" else None).save(source)
+    with Image.open(source) as image:
+        decoded = np.asarray(image).astype(np.int64)  # what Pillow reads back
+    target = str(tmp_path / "out.zarr") if fmt == "ZARR" else io.BytesIO()
+    report = convert(str(source), target, PoolSettings.make(3, mode="sum"), WriteOptions(fmt))
+    assert not report.notes  # no "saturates" note: nothing saturated
+    if fmt == "ZARR":
+        import zarr
+
+        out = zarr.open_array(target, mode="r")[...]
+    elif fmt == "NPZ":
+        out = next(iter(np.load(io.BytesIO(target.getvalue())).values()))
+    else:
+        out = np.load(io.BytesIO(target.getvalue()))
+    expected = reference_pool(decoded, 3, mode="sum")
+    assert out.dtype.kind in "iu" and out.dtype.itemsize == 8
+    assert np.array_equal(out, expected)
+    assert out.max() > top  # the point: more than the image mode could hold

@@ -66,30 +66,34 @@ def convert(
             return route.convert_arrays(
                 decoded.arrays, decoded.format, target, settings, write, notes
             )
-        notes += unused_options(read, write, array_out=record_of(write.format).array)
+        array_out = record_of(write.format).array
+        notes += unused_options(read, write, array_out=array_out)
         results, in_size = [], None
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size
-            results.append(pool_frame(frame, settings, notes))
+            results.append(pool_frame(frame, settings, notes, wide=array_out))
             del frame  # the loop variable would keep the last input alive
         metadata = decoded.metadata
         input_format = decoded.format
     assert in_size is not None
-    # the decoded input is gone now: turn results into images, each array freed in turn
-    pooled = [results.pop(0).image() for _ in range(len(results))]
-    out_size = pooled[0].size
-    if record_of(write.format).array:
+    frames = len(results)
+    if array_out:
         from .arrays import route
 
-        route.write_images(pooled, target, write)
-    else:
-        assert not isinstance(target, str), "only array formats are folders"
-        options = metadata.save_options(
-            write.format, scale=settings.scale(*in_size), size=out_size, frames=len(pooled)
-        )
-        save(pooled, target, write.format, metadata_options=options,
-             user_options=write.save_options, notes=notes)  # fmt: skip
-    return Report(input_format, in_size, out_size, len(pooled), tuple(notes))
+        planes = [results.pop(0).values() for _ in range(frames)]
+        out_size = (planes[0].shape[1], planes[0].shape[0])
+        route.write_images(planes, target, write)
+        return Report(input_format, in_size, out_size, frames, tuple(notes))
+    # the decoded input is gone now: turn results into images, each array freed in turn
+    pooled = [results.pop(0).image() for _ in range(frames)]
+    out_size = pooled[0].size
+    assert not isinstance(target, str), "only array formats are folders"
+    options = metadata.save_options(
+        write.format, scale=settings.scale(*in_size), size=out_size, frames=frames
+    )
+    save(pooled, target, write.format, metadata_options=options,
+         user_options=write.save_options, notes=notes)  # fmt: skip
+    return Report(input_format, in_size, out_size, frames, tuple(notes))
 
 
 def streamable_format(path: str) -> str | None:

@@ -27,8 +27,13 @@ from .pooled import PooledFrame
 from .requests import add_note
 
 
-def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
+def pool_frame(
+    image: Image.Image, settings: PoolSettings, notes: list[str], *, wide: bool = False
+) -> PooledFrame:
     """Pool one decoded frame as the mode policy says; notes for the report are appended.
+
+    ``wide``: the result goes to an array, so a sum keeps its widened integers
+    instead of saturating at the image mode's maximum.
 
     Pillow's own ``reduce`` pools it where that gives the engine's very bytes (see
     :func:`reducible_by_pillow`), without loading NumPy; the engine does the rest.
@@ -42,7 +47,7 @@ def pool_frame(image: Image.Image, settings: PoolSettings, notes: list[str]) -> 
 
     if record is not None and record.palette:
         return route.pool_palette(image, settings)
-    return route.pool_pixels(image, settings, notes)
+    return route.pool_pixels(image, settings, notes, wide=wide)
 
 
 _TWO_WIDE = {(2, 2), (1, 2), (2, 1)}

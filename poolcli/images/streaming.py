@@ -166,7 +166,8 @@ class _Output:
         if self.kind == "image":
             record = self.record
             if record is not None and record.poolable:
-                return lambda slab, s: pool_channels(slab, record, s, notes)
+                wide = record_of(self.format).array  # a sum into an array keeps its integers
+                return lambda slab, s: pool_channels(slab, record, s, notes, wide=wide)
             whole = settings.mode is PoolMode.MODE
             return lambda slab, s: pool_all(
                 slab, s, channel_axis=2 if whole and slab.ndim == 3 else None

@@ -73,10 +73,10 @@ def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
 
 
-def write_images(frames: list[Image.Image], target: BinaryIO | str, write: WriteOptions) -> None:
-    """Pooled image frames as one .npy or Zarr array (frames stacked) or a .npz (one
-    array per frame)."""
-    planes = {f"frame_{i}" if len(frames) > 1 else "": np.asarray(f) for i, f in enumerate(frames)}
+def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteOptions) -> None:
+    """Pooled image frames, (H, W[, C]) each, as one .npy or Zarr array (frames
+    stacked) or a .npz (one array per frame)."""
+    planes = {f"frame_{i}" if len(frames) > 1 else "": f for i, f in enumerate(frames)}
     planes = {name: cast(a, write.dtype) for name, a in planes.items()}
     if isinstance(target, str):  # a Zarr store
         stacked = image_array(planes.values())

@@ -21,22 +21,33 @@ from .passes import pool_all
 from .pixels import view
 
 
-def pool_pixels(image: Image.Image, settings: PoolSettings, notes: list[str]) -> PooledFrame:
-    """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine."""
+def pool_pixels(
+    image: Image.Image, settings: PoolSettings, notes: list[str], *, wide: bool = False
+) -> PooledFrame:
+    """Pool ``image`` (a mode the policy pools directly, not a palette) with the engine;
+    ``wide``: a sum keeps its widened integers (for an array output)."""
     record = mode_of(image.mode)
     assert record is not None, "the policy sends the modes of the mode table only"
     # channel by channel, RGB may carry Pillow's padding byte along (no copy out);
     # whole-pixel modes and the colour transforms want the real channels only
     linear, weighted = _transforms(record, settings)
     plain = not (weighted or linear or settings.mode is PoolMode.MODE)
-    pooled = pool_channels(view(image, padded=plain), record, settings, notes)
-    return PooledFrame(pooled, image.mode)
+    pixels = view(image, padded=plain)
+    pooled = pool_channels(pixels, record, settings, notes, wide=wide)
+    if pooled.dtype == pixels.dtype:
+        return PooledFrame(pooled, image.mode)
+    if pooled.ndim == 3 and pooled.shape[2] > record.channels:
+        pooled = pooled[..., : record.channels]  # RGB's padding channel
+    return PooledFrame(pooled, image.mode, sums=True)
 
 
 def pool_channels(
-    array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str]
+    array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str], *, wide: bool = False
 ) -> np.ndarray:
     """Pool the (H, W[, C]) pixels of a ``record`` image: the policy of :func:`pool_pixels`.
+
+    A sum of integers saturates at the mode's maximum, unless ``wide`` (an array
+    output): then it keeps the engine's widened integers.
 
     Arrays of any height go through here, the rows of a streamed image a band at a
     time as well (``settings.bands``).
@@ -49,7 +60,7 @@ def pool_channels(
             notes,
             f"`linear` does not apply to mode {record.name} (not sRGB-encoded); pooled as stored",
         )
-    if mode is PoolMode.SUM and array.dtype.kind != "f":
+    if mode is PoolMode.SUM and array.dtype.kind != "f" and not wide:
         add_note(
             notes,
             f"sum saturates at the {record.name} image's maximum; write .npy to keep full sums",
@@ -62,6 +73,8 @@ def pool_channels(
     else:
         channel_axis = 2 if array.ndim == 3 else None
         pooled = pool_all(array, settings, channel_axis=channel_axis)
+    if pooled.dtype != array.dtype and wide:
+        return pooled
     if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
