@@ -66,7 +66,7 @@ def premultiplied_avg(array: np.ndarray) -> np.ndarray:
     h, w, c = array.shape
     rows = regular_windows(h, 2, 2, 0, 1, True)
     cols = regular_windows(w, 2, 2, 0, 1, True)
-    out = np.zeros((len(rows), len(cols), c), np.uint8)
+    out = np.zeros((len(rows), len(cols), c), array.dtype)
     for i, (real_r, _) in enumerate(rows):
         for j, (real_c, _) in enumerate(cols):
             pixels = [array[r, q].astype(int) for r in real_r for q in real_c]
@@ -82,3 +82,22 @@ def premultiplied_avg(array: np.ndarray) -> np.ndarray:
 
 def half(size: tuple[int, int]) -> tuple[int, int]:
     return (-(-size[0] // 2), -(-size[1] // 2))
+
+
+def deep_pixels(path: Path) -> np.ndarray | None:
+    """The 16-bit samples of a 16-bit colour PNG, decoded by imagecodecs (Pillow reads
+    them at 8 bits); None for any other file."""
+    import imagecodecs
+
+    head = path.read_bytes()[:26]
+    if not (head.startswith(b"\x89PNG") and head[24] == 16 and head[25] in (2, 4, 6)):
+        return None
+    return imagecodecs.png_decode(path.read_bytes())
+
+
+def expected_deep(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """Pooled 16-bit pixels (kernel 2, ceil mode), as :func:`expected_array` pools 8-bit ones."""
+    if mode == "avg" and pixels.shape[2] in (2, 4):
+        return premultiplied_avg(pixels)
+    channel_axis = 2 if mode == "mode" else None
+    return reference_pool(pixels, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)

@@ -200,6 +200,7 @@ def test_a_sum_of_an_image_into_an_array_keeps_its_widened_integers(tmp_path, mo
     else:
         out = np.load(io.BytesIO(target.getvalue()))
     expected = reference_pool(decoded, 3, mode="sum")
-    assert out.dtype.kind in "iu" and out.dtype.itemsize == 8
+    assert out.dtype.kind in "iu"
+    assert out.dtype.itemsize == 8
     assert np.array_equal(out, expected)
     assert out.max() > top  # the point: more than the image mode could hold

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
-from .formats import FORMATS, record_of, sniff
+from .formats import FORMATS, is_deep_png, record_of, sniff
 from .metadata import Metadata
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
@@ -48,15 +48,15 @@ def convert(
     ``ahead`` may hold ``source`` already being decoded (see
     :mod:`.reading.ahead`); it is used only if it is that very file.
     """
+    notes: list[str] = []
     if isinstance(source, str):
         streamable = streamable_format(source)
         if streamable is not None:
             from .streaming import convert_streamed
 
-            report = convert_streamed(source, streamable, target, settings, write, read)
+            report = convert_streamed(source, streamable, target, settings, write, read, notes)
             if report is not None:
                 return report
-    notes: list[str] = []
     with decoding(
         source, max_pixels=read.max_pixels, frame=read.frame, layout=read.layout, ahead=ahead
     ) as decoded:
@@ -97,16 +97,19 @@ def convert(
 
 
 def streamable_format(path: str) -> str | None:
-    """The format of ``path`` when it is one that may stream (TIFF, .npy, Zarr), else None."""
+    """The format of ``path`` when it is one that may stream (TIFF, .npy, Zarr), or a
+    16-bit colour PNG (which Pillow reads at 8 bits: the streamed path keeps 16); else None."""
     if os.path.isdir(path):
         return "ZARR" if path.rstrip("/" + os.sep).lower().endswith(".zarr") else None
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None  # a pipe or a device: read once, by the whole-image path
         with open(path, "rb") as file:
-            head = file.read(8)
+            head = file.read(26)
     except OSError:
         return None  # the whole-image path says why
+    if is_deep_png(head):
+        return "PNG"
     record = sniff(head, ("TIFF", "NPY"))
     return None if record is None else record.name
 

@@ -270,3 +270,10 @@ def _pillow_names() -> dict[str, str]:
     names = {ext.lstrip(".").lower(): fmt for ext, fmt in _pillow_extensions().items()}
     names.update({fmt.lower(): fmt for fmt in Image.SAVE})
     return names
+
+
+def is_deep_png(head: bytes) -> bool:
+    """Whether the first 26 bytes of a PNG say 16-bit colour (RGB, RGBA, grey with
+    alpha): samples Pillow reads at 8 bits only. Grey 16-bit is Pillow's ``I;16``."""
+    png = head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR"
+    return png and len(head) >= 26 and head[24] == 16 and head[25] in (2, 4, 6)

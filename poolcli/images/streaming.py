@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import LimitError
 from ..pooling.streaming import RowPlan, split, stream
 from ..spec.bands import RowBand
-from ..spec.limits import over_limit
+from ..spec.limits import check_pixels, over_limit
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut, pick_layout
@@ -37,8 +37,8 @@ from .arrays.route import _pool_laid_out, cast
 from .engine_route.passes import pool_all
 from .engine_route.route import pool_channels
 from .formats import record_of
-from .modes import image_mode
-from .requests import ReadOptions, Report, WriteOptions, unused_options
+from .modes import array_mode, image_mode
+from .requests import ReadOptions, Report, WriteOptions, add_note, unused_options
 from .streams import writers
 from .streams.readers import Facts, open_rows, stored_bytes
 
@@ -55,8 +55,14 @@ def convert_streamed(
     settings: PoolSettings,
     write: WriteOptions,
     read: ReadOptions,
+    notes: list[str],
 ) -> Report | None:
-    """Pool ``path`` into ``target`` in bands; None when the whole-image path should."""
+    """Pool ``path`` into ``target`` in bands; None when the whole-image path should
+    (``notes`` then holds what it should say).
+
+    Deep images (16-bit RGB, signed 16-bit grey: pixels Pillow has no mode for) come
+    this way whatever their size, so that they keep their depth.
+    """
     opened = open_rows(path, input_format, read.layout)
     if opened is None:
         return None
@@ -64,13 +70,23 @@ def convert_streamed(
     with source:
         out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
         small = _nbytes(source) <= read.memory // 2
-        if input_format != "ZARR" and (small or out is None):
-            return None
-        if out is None or small:
+        deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
+        if deep and out is None:
+            depth = array_mode(str(source.dtype), _channels(source))
+            name = depth.name if depth is not None else str(source.dtype)
+            add_note(notes, f"{name} pixels read by Pillow, as it reads them: {write.format} "
+                     "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
+        if out is None or (small and not deep):
+            if input_format != "ZARR":
+                return None  # the whole-image path
             return _whole_zarr(source, facts, target, settings, write, read)
         job = Streamed(path, source, out, settings, write, read)
         out.write(target, job.shape, job.dtype, job.bands(), job.scale)
         return job.report()
+
+
+def _channels(source: Any) -> int:
+    return source.shape[2] if len(source.shape) == 3 else 1
 
 
 def _nbytes(source: Any) -> int:
@@ -82,6 +98,8 @@ class Streamed:
 
     def __init__(self, path: str, source: Any, out: _Output, settings: PoolSettings,
                  write: WriteOptions, read: ReadOptions) -> None:  # fmt: skip
+        if out.facts.format == "PNG":  # decoded whole: the plain pixel limit
+            check_pixels((source.shape[1], source.shape[0]), read.max_pixels)
         _check_bomb(path, source.shape, read.max_pixels)
         self.source, self.out, self.settings, self.write = source, out, settings, write
         self.notes: list[str] = []
@@ -144,7 +162,7 @@ class _Output:
             return None
         if facts.kind == "image":
             channels = shape[2] if len(shape) == 3 else 1
-            record = image_mode(str(dtype), channels)
+            record = array_mode(str(dtype), channels)
             if fmt == "PNG" and (dtype not in (np.uint8, np.uint16) or channels > 4):
                 return None
             if fmt in ("PNG", "TIFF") and write.dtype is not None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ..formats import is_deep_png
 
 #: TIFF photometric interpretations streamed as they are.
 _PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
@@ -82,12 +83,12 @@ class _Rows:
 
 
 def open_rows(path: str, fmt: str, layout: str | None = None) -> tuple[_Rows, Facts] | None:
-    """A row source of ``path`` (format ``fmt``: TIFF, NPY or ZARR) and its facts.
+    """A row source of ``path`` (format ``fmt``: TIFF, NPY, ZARR or a deep PNG) and its facts.
 
     ``layout`` is the array layout asked for (it tells the row axis of arrays).
     None when this file is better read whole (see the module docstring).
     """
-    opener = {"NPY": _open_npy, "TIFF": _open_tiff, "ZARR": _open_zarr}[fmt]
+    opener = {"NPY": _open_npy, "TIFF": _open_tiff, "ZARR": _open_zarr, "PNG": _open_png}[fmt]
     return opener(path, layout)
 
 
@@ -194,6 +195,63 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile=tile,
         dpi=_dpi(page),
         icc_profile=bytes(icc) if icc is not None else None,
+    )
+    return rows, facts
+
+
+class _DecodedPng:
+    """A deep PNG decoded whole by imagecodecs on first use (PNG rows are one
+    deflate stream): ``shape`` and ``dtype`` from the header, before any decoding."""
+
+    def __init__(self, path: str, width: int, height: int, channels: int) -> None:
+        self.path, self.shape, self.dtype = path, (height, width, channels), np.dtype(">u2")
+        self.chunks = None
+        self._pixels: np.ndarray | None = None
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if self._pixels is None:
+            import imagecodecs
+
+            with open(self.path, "rb") as file:
+                data = file.read()
+            try:
+                pixels = imagecodecs.png_decode(data)
+            except Exception as error:  # noqa: BLE001 - imagecodecs raises its own PngError
+                message = f"not a readable PNG: {error}"
+                raise InputError(message) from None
+            self._pixels = pixels.reshape(self.shape)
+        return self._pixels[index]
+
+
+def _open_png(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+    """A 16-bit colour PNG (Pillow would read it at 8 bits), with its dpi and ICC
+    profile; None for any other PNG, or one that an EXIF orientation turns."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(26)
+        if not is_deep_png(head):
+            return None
+        with Image.open(path) as image:  # the chunks before the pixels: no decoding
+            info = dict(image.info)
+            width, height = image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None  # the whole-image path says what is wrong
+    if "exif" in info:
+        exif = Image.Exif()
+        exif.load(info["exif"])
+        if exif.get(274, 1) != 1:
+            return None
+    channels = {2: 3, 4: 2, 6: 4}[head[25]]
+    rows = _Rows(_DecodedPng(path, width, height, channels), row_axis=0, chunk_rows=height)
+    dpi = info.get("dpi")
+    facts = Facts(
+        "PNG",
+        "image",
+        photometric="rgb" if channels >= 3 else "minisblack",
+        dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
+        icc_profile=info.get("icc_profile") or None,
     )
     return rows, facts
 
