@@ -20,6 +20,7 @@ import errno
 import io
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from typing import BinaryIO, TypeVar
 
@@ -153,8 +154,17 @@ def _claim_directory(temp: str, target: str) -> None:
 
 
 def remove_tree(path: str) -> None:
-    """Delete the folder ``path`` and all in it, if it is there."""
-    shutil.rmtree(path, ignore_errors=True)
+    """Delete the folder ``path`` and all in it, if it is there.
+
+    A writer's threads may still be finishing files in it (zarr writes chunks
+    concurrently, and one failed write does not stop the others at once), so the
+    removal is repeated until the folder has stayed gone for a moment.
+    """
+    for _ in range(100):
+        if not os.path.lexists(path):
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        time.sleep(0.02)
 
 
 def _publish(temp: str, target: str, replace: bool) -> None:
