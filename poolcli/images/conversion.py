@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Collection
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image
 
+from ..errors import InputError
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .formats import FORMATS, is_deep_png, record_of, sniff
@@ -163,6 +164,13 @@ def describe(source: Source, read: ReadOptions = _READ) -> Description:
     return description
 
 
+def _height_width(value: Any) -> Any:
+    """A (width, height) pair as the engine's (height, width); anything else as it is."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return value[1], value[0]
+    return value
+
+
 def pool_image(
     image: Image.Image,
     kernel: int | tuple[int, int] = 2,
@@ -175,15 +183,28 @@ def pool_image(
     Takes the options of :func:`poolcli.pool` (``stride``, ``padding``, ``dilation``,
     ``ceil_mode``, ``count_include_pad``, ``divisor``, ``p``, ``threads``) plus
     ``alpha`` ('premultiplied' or 'independent'), ``linear`` (bool), ``size``
-    ((width, height), adaptive) and ``repeat``. The mode policy of the command line
-    applies (bit depth kept, palette and alpha handling; see
-    :mod:`poolcli.images.policy`). The image is not modified.
+    ((width, height), adaptive) and ``repeat``. Pairs are (width, height), as Pillow
+    and the command line say sizes: ``kernel=(3, 2)`` is 3 wide and 2 tall. The mode
+    policy of the command line applies (bit depth kept, palette and alpha handling;
+    see :mod:`poolcli.images.policy`). The image is not modified.
 
     >>> from PIL import Image
     >>> pool_image(Image.new("RGB", (640, 480), "orange"), 2).size
     (320, 240)
+    >>> pool_image(Image.new("L", (60, 40)), (3, 2)).size
+    (20, 20)
     """
-    settings = PoolSettings.make(kernel, mode=mode, **options)
+    if not isinstance(image, Image.Image):
+        if isinstance(image, (str, os.PathLike)):
+            hint = "open the file first: pool_image(Image.open(path)); run_batch pools files"
+        else:
+            hint = "for NumPy arrays use poolcli.pool"
+        message = f"pool_image takes a PIL.Image.Image, got {type(image).__name__}; {hint}"
+        raise InputError(message)
+    for name in ("stride", "padding", "dilation"):
+        if options.get(name) is not None:
+            options[name] = _height_width(options[name])
+    settings = PoolSettings.make(_height_width(kernel), mode=mode, **options)
     settings.output_size(*image.size)
     notes: list[str] = []
     result = pool_frame(image, settings, notes).image()

@@ -114,7 +114,7 @@ def pool(
 
 def adaptive_pool(
     x: np.ndarray,
-    output_size: int | tuple[int, int],
+    output_size: int | tuple[int | None, int | None],
     *,
     mode: str | PoolMode = "avg",
     p: float = 2.0,
@@ -123,7 +123,8 @@ def adaptive_pool(
     threads: int | None = None,
     band: RowBand | None = None,
 ) -> np.ndarray:
-    """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling.
+    """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling;
+    None on a side keeps that axis's length, as PyTorch's ``(None, 7)`` does.
 
     Output ``i`` of an axis of ``n`` pixels covers ``floor(i*n/out)`` up to
     ``ceil((i+1)*n/out)``; windows may overlap by one pixel and differ in size by
@@ -142,11 +143,13 @@ def adaptive_pool(
     array([[6., 8.]])
     """
     mode = PoolMode.parse(mode)
-    out_h, out_w = pair("output_size", output_size)
+    out_h, out_w = _output_size(output_size)
     reduction = Reduction.make(mode, True, None, p, (0, 0))
     threads = check_threads(threads)
     x, axes, channel_axis = _prepare(x, axes, channel_axis)
     height = x.shape[axes[0]] if band is None else band.length
+    out_h = height if out_h is None else out_h
+    out_w = x.shape[axes[1]] if out_w is None else out_w
     gh = adaptive_windows(height, out_h, axis=axes[0])
     gw = adaptive_windows(x.shape[axes[1]], out_w, axis=axes[1])
     return run(x, axes, channel_axis, _banded(gh, band, x.shape[axes[0]]), gw, reduction, threads)
@@ -177,6 +180,15 @@ def output_shape(
         windows = regular_windows(shape[axis], k[i], s[i], pad[i], d[i], ceil_mode, axis=axis)
         result[axis] = windows.out
     return tuple(result)
+
+
+def _output_size(output_size: object) -> tuple[int | None, int | None]:
+    """``output_size`` as (h, w); None on a side keeps that axis, as in PyTorch."""
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2 and None in output_size:
+        sides = [1 if side is None else side for side in output_size]
+        h, w = pair("output_size", sides)
+        return (None if output_size[0] is None else h), (None if output_size[1] is None else w)
+    return pair("output_size", output_size)
 
 
 def _banded(gh: AxisWindows, band: RowBand | None, rows: int) -> AxisWindows:
@@ -216,7 +228,11 @@ def _prepare(
     x: np.ndarray, axes: Sequence[int], channel_axis: int | None
 ) -> tuple[np.ndarray, tuple[int, int], int | None]:
     """``x`` as the bands read it, its spatial axes and channel axis as axis numbers."""
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as error:
+        message = f"the input is not an array of numbers of one shape: {error}"
+        raise InputError(message) from None
     dtype = numeric.check_dtype(x.dtype)
     spatial = _normalise_axes(axes, x.ndim)
     if channel_axis is not None:

@@ -135,6 +135,13 @@ def check_size(size: tuple[int | None, int | None], repeat: int, **window: objec
     ``window`` holds the window options by name, each None when left at its default:
     adaptive pooling chooses the windows itself, so any of them given is refused.
     """
+    if not (isinstance(size, (tuple, list)) and len(size) == 2) or any(
+        side is not None and (isinstance(side, bool) or not isinstance(side, int)) for side in size
+    ):
+        message = (
+            f"`size` must be a (width, height) pair of ints, one side may be None; got {size!r}"
+        )
+        raise ParameterError(message, parameter="size", value=size)
     if repeat != 1:
         message = "`size` picks the output size itself; it does not combine with `repeat`"
         raise ParameterError(message, parameter="size", value=size)
