@@ -364,14 +364,14 @@ def test_stdin_bytes_through_python_m(tmp_path):
     [
         (
             ["-m", "max", "-k", "3x2", "-s", "2x1"],
-            {"mode": "max", "kernel": (2, 3), "stride": (1, 2)},
+            {"mode": "max", "kernel": (3, 2), "stride": (2, 1)},
         ),
         (
             ["-k", "3", "-p", "1", "--exclude-pad"],
             {"kernel": 3, "padding": 1, "count_include_pad": False},
         ),
         (["-k", "3", "--ceil-mode"], {"kernel": 3, "ceil_mode": True}),
-        (["-k", "2", "--dilation", "2x1", "-m", "min"], {"mode": "min", "dilation": (1, 2)}),
+        (["-k", "2", "--dilation", "2x1", "-m", "min"], {"mode": "min", "dilation": (2, 1)}),
         (["-k", "2", "--divisor", "3"], {"divisor": 3}),
         (["-m", "lp", "--p", "3"], {"mode": "lp", "p": 3.0}),
         (["-m", "rms", "--repeat", "2"], {"mode": "rms", "repeat": 2}),

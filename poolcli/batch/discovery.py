@@ -186,7 +186,11 @@ def is_zarr_name(path: str) -> bool:
 
 
 def _matches(globs: tuple[str, ...], name: str, path: str) -> bool:
-    return any(fnmatch.fnmatch(path if "/" in glob else name, glob) for glob in globs)
+    """Whether a glob matches the name (or the path, for a glob with a /), ignoring case
+    as discovery's extensions do: ``*.jpg`` takes a camera's ``IMG_0001.JPG``."""
+    return any(
+        fnmatch.fnmatchcase((path if "/" in glob else name).lower(), glob.lower()) for glob in globs
+    )
 
 
 def _mirrored(listed: str) -> str:

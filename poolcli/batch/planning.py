@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import FailureKind
+from ..errors import FailureKind, OutputError
 from .discovery import STDIN, Rules, discover
 from .jobs import Job, Result
 from .naming import DEFAULT_DIRECTORY, STDOUT, plan_targets
+from .writing import reason
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,26 @@ def plan(
         {job.index: job.target for job in jobs},
         [item.relative or item.path for item in inputs],
     )
+
+
+def check_writable(folder: str) -> None:
+    """Raise :class:`OutputError` once, before any work, when ``folder`` (the one the
+    outputs go under) cannot be written: read-only, a file in the way, no permission;
+    rather than one failure per input. Tried for real: a temporary folder is made and
+    removed in the nearest folder that exists, so root, ACLs and read-only mounts all
+    count."""
+    existing = folder
+    while not os.path.isdir(existing):
+        if os.path.lexists(existing):
+            message = f"cannot write under {folder}: {existing} is a file, not a folder"
+            raise OutputError(message)
+        existing = os.path.dirname(existing) or "."
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".poolcli-probe-", dir=existing))
+    except OSError as error:
+        where = "" if existing == folder else f" (in {existing})"
+        message = f"cannot write under {folder}: {reason(error)}{where}"
+        raise OutputError(message) from None
 
 
 def _is_directory(path: str) -> bool:

@@ -40,8 +40,8 @@ from ..pooling.threads import available_cores
 from .choices import Executor, Existing
 from .discovery import STDIN, read_list
 from .jobs import Result, Work, preview_job
-from .naming import STDOUT
-from .planning import Plan, plan
+from .naming import DEFAULT_DIRECTORY, STDOUT
+from .planning import Plan, check_writable, plan
 from .report import FirstFailure, Tally, ordered
 from .request import BatchRequest
 from .sharding import select
@@ -241,6 +241,8 @@ class Batch:
         whole = planned.total
         if request.shard is not None:
             planned = select(planned, request.shard)
+        if not request.dry_run and len(planned.jobs) > 1:  # outputs under one folder
+            check_writable(request.output or DEFAULT_DIRECTORY)
         return planned, whole
 
     def _start(

@@ -76,10 +76,21 @@ def write_atomically(
     except PoolcliError:
         raise
     except OSError as error:
-        message = f"cannot write {target}: {reason(error)}"
+        message = f"cannot write {target}: {_why(error, directory)}"
         raise OutputError(message) from None
     finally:
         remove(temp)
+
+
+def _why(error: OSError, directory: str) -> str:
+    """:func:`reason`, except that a file where a folder of the path should be is named."""
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        part = directory
+        while part and not os.path.isdir(part):
+            if os.path.lexists(part):
+                return f"{part} is a file, not a folder"
+            part = os.path.dirname(part)
+    return reason(error)
 
 
 class WritesChecked:
@@ -133,7 +144,7 @@ def write_directory_atomically(
     except PoolcliError:
         raise
     except OSError as error:
-        message = f"cannot write {target}: {reason(error)}"
+        message = f"cannot write {target}: {_why(error, directory)}"
         raise OutputError(message) from None
     finally:
         remove_tree(temp)

@@ -319,11 +319,12 @@ recursive = click.option(
 )
 include = click.option(
     "--include", metavar="GLOB", multiple=True,
-    help="In directories, take only files matching GLOB (the name, or the path if GLOB has a /).",
+    help="In directories, take only files matching GLOB (the name, or the path if GLOB has a /; "
+    "case ignored, so *.jpg takes IMG_1.JPG).",
 )  # fmt: skip
 exclude = click.option(
     "--exclude", metavar="GLOB", multiple=True,
-    help="In directories, skip files and folders matching GLOB.",
+    help="In directories, skip files and folders matching GLOB (case ignored).",
 )  # fmt: skip
 follow_symlinks = click.option(
     "--follow-symlinks", is_flag=True, help="Follow symlinks to directories (each directory once).",

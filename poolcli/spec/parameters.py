@@ -219,14 +219,21 @@ def fitted_length(
     pixels of ``where`` ('axis 0', 'the image width')."""
     out = output_length(n, kernel, stride, padding, dilation, ceil_mode)
     if out < 1:
-        reach = dilation * (kernel - 1) + 1
-        reaches = f" with dilation {dilation} reaches {reach} pixels," if dilation > 1 else ""
+        pixels = f"{n} pixel{'s' if n != 1 else ''}"
         padded = f" plus padding {padding} on each side" if padding else ""
-        remedy = "" if ceil_mode else ", or `ceil_mode` to keep a partial window"
-        message = (
-            f"`kernel` {kernel}{reaches} is larger than {where} ({n} pixels{padded}); "
-            f"use a smaller kernel{remedy}"
-        )
+        helps = not ceil_mode and output_length(n, kernel, stride, padding, dilation, True) >= 1
+        remedy = ", or `ceil_mode` to keep a partial window" if helps else ""
+        if dilation > 1:
+            reach = dilation * (kernel - 1) + 1
+            message = (
+                f"a window of `kernel` {kernel} with `dilation` {dilation} spans {reach} pixels, "
+                f"more than {where} ({pixels}{padded}); use a smaller dilation or kernel{remedy}"
+            )
+        else:
+            message = (
+                f"`kernel` {kernel} is larger than {where} ({pixels}{padded}); "
+                f"use a smaller kernel{remedy}"
+            )
         raise InputError(message)
     return out
 
