@@ -42,21 +42,24 @@ class Metadata:
     durations: list[float] = field(default_factory=list)
 
     @classmethod
-    def from_image(cls, image: Image.Image) -> Metadata:
-        """The metadata of an opened (not necessarily loaded) image's first frame."""
+    def from_image(cls, image: Image.Image, *, headers_only: bool = False) -> Metadata:
+        """The metadata of an opened (not necessarily loaded) image's first frame.
+
+        ``headers_only``: never decode pixels to find more (Pillow's PNG reader loads
+        the whole image to look for EXIF and text after the pixels): what the
+        chunks before them say is enough for ``poolcli info`` and dry runs.
+        """
         info = image.info
         exif = None
         record = FORMATS.get(image.format or "")
         if "exif" in info or (record is not None and record.exif_outside_info):
-            try:
-                candidate = image.getexif()
-            except Exception:  # noqa: BLE001 - a corrupt EXIF block is dropped, not fatal
-                candidate = None
+            candidate = exif_of(image, headers_only=headers_only)
             if candidate:
                 exif = candidate
         text = {}
         if record is not None and record.carries("text"):
-            text = {k: v for k, v in getattr(image, "text", {}).items() if isinstance(v, str)}
+            found = _text_before_pixels(image) if headers_only else getattr(image, "text", {})
+            text = {k: v for k, v in found.items() if isinstance(v, str)}
         xmp = info.get("xmp")
         return cls(
             icc_profile=info.get("icc_profile") or None,
@@ -64,8 +67,9 @@ class Metadata:
             xmp=xmp.encode() if isinstance(xmp, str) else xmp,
             dpi=_dpi(info) if _has_resolution(image) else None,
             text=text,
-            loop=info.get("loop"),
-            background=info.get("background"),
+            # a still WebP has a loop count and background too: not an animation
+            loop=info.get("loop") if _animation(image) else None,
+            background=info.get("background") if _animation(image) else None,
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
         )
 
@@ -159,6 +163,30 @@ class Metadata:
         if _PIXEL_Y in sub:
             sub[_PIXEL_Y] = size[1]
         return exif.tobytes()
+
+
+def exif_of(image: Image.Image, *, headers_only: bool = False) -> Image.Exif | None:
+    """The EXIF of ``image``; with ``headers_only``, only what Pillow has without
+    decoding (a PNG's eXIf after its pixels is not looked for). None when broken."""
+    if headers_only and image.format == "PNG" and "exif" not in image.info:
+        return None
+    try:
+        return image.getexif()
+    except Exception:  # noqa: BLE001 - a corrupt EXIF block is dropped, not fatal
+        return None
+
+
+#: Keys of a PNG's ``info`` that are Pillow's own, not text chunks.
+_PNG_INFO_KEYS = frozenset({"xmp", "dpi", "gamma", "aspect", "srgb", "transparency", "exif"})
+
+
+def _text_before_pixels(image: Image.Image) -> dict[str, object]:
+    """A PNG's text chunks read so far (before the pixels): Pillow puts them in ``info``."""
+    return {k: v for k, v in image.info.items() if isinstance(k, str) and k not in _PNG_INFO_KEYS}
+
+
+def _animation(image: Image.Image) -> bool:
+    return image.format != "WEBP" or bool(getattr(image, "is_animated", False))
 
 
 def _has_resolution(image: Image.Image) -> bool:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ...spec.limits import check_pixels
 from ..formats import FORMATS
-from ..metadata import Metadata
+from ..metadata import Metadata, exif_of
 from .limits import open_image, pillow_limit
 from .sources import Source, opened, pillow_errors, silenced, sniffed
 
@@ -56,7 +56,7 @@ def probe(
             return Description(array_format.name, planes, Metadata(), is_array=True)
         with silenced(head), pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
-            metadata = Metadata.from_image(image)
+            metadata = Metadata.from_image(image, headers_only=True)
             planes = []
             for index in range(getattr(image, "n_frames", 1)):
                 image.seek(index)
@@ -65,12 +65,10 @@ def probe(
             return Description(image.format or "?", planes, metadata)
 
 
-def orientation(image: Image.Image) -> int | None:
+def orientation(image: Image.Image, *, headers_only: bool = False) -> int | None:
     """The EXIF orientation still pending on ``image`` (None: none, or unreadable)."""
-    try:
-        return image.getexif().get(0x0112)
-    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the rotation
-        return None
+    exif = exif_of(image, headers_only=headers_only)
+    return None if exif is None else exif.get(0x0112)
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:
@@ -79,4 +77,5 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     if record is not None and record.oriented_on_load:
         return image.size  # Pillow reports the display size and rotates at load
     width, height = image.size
-    return (height, width) if orientation(image) in (5, 6, 7, 8) else (width, height)
+    turned = orientation(image, headers_only=True) in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
