@@ -328,7 +328,7 @@ def test_repeat_pools_again_and_again():
     with pytest.raises(
         InputError,
         match="pass 2 of repeat 2 has a 1x1 image left, too small: kernel 2 is larger than "
-        r"the image height \(1 pixels\)",
+        r"the image height \(1 pixel\)",
     ):
         pooled(png_bytes(Image.new("L", (2, 2))), "PNG", repeat=2)
 
