@@ -89,7 +89,7 @@ def test_one_pixel_input_with_a_bigger_kernel_needs_ceil_mode():
     x = np.array([[7]], np.uint8)
     with pytest.raises(
         InputError,
-        match="kernel 2 is larger than axis 0 .1 pixels.; use a smaller kernel, "
+        match="kernel 2 is larger than axis 0 .1 pixel.; use a smaller kernel, "
         "or ceil_mode to keep a partial window",
     ):
         pool(x, 2)
