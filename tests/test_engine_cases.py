@@ -110,7 +110,7 @@ def test_kernel_larger_than_the_input_is_an_input_error():
 
 
 def test_dilated_kernel_reach_is_named():
-    with pytest.raises(InputError, match="kernel 3 with dilation 3 reaches 7 pixels"):
+    with pytest.raises(InputError, match="a window of kernel 3 with dilation 3 spans 7 pixels"):
         pool(np.zeros((6, 6)), 3, dilation=3)
 
 
