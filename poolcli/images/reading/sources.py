@@ -98,33 +98,42 @@ def silenced(head: bytes) -> Iterator[None]:
 
     Python warnings are ignored. libtiff, the one C library here that prints (every
     damaged strip, every unknown tag) straight to file descriptor 2, gets a
-    temporary file there while a TIFF is read; its first line explains a failure.
+    temporary file there while a TIFF is read (see :func:`quiet_stderr`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if not head.startswith(FORMATS["TIFF"].magic):
             yield
             return
-        with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
-            try:
-                saved = os.dup(2)
-            except OSError:  # no stderr to protect
-                yield
-                return
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield
-            except InputError as error:
-                os.dup2(saved, 2)
-                sink.seek(0)
-                chatter = sink.read(400).decode("utf-8", "replace").strip().splitlines()
-                if chatter:
-                    message = f"{error.message} ({chatter[0].strip()})"
-                    raise InputError(message) from None
-                raise
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
+        with quiet_stderr():
+            yield
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 goes to a temporary file while the block runs, for C
+    libraries that print there (libtiff, libpng's warnings); an InputError raised
+    meanwhile gets the first line they printed appended, as it explains it."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to protect
+            yield
+            return
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except InputError as error:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            chatter = sink.read(400).decode("utf-8", "replace").strip().splitlines()
+            if chatter:
+                message = f"{error.message} ({chatter[0].strip()})"
+                raise InputError(message) from None
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @contextmanager

@@ -214,11 +214,14 @@ class _DecodedPng:
 
             with open(self.path, "rb") as file:
                 data = file.read()
-            try:
-                pixels = imagecodecs.png_decode(data)
-            except Exception as error:  # noqa: BLE001 - imagecodecs raises its own PngError
-                message = f"not a readable PNG: {error}"
-                raise InputError(message) from None
+            from ..reading.sources import quiet_stderr
+
+            with quiet_stderr():  # libpng prints its warnings
+                try:
+                    pixels = imagecodecs.png_decode(data)
+                except Exception as error:  # noqa: BLE001 - imagecodecs raises its own PngError
+                    message = f"not a readable PNG: {error}"
+                    raise InputError(message) from None
             self._pixels = pixels.reshape(self.shape)
         return self._pixels[index]
 
