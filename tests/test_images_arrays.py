@@ -204,3 +204,27 @@ def test_a_sum_of_an_image_into_an_array_keeps_its_widened_integers(tmp_path, mo
     assert out.dtype.itemsize == 8
     assert np.array_equal(out, expected)
     assert out.max() > top  # the point: more than the image mode could hold
+
+
+def test_a_channels_last_array_read_as_chw_gets_a_layout_hint(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    report = convert(npy(pixels), io.BytesIO(), PoolSettings.make(2), WriteOptions("NPY"))
+    assert report.notes == (
+        "the array of shape 48x64x3 was read as chw (the default: 48 channels); if its "
+        "last axis holds the channels, pass `layout=hwc`",
+    )
+    with pytest.raises(OutputError, match=r"fits no image mode .*; the array of shape 48x64x3 "
+                       r"was read as chw .* pass layout='hwc'"):  # fmt: skip
+        convert(npy(pixels), io.BytesIO(), PoolSettings.make(2), WriteOptions("PNG"))
+    # asked for, or not image-like: no hint
+    report = convert(npy(pixels), io.BytesIO(), PoolSettings.make(2), WriteOptions("NPY"),
+                     ReadOptions(layout="chw"))  # fmt: skip
+    assert report.notes == ()
+    image = io.BytesIO()
+    convert(
+        npy(pixels), image, PoolSettings.make(2), WriteOptions("PNG"), ReadOptions(layout="hwc")
+    )
+    assert Image.open(io.BytesIO(image.getvalue())).size == (32, 24)
+    report = convert(npy(np.zeros((3, 48, 64), np.uint8)), io.BytesIO(), PoolSettings.make(2),
+                     WriteOptions("NPY"))  # fmt: skip
+    assert report.notes == ()

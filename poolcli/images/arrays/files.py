@@ -39,7 +39,7 @@ def read(
                     f"cannot read array {name!r}: {error}" if name else f"cannot read .npy: {error}"
                 )
                 raise InputError(message) from None
-            arrays[name] = LaidOut(array, laid_layout, name)
+            arrays[name] = LaidOut(array, laid_layout, name, defaulted=layout is None)
     if not arrays:
         message = "the .npz archive holds no arrays"
         raise InputError(message)

@@ -17,6 +17,8 @@ class LaidOut:
     array: np.ndarray
     layout: str
     name: str = ""
+    #: The layout is the default for the number of dims, not one asked for.
+    defaulted: bool = False
 
     @property
     def axes(self) -> tuple[int, int]:
@@ -33,7 +35,24 @@ class LaidOut:
         return w, h
 
     def with_array(self, array: np.ndarray) -> LaidOut:
-        return LaidOut(array, self.layout, self.name)
+        return LaidOut(array, self.layout, self.name, self.defaulted)
+
+    def channels_last_hint(self) -> str | None:
+        """A hint when a defaulted chw/nchw layout reads what looks like channels-last
+        pixels (the last axis 1 to 4 long, the channel axis longer): hwc/nhwc meant?"""
+        shape = self.array.shape
+        meant = {"chw": "hwc", "nchw": "nhwc"}.get(self.layout)
+        channel = LAYOUTS[self.layout][1]
+        if not self.defaulted or meant is None or channel is None:
+            return None
+        if not (1 <= shape[-1] <= 4 < shape[channel]):
+            return None
+        label = f"array {self.name!r}" if self.name else "the array"
+        return (
+            f"{label} of shape {shape_text(shape)} was read as {self.layout} (the default: "
+            f"{shape[channel]} channels); if its last axis holds the channels, pass "
+            f"`layout={meant}`"
+        )
 
 
 def pick_layout(shape: tuple[int, ...], layout: str | None, name: str = "") -> str:

@@ -17,7 +17,7 @@ from ..engine_route.passes import pool_all
 from ..engine_route.pixels import image_from
 from ..formats import record_of
 from ..modes import MODES, image_mode
-from ..requests import Report, WriteOptions
+from ..requests import Report, WriteOptions, add_note
 from ..writing.save import save
 from . import files
 from .layouts import LaidOut, to_nhwc
@@ -34,6 +34,9 @@ def convert_arrays(
     """Pool every array of a .npy/.npz input in its layout; write arrays or an image."""
     pooled = {}
     for name, laid in arrays.items():
+        hint = laid.channels_last_hint()
+        if hint is not None:
+            add_note(notes, hint)
         settings.output_size(*laid.size)  # image-worded errors before the engine's
         result = _pool_laid_out(laid, settings)
         pooled[name] = laid.with_array(cast(result, write.dtype))
@@ -54,7 +57,14 @@ def convert_arrays(
     if len(pooled) > 1:
         message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
-    frames = to_images(first)
+    try:
+        frames = to_images(first)
+    except OutputError as error:
+        hint = next(iter(arrays.values())).channels_last_hint()
+        if hint is None:
+            raise
+        message = f"{error.message}; {hint}"
+        raise OutputError(message) from None
     assert not isinstance(target, str)
     save(frames, target, write.format, metadata_options={},
          user_options=write.save_options, notes=notes)  # fmt: skip
