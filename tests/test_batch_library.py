@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,7 +141,10 @@ def test_requests_that_cannot_work_are_refused_before_anything_runs(tmp_path):
         BatchRequest(["a.png"], executor="dask", scheduler="tcp://x:8786", workers=2)
     with pytest.raises(ParameterError, match="kernel 1000000000 with repeat 1 needs an image"):
         BatchRequest(["a.png"], settings=PoolSettings.make(10**9))
+    (tmp_path / "other").mkdir()
+    shutil.copy(tmp_path / "in" / "0.png", tmp_path / "other" / "0.png")
+    twins = [str(tmp_path / "in" / "0.png"), str(tmp_path / "other" / "0.png")]
     with pytest.raises(ParameterError, match="would both be written to"):
-        run_batch(BatchRequest([str(tmp_path / "in" / "0.png")] * 2, output=str(tmp_path / "o")))
+        run_batch(BatchRequest(twins, output=str(tmp_path / "o")))
     with pytest.raises(ParameterError, match=r"^output='-' \(stdout\) takes one input, got 2"):
         run_batch(request(tmp_path, inputs=["a.png", "b.png"], recursive=False, output="-"))

@@ -1,9 +1,12 @@
 """Where each input's output goes, and in which format.
 
 - ``-`` (stdout): one input, and ``format`` must name the format.
-- a directory (an existing one, a name ending in ``/``, or any batch of more than
-  one input): each output mirrors its input's relative path under it.
-- a file: one input to that file.
+- a directory (an existing one, a name ending in ``/``, or any run given several
+  inputs, a folder with ``-r`` or a ``--files-from`` list): each output mirrors its
+  input's relative path under it. A new folder named like a file (``two.jpg``) is
+  refused as a likely mistake; ``two.jpg/`` insists.
+- a file: one input to that file, in the format its extension names; ``format``
+  naming another format is refused (JPEG bytes never go into a ``.png`` name).
 - none: stdin goes to stdout; files go to :data:`DEFAULT_DIRECTORY` in the
   current directory, mirroring the inputs. That never overwrites an input, names
   the same files on every run, and discovery never reads it back.
@@ -71,6 +74,21 @@ def plan_targets(
     ``walked`` says some inputs came from a directory walk (so ``-o`` is a directory
     even when only one file was found).
     """
+    targets = name_targets(inputs, output, requested_format, walked=walked)
+    _check_distinct(inputs, targets)
+    _check_not_inputs(inputs, targets)
+    return targets
+
+
+def name_targets(
+    inputs: Sequence[Input],
+    output: str | None,
+    requested_format: str | None,
+    *,
+    walked: bool = False,
+) -> list[Target]:
+    """The targets of :func:`plan_targets`, before the checks that no two collide and
+    that none is an input."""
     requested = _requested(requested_format)
     stdin = [i for i in inputs if i.is_stdin]
     if stdin and len(inputs) > 1:
@@ -100,6 +118,7 @@ def plan_targets(
             message = f"`output` {output} is a file, but {len(inputs)} inputs need a directory"
             raise PlanError(message)
         directory = DEFAULT_DIRECTORY if output is None else output
+        _check_folder_name(directory, len(inputs))
         targets = [_mirror(directory, i.relative, requested) for i in inputs]
     else:
         assert output is not None
@@ -111,12 +130,18 @@ def plan_targets(
             raise PlanError(message)
         (single,) = inputs
         try:
-            fmt = requested or _format_of_file(output) or default_format(single.path)
+            named = _format_of_file(output)
+            fmt = requested or named or default_format(single.path)
         except OutputError as error:
             raise PlanError(str(error)) from None
+        if requested is not None and named is not None and named != requested:
+            extension = os.path.splitext(output)[1]
+            message = (
+                f"`output` {output} names {named} by its {extension}, but `format` asks for "
+                f"{requested}: make them agree (or drop `format`)"
+            )
+            raise PlanError(message)
         targets = [Target(output, fmt)]
-    _check_distinct(inputs, targets)
-    _check_not_inputs(inputs, targets)
     return targets
 
 
@@ -153,6 +178,19 @@ def _format_of_name(path: str) -> str | None:
     suffix = os.path.splitext(path)[1]
     record = writable_named(suffix) if suffix else None
     return None if record is None else record.name
+
+
+def _check_folder_name(directory: str, count: int) -> None:
+    """Refuse a folder to be made under a file's name (``-o two.jpg`` for a batch)."""
+    if directory.endswith(("/", os.sep)) or os.path.isdir(directory) or is_zarr_name(directory):
+        return
+    fmt = _format_of_name(directory)
+    if fmt is not None:
+        message = (
+            f"`output` {directory} is named like a {fmt} file, but {count} input(s) need a "
+            f"folder: name a folder (or end it with / to make {directory}/ anyway)"
+        )
+        raise PlanError(message)
 
 
 def _format_of_file(output: str) -> str | None:

@@ -7,10 +7,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import FailureKind, OutputError
-from .discovery import STDIN, Rules, discover
+from ..errors import FailureKind, OutputError, PoolcliError
+from .discovery import STDIN, Input, Rules, discover
 from .jobs import Job, Result
-from .naming import DEFAULT_DIRECTORY, STDOUT, plan_targets
+from .naming import DEFAULT_DIRECTORY, STDOUT, name_targets, plan_targets
 from .writing import reason
 
 
@@ -53,9 +53,15 @@ def plan(
     walked = rules.recursive and any(
         arg != STDIN and _is_directory(arg) for arg in [*arguments, *listed]
     )
+    # several inputs named, a list or a folder: -o is a folder, however many files remain
+    into_folder = walked or bool(listed) or len(arguments) > 1
+    inputs = _distinct(inputs)
+    if walked:
+        named = {os.path.normpath(path) for path in [*arguments, *listed]}
+        inputs = _without_own_outputs(inputs, named, output, requested_format)
     good = [(index, item) for index, item in enumerate(inputs) if item.problem is None]
     targets = (
-        plan_targets([item for _, item in good], output, requested_format, walked=walked)
+        plan_targets([item for _, item in good], output, requested_format, walked=into_folder)
         if good
         else []
     )
@@ -75,6 +81,47 @@ def plan(
         {job.index: job.target for job in jobs},
         [item.relative or item.path for item in inputs],
     )
+
+
+def _distinct(inputs: list[Input]) -> list[Input]:
+    """The inputs with each file once: ``a.jpg ./a.jpg``, or a folder and a file in it,
+    name one file twice, and it is pooled once. A link is a name of its own (it has
+    an output of its own), so only the folders on the way are resolved."""
+    seen: set[str] = set()
+    kept = []
+    for item in inputs:
+        if item.problem is None and not item.is_stdin:
+            folder, name = os.path.split(os.path.abspath(item.path))
+            place = os.path.join(os.path.realpath(folder), name)
+            if place in seen:
+                continue
+            seen.add(place)
+        kept.append(item)
+    return kept
+
+
+def _without_own_outputs(
+    inputs: list[Input], named: set[str], output: str | None, requested: str | None
+) -> list[Input]:
+    """Drop files found in folders that another input of this batch writes: a batch
+    into its own folder (``-r photos -o photos --format png``) finds its earlier
+    outputs there, which are outputs, not inputs (so ``--skip-existing`` resumes it)."""
+    items = [item for item in inputs if item.problem is None]
+    try:
+        targets = name_targets(items, output, requested, walked=True)
+    except PoolcliError:
+        return inputs  # plan_targets says what is wrong
+    writers: dict[str, set[int]] = {}
+    for item, target in zip(items, targets, strict=True):
+        if target.path != STDOUT:
+            writers.setdefault(os.path.realpath(target.path), set()).add(id(item))
+    kept = []
+    for item in inputs:
+        others = writers.get(os.path.realpath(item.path), set()) - {id(item)}
+        if item.problem is None and others and os.path.normpath(item.path) not in named:
+            continue
+        kept.append(item)
+    return kept
 
 
 def check_writable(folder: str) -> None:

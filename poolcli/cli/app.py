@@ -91,11 +91,13 @@ def pool(ctx: click.Context, **params: Any) -> None:
     """Pool each INPUT into a smaller image (or array) of the same kind.
 
     INPUT is a file, a directory (with -r), or - for stdin. Outputs go to -o: a
-    file for one input, a directory that mirrors the input tree, or - for stdout
-    (needs --format; never a terminal). Without -o, outputs go to ./pooled/
-    mirroring the inputs, so an input is never overwritten and a second run names
-    the same files; stdin goes to stdout. Existing outputs are refused unless
-    --overwrite or --skip-existing.
+    file for one named input (its extension and --format must agree), a directory
+    that mirrors the inputs for several inputs, -r or --files-from (a new one named
+    like a file, two.jpg, is refused: two.jpg/ insists), or - for stdout (needs
+    --format; never a terminal). Without -o, outputs go to ./pooled/ mirroring the
+    inputs, so an input is never overwritten and a second run names the same
+    files; stdin goes to stdout. A file named twice is pooled once. Existing
+    outputs are refused unless --overwrite or --skip-existing.
 
     Sizes are WIDTH x HEIGHT, as in --size and ImageMagick geometry: -k 3x2 is a
     window 3 pixels wide and 2 tall; -k 2 is 2x2.
