@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import Failure, FailureKind, PoolcliError
 from ..images.conversion import streamable_format
 from ..images.requests import WriteOptions
+from ..images.writing.options import options_for
 from .choices import Existing
 from .jobs import Job, Result, Status, Work
 from .writing import reason, write_directory_atomically
@@ -38,7 +39,7 @@ def run_split(job: Job, work: Work, client: Client) -> Result | None:
     if work.existing is Existing.REFUSE and os.path.lexists(target):
         return None  # refused as any job is, before any work
     started = time.perf_counter()
-    write = WriteOptions(job.format, work.save_options, work.dtype)
+    write = WriteOptions(job.format, options_for(work.save_options, job.format), work.dtype)
     settings = replace(work.settings, threads=1)  # the cluster's threads fill the cores
     split = None
 

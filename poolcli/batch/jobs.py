@@ -24,6 +24,7 @@ from ..images.formats import record_of
 from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions
+from ..images.writing.options import options_for
 from ..spec.settings import PoolSettings
 from .choices import Existing
 from .discovery import STDIN
@@ -116,7 +117,7 @@ def run_job(
             message = f"{job.target} exists"
             raise OutputExists(message)
         source = _source(job, stdin)
-        write = WriteOptions(job.format, work.save_options, work.dtype)
+        write = WriteOptions(job.format, options_for(work.save_options, job.format), work.dtype)
 
         def pool_into(stream: BinaryIO | str):
             return convert(source, stream, work.settings, write, work.read, ahead=ahead)

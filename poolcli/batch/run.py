@@ -40,7 +40,7 @@ from ..pooling.threads import available_cores
 from .choices import Executor, Existing
 from .discovery import STDIN, read_list
 from .jobs import Result, Work, preview_job
-from .naming import DEFAULT_DIRECTORY, STDOUT
+from .naming import DEFAULT_DIRECTORY, STDOUT, default_format
 from .planning import Plan, check_writable, plan
 from .report import FirstFailure, Tally, ordered
 from .request import BatchRequest
@@ -241,6 +241,12 @@ class Batch:
         whole = planned.total
         if request.shard is not None:
             planned = select(planned, request.shard)
+        if request.save_options:
+            from ..images.writing.options import check_save_options
+
+            sources = {default_format(job.source) for job in planned.jobs if job.source != STDIN}
+            formats = {job.format for job in planned.jobs}
+            check_save_options(request.save_options, formats, sources)
         if not request.dry_run and len(planned.jobs) > 1:  # outputs under one folder
             check_writable(request.output or DEFAULT_DIRECTORY)
         return planned, whole

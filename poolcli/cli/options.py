@@ -292,7 +292,9 @@ output_format = click.option(
 )  # fmt: skip
 save_option = click.option(
     "-O", "--save-option", "save_options", type=KeyValueType(), multiple=True,
-    help="Passed to Pillow's save, e.g. -O quality=85 -O optimize=true (repeatable).",
+    help="Passed to Pillow's save, checked up front against what the output format "
+    "takes, e.g. -O quality=85 -O optimize=true; -O quality=keep: a JPEG input's own "
+    "tables (repeatable).",
 )  # fmt: skip
 dtype = click.option(
     "--dtype", type=click.Choice(list(DTYPE_NAMES)), default=None,

@@ -93,7 +93,7 @@ def convert(
         write.format, scale=settings.scale(*in_size), size=out_size, frames=frames
     )
     save(pooled, target, write.format, metadata_options=options,
-         user_options=write.save_options, notes=notes)  # fmt: skip
+         user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip
     return Report(input_format, in_size, out_size, frames, tuple(notes))
 
 

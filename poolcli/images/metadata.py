@@ -8,10 +8,13 @@ Pillow's ``save`` as the keywords each output format understands.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
+from ..errors import OutputError
 from .formats import FORMATS, record_of
 
 _ORIENTATION = 0x0112
@@ -40,6 +43,9 @@ class Metadata:
     background: object = None
     comment: bytes | None = None
     durations: list[float] = field(default_factory=list)
+    #: A JPEG input's quantisation tables and chroma subsampling, for ``keep``.
+    jpeg_tables: dict[int, list[int]] | None = None
+    jpeg_sampling: int | None = None
 
     @classmethod
     def from_image(cls, image: Image.Image, *, headers_only: bool = False) -> Metadata:
@@ -71,7 +77,25 @@ class Metadata:
             loop=info.get("loop") if _animation(image) else None,
             background=info.get("background") if _animation(image) else None,
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
+            **_jpeg_settings(image),
         )
+
+    def kept(self, options: Mapping[str, object]) -> dict[str, object]:
+        """``options`` with ``keep`` values (``quality``, ``subsampling``, ``qtables``)
+        made the JPEG input's own tables and subsampling: Pillow keeps them only for
+        the very image it read, and a pooled image is a new one."""
+        if "keep" not in options.values():
+            return dict(options)
+        if self.jpeg_tables is None:
+            message = "`save_options` keep takes a JPEG input's own settings; this input is not one"
+            raise OutputError(message)
+        result = {k: v for k, v in options.items() if v != "keep"}
+        if "keep" in (options.get("quality"), options.get("qtables")):
+            result["qtables"] = self.jpeg_tables
+            result["quality"] = -1  # the tables are the quality: none over them
+        if options.get("subsampling") == "keep" and self.jpeg_sampling not in (None, -1):
+            result["subsampling"] = self.jpeg_sampling
+        return result
 
     def set_durations(self, durations: list) -> None:
         """Per-frame durations as read; a missing one becomes 0.
@@ -163,6 +187,18 @@ class Metadata:
         if _PIXEL_Y in sub:
             sub[_PIXEL_Y] = size[1]
         return exif.tobytes()
+
+
+def _jpeg_settings(image: Image.Image) -> dict[str, Any]:
+    if image.format not in ("JPEG", "MPO"):
+        return {}
+    from PIL import JpegImagePlugin
+
+    tables = getattr(image, "quantization", None)
+    return {
+        "jpeg_tables": dict(tables) if tables else None,
+        "jpeg_sampling": JpegImagePlugin.get_sampling(image),
+    }
 
 
 def exif_of(image: Image.Image, *, headers_only: bool = False) -> Image.Exif | None:

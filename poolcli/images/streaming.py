@@ -137,14 +137,17 @@ class Streamed:
 class _Output:
     """How the bands of one input are pooled and written in one output format."""
 
-    def __init__(self, kind: str, fmt: str, facts: Facts, layout: str | None, record: Any):
+    def __init__(
+        self, kind: str, write: WriteOptions, facts: Facts, layout: str | None, record: Any
+    ) -> None:
         self.kind, self.format, self.facts, self.layout, self.record = (
             kind,
-            fmt,
+            write.format,
             facts,
             layout,
             record,
         )
+        self.save_options = write.save_options
 
     @classmethod
     def plan(
@@ -160,6 +163,9 @@ class _Output:
         fmt = write.format
         if not record_of(fmt).streams_out:
             return None
+        asked = write.save_options.get("compression")
+        if fmt == "TIFF" and asked is not None and asked not in writers.PILLOW_NAMES:
+            return None  # a bilevel or WebP compression: Pillow's writer, whole
         if facts.kind == "image":
             channels = shape[2] if len(shape) == 3 else 1
             record = array_mode(str(dtype), channels)
@@ -167,7 +173,7 @@ class _Output:
                 return None
             if fmt in ("PNG", "TIFF") and write.dtype is not None:
                 return None
-            return cls("image", fmt, facts, None, record)
+            return cls("image", write, facts, None, record)
         layout = read.layout or facts.extra.get("layout") or pick_layout(shape, None)
         if fmt in ("PNG", "TIFF"):
             if layout not in ("hw", "hwc", "chw"):
@@ -178,7 +184,7 @@ class _Output:
                 return None
             if fmt == "PNG" and out_dtype not in (np.uint8, np.uint16):
                 return None
-        return cls("array", fmt, facts, layout, None)
+        return cls("array", write, facts, layout, None)
 
     def compute(self, settings: PoolSettings, notes: list[str]) -> Compute:
         if self.kind == "image":
@@ -238,8 +244,10 @@ class _Output:
         photometric = facts.photometric or (
             "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
         )
+        asked = self.save_options.get("compression")
+        kept = facts.compression if facts.format == "TIFF" else None
         compression = writers.tiff_compression(
-            facts.compression if facts.format == "TIFF" else None
+            writers.PILLOW_NAMES[str(asked)] if asked is not None else kept
         )
         writers.write_tiff(
             target,

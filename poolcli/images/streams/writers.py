@@ -71,6 +71,19 @@ def write_npy(
     stream.seek(0, 2)
 
 
+#: ``-O compression=`` names (Pillow's) as the TIFF compression names above.
+PILLOW_NAMES = {
+    "raw": "NONE",
+    "tiff_lzw": "LZW",
+    "tiff_adobe_deflate": "ADOBE_DEFLATE",
+    "tiff_deflate": "DEFLATE",
+    "packbits": "PACKBITS",
+    "jpeg": "JPEG",
+    "zstd": "ZSTD",
+    "lzma": "LZMA",
+}
+
+
 def tiff_compression(name: str | None) -> str | None:
     """The tifffile compression that keeps an input TIFF's ``name`` (deflate if unknown)."""
     if name is None:
