@@ -101,3 +101,15 @@ def expected_deep(pixels: np.ndarray, mode: str) -> np.ndarray:
         return premultiplied_avg(pixels)
     channel_axis = 2 if mode == "mode" else None
     return reference_pool(pixels, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)
+
+
+def expected_tiff_mode(source: Image.Image, mode: str) -> str:
+    """The mode a pooled TIFF reads back in: the policy's (:func:`expected_mode`), a
+    palette with transparency as RGBA, and a compressed big-endian 16-bit input in
+    native byte order (libtiff, which keeps the compression, writes it so)."""
+    wanted = expected_mode(source, mode)
+    if wanted == "P" and "transparency" in source.info:
+        return "RGBA"
+    if wanted == "I;16B" and source.info.get("compression") not in (None, "raw"):
+        return "I;16"
+    return wanted

@@ -30,6 +30,7 @@ from image_reference import (
     expected_array,
     expected_deep,
     expected_mode,
+    expected_tiff_mode,
     half,
 )
 from PIL import Image, ImageOps, ImageSequence
@@ -132,9 +133,8 @@ def test_the_whole_corpus_into_tiff(corpus_copy, tmp_path, mode):
         with Image.open(CORPUS / name) as original:
             original.load()
             source = ImageOps.exif_transpose(original)
-        wanted = expected_mode(source, mode)
-        palette_alpha = wanted == "P" and "transparency" in source.info
-        assert frames[0].mode == ("RGBA" if palette_alpha else wanted), name
+        assert frames[0].mode == expected_tiff_mode(source, mode), name
+        palette_alpha = expected_mode(source, mode) == "P" and "transparency" in source.info
         if entry["pillow_mode"] in EIGHT_BIT and not palette_alpha:
             expected = expected_array(source, mode)
             rows, cols = expected.shape[:2]

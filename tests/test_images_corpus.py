@@ -6,7 +6,16 @@ import io
 
 import numpy as np
 import pytest
-from image_reference import CORPUS, EIGHT_BIT, entries, expected_array, expected_mode, half, upright
+from image_reference import (
+    CORPUS,
+    EIGHT_BIT,
+    entries,
+    expected_array,
+    expected_mode,
+    expected_tiff_mode,
+    half,
+    upright,
+)
 from PIL import Image, ImageSequence
 
 from poolcli import PoolSettings
@@ -58,11 +67,8 @@ def test_every_ok_file_pools_into_tiff_with_every_frame(entry, mode):
     assert report.out_size == half(sizes[0])
     if entry["n_frames"] == 1:
         source = upright(path)
-        expected = expected_mode(source, mode)
         # TIFF holds every mode; a palette's transparency it keeps as RGBA
-        if expected == "P" and "transparency" in source.info:
-            expected = "RGBA"
-        assert frames[0].mode == expected
+        assert frames[0].mode == expected_tiff_mode(source, mode)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -98,3 +98,48 @@ def test_a_gif_keeps_its_loop_count_play_once_included(tmp_path, out, loop):
             assert im.info.get("loop") == loop
         else:  # APNG and WebP count plays: 0 is forever, play-once is 1
             assert im.info.get("loop") == (1 if loop is None else loop)
+
+
+@pytest.mark.parametrize(
+    ("compression", "mode", "pool_mode", "kept"),
+    [
+        ("tiff_lzw", "RGB", "avg", "LZW"),
+        ("tiff_adobe_deflate", "L", "avg", "ADOBE_DEFLATE"),
+        ("packbits", "RGB", "max", "PACKBITS"),
+        ("group4", "1", "max", "CCITTFAX4"),
+        ("group4", "1", "avg", "ADOBE_DEFLATE"),  # grey levels: lossless, not Group 4
+    ],
+)
+def test_a_tiff_keeps_its_compression(tmp_path, compression, mode, pool_mode, kept):
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 255, (40, 60, 3) if mode == "RGB" else (40, 60), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert(mode)
+    image.save(tmp_path / "in.tif", compression=compression)
+    command = [sys.executable, "-m", "poolcli", "pool", "in.tif", "-o", "out.tif"]
+    done = subprocess.run([*command, "-m", pool_mode], cwd=tmp_path, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.pages.first.compression.name == kept
+        assert tif.pages.first.shape[:2] == (20, 30)
+
+
+def test_a_lossless_webp_stays_lossless_and_exact(tmp_path):
+    pixels = np.random.default_rng(4).integers(0, 255, (16, 20, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.webp", lossless=True)
+    done = subprocess.run([sys.executable, "-m", "poolcli", "pool", "in.webp", "-o", "out.webp"],
+                          cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.webp").read_bytes()[12:16] == b"VP8L"
+    with Image.open(tmp_path / "out.webp") as out:
+        expected = (pixels.reshape(8, 2, 10, 2, 3).astype(int).sum((1, 3)) + 2) // 4
+        np.testing.assert_array_equal(np.asarray(out.convert("RGB")), expected)
+
+
+def test_sixteen_bits_into_gif_say_so(tmp_path):
+    values = (np.arange(400, dtype=np.uint16).reshape(20, 20) * 150).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "in.png")
+    done = subprocess.run([sys.executable, "-m", "poolcli", "pool", "in.png", "-o", "out.gif"],
+                          cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "GIF cannot hold mode I;16: written as P (16 bits scaled to 8)" in done.stderr

@@ -90,7 +90,11 @@ def convert(
     out_size = pooled[0].size
     assert not isinstance(target, str), "only array formats are folders"
     options = metadata.save_options(
-        write.format, scale=settings.scale(*in_size), size=out_size, frames=frames
+        write.format,
+        scale=settings.scale(*in_size),
+        size=out_size,
+        frames=frames,
+        modes={frame.mode for frame in pooled},
     )
     save(pooled, target, write.format, metadata_options=options,
          user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip

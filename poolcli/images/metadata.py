@@ -8,7 +8,7 @@ Pillow's ``save`` as the keywords each output format understands.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,10 @@ class Metadata:
     #: A JPEG input's quantisation tables and chroma subsampling, for ``keep``.
     jpeg_tables: dict[int, list[int]] | None = None
     jpeg_sampling: int | None = None
+    #: A TIFF input's compression (Pillow's name: ``tiff_lzw``, ``group4``...).
+    compression: str | None = None
+    #: A WebP input is lossless (VP8L): its output stays lossless.
+    lossless: bool = False
 
     @classmethod
     def from_image(cls, image: Image.Image, *, headers_only: bool = False) -> Metadata:
@@ -77,6 +81,8 @@ class Metadata:
             loop=info.get("loop") if _animation(image) else None,
             background=info.get("background") if _animation(image) else None,
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
+            compression=info.get("compression") if image.format == "TIFF" else None,
+            lossless=image.format == "WEBP" and _webp_lossless(image),
             **_jpeg_settings(image),
         )
 
@@ -126,10 +132,17 @@ class Metadata:
         scale: tuple[float, float],
         size: tuple[int, int],
         frames: int,
+        modes: Collection[str] = (),
     ) -> dict[str, object]:
-        """Keywords for ``Image.save`` in ``format`` for a result of ``size`` (w, h)."""
+        """Keywords for ``Image.save`` in ``format`` for a result of ``size`` (w, h)
+        whose frames have ``modes``: the input's TIFF compression or WebP losslessness
+        is kept when the output is of the same format."""
         record = record_of(format)
         options: dict[str, object] = {}
+        if record.name == "TIFF" and self.compression not in (None, "raw"):
+            options["compression"] = _tiff_compression_for(str(self.compression), set(modes))
+        if record.name == "WEBP" and self.lossless:
+            options["lossless"] = True
         if self.icc_profile and record.carries("icc_profile"):
             options["icc_profile"] = self.icc_profile
         if self.exif is not None and record.carries("exif"):
@@ -187,6 +200,52 @@ class Metadata:
         if _PIXEL_Y in sub:
             sub[_PIXEL_Y] = size[1]
         return exif.tobytes()
+
+
+#: TIFF compressions Pillow writes that a pooled TIFF keeps: bilevel ones for 1-bit
+#: images only, JPEG for 8-bit ones only.
+_BILEVEL = frozenset({"group3", "group4"})
+_KEPT = frozenset({"tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"}) | _BILEVEL
+_JPEG_MODES = frozenset({"L", "RGB", "CMYK", "YCbCr"})
+
+
+def _tiff_compression_for(compression: str, modes: set[str]) -> str:
+    """``compression`` where Pillow writes it for frames of the pooled ``modes``, else
+    the nearest lossless one: Group 4 for other 1-bit codings (CCITT RLE), deflate
+    otherwise (a Group 4 scan averaged into grey levels, say)."""
+    name = {"tiff_deflate": "tiff_adobe_deflate", "tiff_jpeg": "jpeg"}.get(compression, compression)
+    bilevel = name in _BILEVEL or name.startswith("tiff_ccitt") or name == "tiff_raw_16"
+    if bilevel and modes == {"1"}:
+        return name if name in _BILEVEL else "group4"
+    if name not in _KEPT or name in _BILEVEL:
+        return "tiff_adobe_deflate"
+    if name == "jpeg" and not modes <= _JPEG_MODES:
+        return "tiff_adobe_deflate"
+    return name
+
+
+def _webp_lossless(image: Image.Image) -> bool:
+    """Whether a WebP file's image chunk is VP8L (lossless), from its RIFF chunks."""
+    stream = getattr(image, "fp", None)
+    if stream is None:
+        return False
+    try:
+        position = stream.tell()
+        stream.seek(12)
+        found = False
+        for _ in range(16):  # VP8X, ICCP, ANIM... come first: a few chunks at most
+            header = stream.read(8)
+            if len(header) < 8:
+                break
+            kind, length = header[:4], int.from_bytes(header[4:], "little")
+            if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+                found = kind == b"VP8L" or (kind == b"ANMF" and b"VP8L" in stream.read(32))
+                break
+            stream.seek(length + (length & 1), 1)
+        stream.seek(position)
+        return found
+    except (OSError, ValueError):
+        return False
 
 
 def _jpeg_settings(image: Image.Image) -> dict[str, Any]:

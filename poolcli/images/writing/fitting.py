@@ -19,10 +19,13 @@ def for_gif(image: Image.Image) -> tuple[Image.Image, list[str]]:
     notes saying what is lost."""
     transparent = has_alpha(image.mode) or "transparency" in image.info
     rgba = np.asarray(convert(image, "RGBA" if transparent else "RGB"))
+    losses = []
+    record = mode_of(image.mode)
+    if record is not None and record.bits > 8:
+        losses.append(f"GIF cannot hold mode {image.mode}: written as P{loss(image, 'RGB')}")
     exact = _exact_palette(rgba)
     if exact is not None:
-        return exact, []
-    losses = []
+        return exact, losses
     if transparent and not set(np.unique(rgba[..., 3]).tolist()) <= {0, 255}:
         losses.append("GIF transparency is on or off per pixel: partial alpha was rounded (lossy)")
     losses.append("GIF holds 256 colours per frame: frames with more were quantised (lossy)")
