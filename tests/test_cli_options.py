@@ -297,3 +297,27 @@ def test_shell_completion_completes_options_and_modes():
         "plain,median",
         "plain,mode",
     ]
+
+
+def test_shell_completion_completes_paths_and_formats(tmp_path):
+    """Bash gets "file," items (it then completes file and folder names itself) for
+    INPUT, -o, info's INPUT and --files-from; --format gets the format names."""
+
+    def complete(words: str) -> list[str]:
+        env = {
+            **os.environ,
+            "_POOLCLI_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
+        done = subprocess.run([sys.executable, "-m", "poolcli"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return done.stdout.splitlines()
+
+    assert complete("poolcli pool pho") == ["file,pho"]
+    assert complete("poolcli pool a.jpg -o sm") == ["file,sm"]
+    assert complete("poolcli pool -r pho") == ["file,pho"]
+    assert complete("poolcli info sc") == ["file,sc"]
+    assert complete("poolcli pool --files-from li") == ["file,li"]
+    assert complete("poolcli pool --format t") == ["plain,tga", "plain,tif", "plain,tiff"]
+    assert "plain,png" in complete("poolcli pool a.jpg --format p")

@@ -73,9 +73,9 @@ def cli() -> None:
 
 
 @cli.command(epilog=options.modes_epilog() + "\n\n" + JSON_KEYS_HELP)
-@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...", type=options.PATHS)
 @click.option(
-    "-o", "--output", metavar="OUT", default=None,
+    "-o", "--output", metavar="OUT", default=None, type=options.PATHS,
     help="A file (one input), a directory (mirrors the inputs), or - for stdout"
     "  [default: ./pooled/]",
 )  # fmt: skip
@@ -140,7 +140,7 @@ def pool(ctx: click.Context, **params: Any) -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, metavar="INPUT...", required=True)
+@click.argument("inputs", nargs=-1, metavar="INPUT...", required=True, type=options.PATHS)
 @options.recursive
 @options.include
 @options.exclude

@@ -283,10 +283,24 @@ memory = click.option(
 
 read_options = stack(frame, layout, max_pixels, memory)
 
+#: Files and folders, or - (stdin, stdout): what shells complete file names for.
+PATHS = click.Path(allow_dash=True)
+
+
 # --- write options -----------------------------------------------------------------
+
+
+def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The --format names a shell completes: the core formats' extensions and names."""
+    from ..images.formats import FORMATS
+
+    names = {ext.lstrip(".") for f in FORMATS.values() if f.core for ext in f.extensions}
+    return sorted(name for name in names if name.startswith(incomplete.lower()))
+
 
 output_format = click.option(
     "--format", "format_name", metavar="FORMAT", default=None,
+    shell_complete=_complete_formats,
     help="Output format (png, jpg, webp, gif, tif, npy, npz, ...)"
     "  [default: from the output name, else the input's]",
 )  # fmt: skip
