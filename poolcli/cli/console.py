@@ -83,15 +83,13 @@ class Console:
         if not show:
             yield None
             return
+        layout = bar_layout(_columns(self.stream), total)
+        if layout is None:
+            yield None
+            return
         started = time.perf_counter()
         count = 0
-        with click.progressbar(
-            length=total,
-            file=self.stream,
-            show_pos=True,
-            show_eta=True,
-            item_show_func=lambda text: text,
-        ) as bar:
+        with click.progressbar(length=total, file=self.stream, show_pos=True, **layout) as bar:
             self._bar_active = True
 
             def advance(result: Any) -> None:
@@ -108,6 +106,37 @@ class Console:
     def _clear_bar(self) -> None:
         if self._bar_active:
             self.stream.write("\r\033[K")
+
+
+#: The bar's parts beside the bar: "  [", "]  ", the position, the ETA, the rate.
+_RATE = len("  999.9 files/s")
+_ETA = len("  00:00:00")
+
+
+def bar_layout(columns: int, total: int) -> dict[str, Any] | None:
+    """click progressbar options that fit one line of ``columns`` (a redraw that
+    wraps fills the screen): the rate, then the ETA, dropped as the line narrows,
+    and no bar at all below 20 columns."""
+    fixed = len("  []  ") + 2 * len(str(total)) + 1 + 1  # the brackets, "n/total", a margin
+    rate, eta = True, True
+    if columns < fixed + 10 + _ETA + _RATE:
+        rate = False
+    if columns < fixed + 10 + _ETA:
+        eta = False
+    width = columns - fixed - (_ETA if eta else 0) - (_RATE if rate else 0)
+    if columns < 20 or width < 5:
+        return None
+    options: dict[str, Any] = {"width": min(width, 36), "show_eta": eta}
+    if rate:
+        options["item_show_func"] = lambda text: text
+    return options
+
+
+def _columns(stream: Any) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def data(text: str) -> None:
