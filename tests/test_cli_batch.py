@@ -351,3 +351,24 @@ def test_two_processes_writing_one_directory_never_overwrite_each_other(tmp_path
     reference = run("-r", tmp_path / "in", "-o", tmp_path / "reference", "-j", "1")
     assert reference.exit_code == 0
     assert contents(tmp_path / "out") == contents(tmp_path / "reference")
+
+
+def test_json_carries_the_bytes_of_a_name_that_is_not_utf8(tmp_path):
+    import base64
+    import os
+
+    raw = b"caf\xe9.png"  # Latin-1: not UTF-8
+    (tmp_path / "in").mkdir()
+    Image.new("L", (4, 4), 9).save(os.path.join(os.fsencode(tmp_path / "in"), raw), "PNG")
+    done = subprocess.run([sys.executable, "-m", "poolcli", "pool", "-r", "in", "-o", "out",
+                           "--json"], cwd=tmp_path, capture_output=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert base64.b64decode(record["input_bytes"]) == b"in/" + raw
+    assert base64.b64decode(record["output_bytes"]) == b"out/" + raw
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path), b"out/" + raw))
+    Image.new("L", (4, 4), 9).save(tmp_path / "caf\u00e9.png")  # UTF-8: no bytes needed
+    plain = subprocess.run([sys.executable, "-m", "poolcli", "pool", "caf\u00e9.png", "-o",
+                            "o.png", "--json"], cwd=tmp_path, capture_output=True)  # fmt: skip
+    assert json.loads(plain.stdout)["input"] == "caf\u00e9.png"
+    assert b"_bytes" not in plain.stdout

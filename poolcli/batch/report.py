@@ -9,7 +9,9 @@ whatever a file is called.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -34,8 +36,25 @@ def json_line(
         "seconds": round(result.seconds, 6),
         "streamed": result.streamed is not None,
     }
-    # ASCII escapes keep any file name (even undecodable bytes) valid JSON on any terminal
+    # a name that is not UTF-8 reaches Python with lone surrogates, which JSON readers
+    # cannot turn back into the file's name: its bytes go along, base64-encoded
+    for key, path in (("input", source), ("output", target)):
+        raw = name_bytes(path)
+        if raw is not None:
+            record[f"{key}_bytes"] = base64.b64encode(raw).decode("ascii")
+    # ASCII escapes keep any file name valid JSON on any terminal
     return json.dumps(record, ensure_ascii=True)
+
+
+def name_bytes(path: str | None) -> bytes | None:
+    """The bytes of a file name that is not valid UTF-8 (None for one that is)."""
+    if path is None:
+        return None
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return None
 
 
 def file_line(

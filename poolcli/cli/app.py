@@ -47,7 +47,8 @@ With --json, each file gives one line on stdout:
   {"input": ..., "output": ..., "status": "ok" | "error" | "skipped",
    "error": null | "message", "in_size": [w, h], "out_size": [w, h],
    "frames": n, "seconds": s, "streamed": true | false}
-(--dry-run: status "planned"; "streamed": pooled in bands of rows.)"""
+(--dry-run: status "planned"; "streamed": pooled in bands of rows. A name that
+is not UTF-8 also gives "input_bytes"/"output_bytes": its bytes, base64.)"""
 
 
 @click.group(context_settings=CONTEXT)
