@@ -133,8 +133,9 @@ def bar_layout(columns: int, total: int) -> dict[str, Any] | None:
 
 
 def _columns(stream: Any) -> int:
+    """The terminal's width; 80 where it does not say (0 columns: a pty never sized)."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        return os.get_terminal_size(stream.fileno()).columns or 80
     except (OSError, ValueError, AttributeError):
         return 80
 
