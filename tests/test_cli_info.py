@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
+from PIL import Image
 
 from poolcli.cli import cli
 
@@ -23,7 +25,8 @@ def test_lines_for_people():
     assert result.stdout == (
         f"{CORPUS / 'flower.jpg'}:\n"
         "  format: JPEG\n  mode: RGB\n  size: 480x360\n  frames: 1\n  dtype: uint8\n"
-        "  metadata: exif, dpi\n"
+        "  metadata: exif (orientation 1, make Canon, model Canon PowerShot S40, "
+        "date 2003:12:14 12:01:44), dpi 72x72\n"
     )
 
 
@@ -44,6 +47,7 @@ def test_json_object_per_file():
     assert first == {
         "input": str(CORPUS / "basn0g16.png"), "status": "ok", "error": None, "format": "PNG",
         "mode": "I;16", "size": [32, 32], "frames": 1, "dtype": "uint16", "metadata": [],
+        "metadata_values": {},
         "planes": [{"name": "0", "mode": "I;16", "size": [32, 32]}], "out_size": [8, 8],
     }  # fmt: skip
     assert second["metadata"] == ["icc_profile"]
@@ -64,16 +68,19 @@ def test_bad_file_exit_1_and_the_rest_described(tmp_path):
     }
 
 
-def test_kernel_larger_than_the_image_is_reported():
+def test_kernel_larger_than_the_image_is_reported_after_the_description():
     result = run(CORPUS / "7x13.png", "-k", "8")
     assert result.exit_code == 1
     assert "--kernel 8 is larger than the image width (7 pixels)" in result.stderr
+    assert "  size: 7x13\n" in result.stdout
+    assert "  pooling: --kernel 8 is larger than the image width (7 pixels)" in result.stdout
 
 
-def test_decompression_bomb_is_refused_from_its_header():
+def test_decompression_bomb_is_described_and_refused_from_its_header():
     result = run(CORPUS / "decompression_bomb.gif")
     assert result.exit_code == 1
     assert "over the limit of 89,478,485" in result.stderr
+    assert "  format: GIF\n" in result.stdout
     assert run(CORPUS / "decompression_bomb.gif", "--max-pixels", "none").exit_code == 0
 
 
@@ -86,3 +93,41 @@ def test_stdin_and_directories(tmp_path):
     assert [json.loads(line)["input"] for line in result.stdout.splitlines()] == [
         str(tmp_path / "a.png")
     ]
+
+
+def test_info_describes_what_pooling_would_refuse_and_shows_values(tmp_path):
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x0110] = "Pixel 8"
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (40, 30)).save(tmp_path / "photo.jpg", exif=exif, dpi=(300, 300),
+                                    icc_profile=profile)  # fmt: skip
+    result = run(tmp_path / "photo.jpg")
+    assert result.exit_code == 0
+    assert ("  metadata: icc_profile (sRGB built-in), exif (orientation 6, model Pixel 8), "
+            "dpi 300x300\n") in result.stdout  # fmt: skip
+    # a 1-bit PNG over the pixel limit: its header is described, pooling's refusal said
+    Image.new("1", (200, 100)).save(tmp_path / "scan.png")
+    result = run(tmp_path / "scan.png", "--max-pixels", "1000", "--json")
+    facts = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert facts["status"] == "ok"
+    assert facts["size"] == [200, 100]
+    assert "20,000 pixels, over the limit of 1,000" in facts["pooling"]
+    # an .npz with a 1-D array: the others are described, the 1-D one named
+    np.savez(tmp_path / "maps.npz", features=np.zeros((3, 8, 8)), bias=np.zeros(5))
+    facts = json.loads(run(tmp_path / "maps.npz", "--json").stdout)
+    assert facts["status"] == "ok"
+    assert [plane["name"] for plane in facts["planes"]] == ["features"]
+    assert facts["skipped_arrays"] == [
+        "array 'bias' has 1 dims (shape 5); poolcli pools 2- to 4-dim arrays "
+        "(layouts hw, hwc, chw, nchw, nhwc)"
+    ]
+    # an animation: its loop and durations
+    frames = [Image.new("L", (8, 8), shade) for shade in (0, 120, 240)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:],
+                   duration=[100, 200, 300], loop=0)  # fmt: skip
+    result = run(tmp_path / "anim.gif")
+    assert "  metadata: animation (loop forever; frames of 100, 200, 300 ms)" in result.stdout

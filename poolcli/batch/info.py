@@ -6,12 +6,15 @@ object); :func:`human_lines` renders it for people.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from ..errors import PoolcliError, Spelling, library_spelling
 from ..images.conversion import describe
 from ..images.modes import mode_of
+from ..images.reading.headers import Description
 from ..images.requests import ReadOptions
+from ..spec.limits import check_pixels
 from ..spec.settings import PoolSettings
 from .discovery import STDIN
 from .report import shown
@@ -32,7 +35,8 @@ def inspect(
     facts: dict[str, Any] = {"input": path, "status": "ok", "error": None}
     try:
         source = stdin.read() if path == STDIN and stdin is not None else path
-        description = describe(source, read)
+        # the header is described whatever the pixel limit; pooling's verdict follows
+        description = describe(source, replace(read, max_pixels=None), tolerant=True)
         planes = description.planes
         first = planes[0]
         facts.update(
@@ -42,17 +46,39 @@ def inspect(
             frames=len(planes),
             dtype=first.mode if description.is_array else _dtype(first.mode),
             metadata=list(description.metadata.present),
+            metadata_values=description.metadata.values(),
             planes=[_plane(plane, description.is_array) for plane in planes],
         )
         if description.storage:
             facts["storage"] = description.storage
+        if description.skipped:
+            facts["skipped_arrays"] = description.skipped
+        refusal = _limit(description, read.max_pixels, spelling)
+        if refusal is not None:
+            facts["pooling"] = refusal
         if settings is not None:
-            facts["out_size"] = list(settings.output_size(*first.size))
+            try:
+                facts["out_size"] = list(settings.output_size(*first.size))
+            except PoolcliError as error:
+                facts.update(out_size=None, pooling=error.said(spelling))
     except PoolcliError as error:
         facts.update(status="error", error=error.said(spelling))
     except OSError as error:
         facts.update(status="error", error=reason(error))
     return facts
+
+
+def _limit(description: Description, max_pixels: int | None, spelling: Spelling) -> str | None:
+    """Why pooling would refuse the file for its size (None: it would not). Streamed
+    formats (TIFF, .npy, Zarr) are refused only when they look like bombs: not here."""
+    if max_pixels is None or description.format in ("TIFF", "NPY", "ZARR"):
+        return None
+    for plane in description.planes:
+        try:
+            check_pixels(plane.size, max_pixels)
+        except PoolcliError as error:
+            return error.said(spelling)
+    return None
 
 
 def human_lines(facts: dict[str, Any]) -> list[str]:
@@ -67,7 +93,9 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     lines.append(f"  size: {_size(facts['size'])}")
     lines.append(f"  frames: {facts['frames']}")
     lines.append(f"  dtype: {facts['dtype']}")
-    lines.append(f"  metadata: {', '.join(facts['metadata']) or 'none'}")
+    lines.append(f"  metadata: {_metadata(facts) or 'none'}")
+    for problem in facts.get("skipped_arrays", ()):
+        lines.append(f"  not poolable: {problem}")
     planes = facts["planes"]
     if planes and "shape" in planes[0]:
         for plane in planes:
@@ -81,9 +109,38 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     if facts.get("storage"):
         stored = ", ".join(f"{k} {_value(v)}" for k, v in facts["storage"].items())
         lines.append(f"  storage: {stored}")
-    if "out_size" in facts:
+    if facts.get("out_size"):
         lines.append(f"  pooled size: {_size(facts['out_size'])}")
+    if facts.get("pooling"):
+        lines.append(f"  pooling: {facts['pooling']}")
     return lines
+
+
+def _metadata(facts: dict[str, Any]) -> str:
+    """'icc_profile (sRGB IEC61966-2.1), dpi 300x300, exif (orientation 6)...'."""
+    values = facts.get("metadata_values", {})
+    parts = []
+    for name in facts["metadata"]:
+        if name == "animation":
+            loop, durations = values.get("loop"), values.get("durations")
+            said = [] if loop is None else [f"loop {loop or 'forever'}"]
+            if durations:
+                shown = ", ".join(f"{d:g}" for d in durations[:8])
+                more = ", ..." if len(durations) > 8 else ""
+                said.append(f"frames of {shown}{more} ms")
+            parts.append(f"animation ({'; '.join(said)})" if said else "animation")
+        elif name == "dpi" and "dpi" in values:
+            x, y = values["dpi"]
+            parts.append(f"dpi {x:g}x{y:g}")
+        elif name == "exif" and values.get("exif"):
+            parts.append("exif (" + ", ".join(f"{k} {v}" for k, v in values["exif"].items()) + ")")
+        elif name == "text" and values.get("text"):
+            parts.append("text (" + ", ".join(values["text"]) + ")")
+        elif name in ("icc_profile", "xmp") and name in values:
+            parts.append(f"{name} ({values[name]})")
+        else:
+            parts.append(name)
+    return ", ".join(parts)
 
 
 def _runs(planes: list[dict[str, Any]]) -> list[tuple[int, int, str, list[int]]]:

@@ -159,8 +159,11 @@ def info(ctx: click.Context, **params: Any) -> None:
 
     Output goes to stdout: lines for people, or with --json one object per file
     (keys input, status, error, format, mode, size, frames, dtype, metadata,
-    planes, and out_size when pool options are given). Exit status 1 if an input
-    could not be read.
+    metadata_values, planes, and out_size when pool options are given; pooling
+    when pooling would refuse the file, and why; skipped_arrays for .npz arrays
+    that cannot be pooled). A file is described even when pooling would refuse
+    it (too small for the kernel, over --max-pixels). Exit status 1 if an input
+    could not be read or could not be pooled as asked.
 
     \b
     Example:
@@ -305,6 +308,7 @@ def _info(arguments: InfoArguments, *, pooling: bool) -> ExitStatus:
 
     from ..batch.discovery import Rules, discover
     from ..batch.info import human_lines, inspect
+    from ..batch.report import shown
     from ..images.requests import ReadOptions
 
     console = Console()
@@ -322,13 +326,16 @@ def _info(arguments: InfoArguments, *, pooling: bool) -> ExitStatus:
         else:
             chosen = settings if pooling else None
             facts = inspect(item.path, read, chosen, stdin=stdin, spelling=flag)
-        failed |= facts["status"] != "ok"
+        refused = facts["status"] != "ok" or facts.get("pooling") is not None
+        failed |= refused
         if arguments.as_json:
             data(json.dumps(facts, ensure_ascii=True))
         elif facts["status"] != "ok":
             console.error(human_lines(facts)[0])
         else:
             data("\n".join(human_lines(facts)))
+            if refused:  # described above; why pooling would refuse it, on stderr too
+                console.error(f"{shown(facts['input'])}: {facts['pooling']}")
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 

@@ -140,11 +140,12 @@ def load_engine() -> None:
     from .writing import animation, fitting, png  # noqa: F401
 
 
-def describe(source: Source, read: ReadOptions = _READ) -> Description:
+def describe(source: Source, read: ReadOptions = _READ, *, tolerant: bool = False) -> Description:
     """Headers of ``source``: format, frames or arrays with modes and sizes, metadata;
-    for a TIFF or Zarr, how it is stored."""
+    for a TIFF or Zarr, how it is stored. ``tolerant``: an .npz's arrays that cannot
+    be pooled are listed in ``skipped`` instead of failing it (for ``poolcli info``)."""
     if not isinstance(source, str) or (streamable := streamable_format(source)) is None:
-        return probe(source, max_pixels=read.max_pixels, layout=read.layout)
+        return probe(source, max_pixels=read.max_pixels, layout=read.layout, tolerant=tolerant)
     from .streams.readers import open_rows, storage
 
     if streamable == "ZARR":
@@ -160,7 +161,9 @@ def describe(source: Source, read: ReadOptions = _READ) -> Description:
         plane = Plane("", str(rows.dtype), size, rows.shape, layout)
         description = Description("ZARR", [plane], Metadata(), is_array=True)
     else:
-        description = probe(source, max_pixels=read.max_pixels, layout=read.layout)
+        description = probe(
+            source, max_pixels=read.max_pixels, layout=read.layout, tolerant=tolerant
+        )
     try:
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough

@@ -125,6 +125,30 @@ class Metadata:
         ]
         return [name for name, value in names if value]
 
+    def values(self) -> dict[str, object]:
+        """What is present, with its values, for ``poolcli info``: the ICC profile's
+        description, the EXIF orientation and camera, dpi, text, loop, durations."""
+        shown: dict[str, object] = {}
+        if self.icc_profile:
+            shown["icc_profile"] = _profile_description(self.icc_profile)
+        if self.exif is not None:
+            tags = {"orientation": 0x0112, "make": 0x010F, "model": 0x0110, "date": 0x0132}
+            exif = {k: self.exif.get(t) for k, t in tags.items() if self.exif.get(t) is not None}
+            shown["exif"] = {
+                k: v if isinstance(v, int) else str(v).strip() for k, v in exif.items()
+            }
+        if self.xmp:
+            shown["xmp"] = f"{len(self.xmp)} bytes"
+        if self.dpi:
+            shown["dpi"] = [round(self.dpi[0], 2), round(self.dpi[1], 2)]
+        if self.text:
+            shown["text"] = {k: v[:80] for k, v in self.text.items()}
+        if self.loop is not None:
+            shown["loop"] = self.loop
+        if self.durations:
+            shown["durations"] = [round(d, 3) for d in self.durations]
+        return shown
+
     def save_options(
         self,
         format: str,
@@ -246,6 +270,19 @@ def _webp_lossless(image: Image.Image) -> bool:
         return found
     except (OSError, ValueError):
         return False
+
+
+def _profile_description(profile: bytes) -> str:
+    """An ICC profile's own description ('sRGB IEC61966-2.1'), else its size."""
+    import io
+
+    try:
+        from PIL import ImageCms
+
+        text = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile)))
+        return text.strip() or f"{len(profile)} bytes"
+    except Exception:  # noqa: BLE001 - a broken or exotic profile: its size says enough
+        return f"{len(profile)} bytes"
 
 
 def _jpeg_settings(image: Image.Image) -> dict[str, Any]:

@@ -47,23 +47,44 @@ def read(
 
 
 def probe(
-    stream: IO[bytes], is_npz: bool, *, layout: str | None, max_pixels: int | None = None
+    stream: IO[bytes],
+    is_npz: bool,
+    *,
+    layout: str | None,
+    max_pixels: int | None = None,
+    skipped: list[str] | None = None,
 ) -> list[ArrayHeader]:
     """Headers only: each array's name, shape, dtype and layout, checked as
-    :func:`read` checks them (pixel limit, empty arrays)."""
+    :func:`read` checks them (pixel limit, empty arrays). With ``skipped``, an array
+    that cannot be pooled (1-D, a layout that does not fit) is left out and said
+    there instead of failing the file (``poolcli info`` describes the rest)."""
     with _broken_files():
         return [
             ArrayHeader(name, shape, dtype, laid_layout)
-            for name, _, shape, dtype, laid_layout in _checked(stream, is_npz, layout, max_pixels)
+            for name, _, shape, dtype, laid_layout in _checked(
+                stream, is_npz, layout, max_pixels, skipped
+            )
         ]
 
 
-def _checked(stream: IO[bytes], is_npz: bool, layout: str | None, max_pixels: int | None):
+def _checked(
+    stream: IO[bytes],
+    is_npz: bool,
+    layout: str | None,
+    max_pixels: int | None,
+    skipped: list[str] | None = None,
+):
     """Each member with its header read and checked: (name, stream, shape, dtype, layout)."""
     for name, member, size in _members(stream, is_npz):
         shape, dtype = _header(member, name)
-        laid_layout = pick_layout(shape, layout, name)
-        _check_size(shape, laid_layout, max_pixels, name)
+        try:
+            laid_layout = pick_layout(shape, layout, name)
+            _check_size(shape, laid_layout, max_pixels, name)
+        except InputError as error:
+            if skipped is None:
+                raise
+            skipped.append(error.message)
+            continue
         _check_data(member, size, shape, dtype, name)
         yield name, member, shape, dtype, laid_layout
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from ...errors import InputError
 from ...spec.limits import check_pixels
 from ..formats import FORMATS
 from ..metadata import Metadata, exif_of
@@ -35,6 +36,8 @@ class Description:
     is_array: bool = False
     #: How a TIFF or Zarr is stored (tiles, compression, chunks, levels), for ``info``.
     storage: dict[str, object] = field(default_factory=dict)
+    #: Arrays of an .npz that cannot be pooled, said (``probe(tolerant=True)``).
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -42,26 +45,46 @@ class Description:
 
 
 def probe(
-    source: Source, *, max_pixels: int | None = None, layout: str | None = None
+    source: Source,
+    *,
+    max_pixels: int | None = None,
+    layout: str | None = None,
+    tolerant: bool = False,
 ) -> Description:
-    """Read headers only: format, every frame's (or array's) mode and size, metadata."""
+    """Read headers only: format, every frame's (or array's) mode and size, metadata.
+
+    ``tolerant``: arrays of an .npz that cannot be pooled are said in ``skipped``
+    rather than failing the file (while one array can be described).
+    """
     with opened(source) as stream:
         head, array_format = sniffed(stream)
         if array_format is not None:
             from ..arrays import files  # NumPy loads here, for arrays only
 
             is_npz = array_format.name == "NPZ"
-            headers = files.probe(stream, is_npz, layout=layout, max_pixels=max_pixels)
+            skipped: list[str] | None = [] if tolerant and is_npz else None
+            headers = files.probe(
+                stream, is_npz, layout=layout, max_pixels=max_pixels, skipped=skipped
+            )
+            if not headers and skipped:
+                raise InputError(skipped[0])
             planes = [Plane(h.name, str(h.dtype), h.size, h.shape, h.layout) for h in headers]
-            return Description(array_format.name, planes, Metadata(), is_array=True)
+            described = Description(array_format.name, planes, Metadata(), is_array=True)
+            described.skipped = skipped or []
+            return described
         with silenced(head), pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image, headers_only=True)
             planes = []
+            durations = []
             for index in range(getattr(image, "n_frames", 1)):
                 image.seek(index)
                 check_pixels(image.size, max_pixels)
                 planes.append(Plane(str(index), image.mode, _upright_size(image)))
+                if isinstance(image.info.get("duration"), (int, float)):
+                    durations.append(float(image.info["duration"]))
+            if len(planes) > 1 and durations:
+                metadata.durations = durations
             return Description(image.format or "?", planes, metadata)
 
 
