@@ -26,6 +26,7 @@ from ..errors import ExitStatus, PoolcliError
 from ..spec.arrays import DEFAULT_LAYOUT
 from ..version import __version__
 from . import options
+from .completion import PATHS
 from .console import Console, binary, data, discard_stdout, said
 from .spelling import flag
 
@@ -74,9 +75,9 @@ def cli() -> None:
 
 
 @cli.command(epilog=options.modes_epilog() + "\n\n" + JSON_KEYS_HELP)
-@click.argument("inputs", nargs=-1, metavar="[INPUT]...", type=options.PATHS)
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...", type=PATHS)
 @click.option(
-    "-o", "--output", metavar="OUT", default=None, type=options.PATHS,
+    "-o", "--output", metavar="OUT", default=None, type=PATHS,
     help="A file (one input), a directory (mirrors the inputs), or - for stdout"
     "  [default: ./pooled/]",
 )  # fmt: skip
@@ -141,7 +142,7 @@ def pool(ctx: click.Context, **params: Any) -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, metavar="INPUT...", required=True, type=options.PATHS)
+@click.argument("inputs", nargs=-1, metavar="INPUT...", required=True, type=PATHS)
 @options.recursive
 @options.include
 @options.exclude

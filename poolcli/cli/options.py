@@ -47,6 +47,7 @@ from ..errors import ParameterError
 from ..spec.arrays import DTYPE_NAMES, LAYOUTS
 from ..spec.limits import DEFAULT_MAX_PIXELS
 from ..spec.modes import AlphaPolicy, PoolMode
+from .completion import complete_formats
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -283,24 +284,12 @@ memory = click.option(
 
 read_options = stack(frame, layout, max_pixels, memory)
 
-#: Files and folders, or - (stdin, stdout): what shells complete file names for.
-PATHS = click.Path(allow_dash=True)
-
-
 # --- write options -----------------------------------------------------------------
-
-
-def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """The --format names a shell completes: the core formats' extensions and names."""
-    from ..images.formats import FORMATS
-
-    names = {ext.lstrip(".") for f in FORMATS.values() if f.core for ext in f.extensions}
-    return sorted(name for name in names if name.startswith(incomplete.lower()))
 
 
 output_format = click.option(
     "--format", "format_name", metavar="FORMAT", default=None,
-    shell_complete=_complete_formats,
+    shell_complete=complete_formats,
     help="Output format (png, jpg, webp, gif, tif, npy, npz, ...)"
     "  [default: from the output name, else the input's]",
 )  # fmt: skip
