@@ -54,3 +54,17 @@ def poolcli_imports(*args: str, cwd: str | os.PathLike[str] | None = None):
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
     return done, {line.split("|")[-1].strip() for line in lines}
+
+
+_PEAK = (
+    "import resource, subprocess, sys;"
+    "subprocess.run([sys.executable, '-m', 'poolcli', 'pool', *sys.argv[1:]], check=True);"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def peak_rss(*args: object) -> int:
+    """Peak resident memory, in bytes, of ``poolcli pool ARGS`` run in a process of its own."""
+    out = subprocess.run([sys.executable, "-c", _PEAK, *map(str, args)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return int(out.stdout.split()[-1]) * 1024

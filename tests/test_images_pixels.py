@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from processes import peak_rss
 
 from poolcli.images.engine_route.pixels import image_from, view
 from poolcli.images.reading.limits import use_block_allocator
@@ -60,3 +61,20 @@ def test_image_from_drops_the_padding_channel():
     rgbx = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     image = image_from(rgbx, "RGB")
     np.testing.assert_array_equal(np.asarray(image), rgbx[..., :3])
+
+
+def test_linear_light_and_alpha_weighting_stay_within_twice_the_plain_memory(tmp_path):
+    """The float64 of linear light and the 32-bit products of alpha weighting are
+    made a band of rows at a time: a 4000x3000 image (36 MB of RGB, 48 of RGBA)
+    would otherwise take 300-900 MB."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "photo.png", compress_level=0)
+    rgba = np.dstack([rgb, rng.integers(0, 255, (3000, 4000), dtype=np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "clear.png", compress_level=0)
+    del rgb, rgba
+    plain = peak_rss(tmp_path / "photo.png", "-o", tmp_path / "a.png", "-m", "max")
+    linear = peak_rss(tmp_path / "photo.png", "-o", tmp_path / "b.png", "--linear")
+    weighted = peak_rss(tmp_path / "clear.png", "-o", tmp_path / "c.png")
+    assert linear <= 2 * plain, (linear, plain)
+    assert weighted <= 2 * plain * 4 // 3, (weighted, plain)  # a third more pixels

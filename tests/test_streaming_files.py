@@ -19,6 +19,7 @@ import pytest
 import tifffile
 import zarr
 from PIL import Image
+from processes import peak_rss
 
 import poolcli
 
@@ -134,19 +135,8 @@ def test_a_memory_mapped_npy_is_never_read_whole(tmp_path):
     x[::7, ::3] = 1.0
     np.save(tmp_path / "big.npy", x)
     del x
-    script = (
-        "import resource, subprocess, sys;"
-        "subprocess.run([sys.executable, '-m', 'poolcli', 'pool', *sys.argv[1:]], check=True);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-
-    def peak(*args: object) -> int:
-        out = subprocess.run([sys.executable, "-c", script, *map(str, args)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
-        return int(out.stdout.split()[-1]) * 1024
-
-    streamed = peak(tmp_path / "big.npy", "-o", tmp_path / "a.npy", "--memory", "16M")
-    whole = peak(tmp_path / "big.npy", "-o", tmp_path / "b.npy", "--memory", "1G")
+    streamed = peak_rss(tmp_path / "big.npy", "-o", tmp_path / "a.npy", "--memory", "16M")
+    whole = peak_rss(tmp_path / "big.npy", "-o", tmp_path / "b.npy", "--memory", "1G")
     assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
     assert whole - streamed > 100 << 20, (whole, streamed)
 

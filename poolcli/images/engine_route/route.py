@@ -7,9 +7,12 @@ indices voted on with their palette kept.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image
 
+from ...spec.bands import RowBand
 from ...spec.modes import AlphaPolicy, PoolMode
 from ...spec.settings import PoolSettings
 from ..modes import Mode, mode_of
@@ -55,6 +58,11 @@ def pool_channels(
     mode = settings.mode
     assert record.poolable, "the policy sends poolable modes only"
     linear, weighted = _transforms(record, settings)
+    if (linear or weighted) and not settings.bands and array.shape[0] > 1:
+        # linear light is float64 and alpha-weighted sums are 32-bit products (and
+        # their temporaries): a band of rows at a time keeps them within a small
+        # multiple of the image itself
+        return _in_bands(array, record, settings, notes, wide=wide)
     if settings.linear and mode.weighted_by_alpha and not linear:
         add_note(
             notes,
@@ -79,6 +87,28 @@ def pool_channels(
         info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
         pooled = np.clip(pooled, info.min, info.max) if info else pooled
     return pooled.astype(array.dtype, copy=False)
+
+
+#: Bytes of wide (float64, 32-bit product) work per band of the transforms.
+LINEAR_BAND_BYTES = 32 << 20
+
+
+def _in_bands(
+    array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str], *, wide: bool
+) -> np.ndarray:
+    """:func:`pool_channels` a band of output rows at a time (byte-identical: see
+    :mod:`poolcli.pooling.streaming`), concatenated."""
+    from ...pooling.streaming import ArrayRows, RowPlan, stream
+
+    height, width = array.shape[:2]
+    plan = RowPlan.of(settings, height, width)
+    row_values = array.size // height
+    rows = plan.rows_per_band(row_values * 8 * 4, LINEAR_BAND_BYTES)  # float64, ~4 copies
+
+    def compute(slab: np.ndarray, bands: tuple[RowBand, ...]) -> np.ndarray:
+        return pool_channels(slab, record, replace(settings, bands=bands), notes, wide=wide)
+
+    return np.concatenate(list(stream(ArrayRows(array), plan, compute, rows)), axis=0)
 
 
 def _transforms(record: Mode, settings: PoolSettings) -> tuple[bool, bool]:
