@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def expected_array(image: Image.Image, mode: str, crop: int = 128) -> np.ndarray
     alpha = converted.mode in ("LA", "RGBA")
     if mode == "avg" and alpha:
         return premultiplied_avg(array)
+    if mode in ("max", "min", "median", "mode") and alpha:
+        return visible_select(array, mode)
     channel_axis = 2 if array.ndim == 3 and mode == "mode" else None
     return reference_pool(array, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)
 
@@ -80,6 +83,38 @@ def premultiplied_avg(array: np.ndarray) -> np.ndarray:
     return out
 
 
+def _median(values: list[int]) -> int:
+    ordered = sorted(values)
+    n = len(ordered)
+    return (ordered[(n - 1) // 2] + ordered[n // 2] + 1) // 2  # two middles, half up
+
+
+def visible_select(array: np.ndarray, mode: str) -> np.ndarray:
+    """max/min/median/mode (kernel 2, ceil mode) of (H, W, C) pixels whose last channel
+    is alpha, colour from visible pixels only: per channel among them (alpha over
+    all pixels), or, for mode, the most frequent whole visible pixel (ties: the
+    smallest); a window with no visible pixel gives all zeros."""
+    h, w, c = array.shape
+    rows = regular_windows(h, 2, 2, 0, 1, True)
+    cols = regular_windows(w, 2, 2, 0, 1, True)
+    out = np.zeros((len(rows), len(cols), c), array.dtype)
+    reduce = {"max": max, "min": min, "median": _median}
+    for i, (real_r, _) in enumerate(rows):
+        for j, (real_c, _) in enumerate(cols):
+            pixels = [tuple(int(v) for v in array[r, q]) for r in real_r for q in real_c]
+            visible = [p for p in pixels if p[-1] > 0]
+            if mode == "mode":
+                if visible:
+                    tally = Counter(visible)
+                    out[i, j] = min(tally, key=lambda p: (-tally[p], p))
+                continue
+            out[i, j, -1] = reduce[mode]([p[-1] for p in pixels])
+            if visible:
+                for k in range(c - 1):
+                    out[i, j, k] = reduce[mode]([p[k] for p in visible])
+    return out
+
+
 def half(size: tuple[int, int]) -> tuple[int, int]:
     return (-(-size[0] // 2), -(-size[1] // 2))
 
@@ -99,6 +134,8 @@ def expected_deep(pixels: np.ndarray, mode: str) -> np.ndarray:
     """Pooled 16-bit pixels (kernel 2, ceil mode), as :func:`expected_array` pools 8-bit ones."""
     if mode == "avg" and pixels.shape[2] in (2, 4):
         return premultiplied_avg(pixels)
+    if mode in ("max", "min", "median", "mode") and pixels.shape[2] in (2, 4):
+        return visible_select(pixels, mode)
     channel_axis = 2 if mode == "mode" else None
     return reference_pool(pixels, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)
 

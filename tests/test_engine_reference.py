@@ -188,3 +188,38 @@ def test_mode_on_pixels_matches_reference(data):
     actual = pool(x, **options, channel_axis=2)
     expected = reference_pool(x, **options, channel_axis=2)
     np.testing.assert_array_equal(actual, expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_median_and_mode_leave_ignored_values_out_of_every_window(data):
+    """The image layer's way to take colour from visible pixels only: values equal
+    to ``_ignore`` count in no window; a window of only them gives ``_ignore``."""
+    mode = data.draw(st.sampled_from(["median", "mode"]))
+    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    x = np.asarray(data.draw(st.lists(st.integers(0, 4), min_size=h * w, max_size=h * w)),
+                   np.uint16).reshape(h, w)  # fmt: skip
+    k = (data.draw(st.integers(1, min(3, h))), data.draw(st.integers(1, min(3, w))))
+    s = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    ceil = data.draw(st.booleans())
+    result = pool(x, k, stride=s, mode=mode, ceil_mode=ceil, _ignore=4)
+    rows = regular_windows_of(h, k[0], s[0], ceil)
+    cols = regular_windows_of(w, k[1], s[1], ceil)
+    expected = np.zeros((len(rows), len(cols)), np.uint16)
+    for i, rr in enumerate(rows):
+        for j, cc in enumerate(cols):
+            values = sorted(int(x[r, c]) for r in rr for c in cc if x[r, c] != 4)
+            if not values:
+                expected[i, j] = 4
+            elif mode == "median":
+                n = len(values)
+                expected[i, j] = (values[(n - 1) // 2] + values[n // 2] + 1) // 2
+            else:
+                expected[i, j] = min(values, key=lambda v: (-values.count(v), v))
+    np.testing.assert_array_equal(result, expected)
+
+
+def regular_windows_of(n, k, s, ceil):
+    """The real rows of each window (no padding, no dilation), PyTorch's count."""
+    out = out_len(n, k, s, 0, 1, ceil)
+    return [[t for t in range(j * s, j * s + k) if t < n] for j in range(out)]

@@ -78,3 +78,37 @@ def test_linear_light_and_alpha_weighting_stay_within_twice_the_plain_memory(tmp
     weighted = peak_rss(tmp_path / "clear.png", "-o", tmp_path / "c.png")
     assert linear <= 2 * plain, (linear, plain)
     assert weighted <= 2 * plain * 4 // 3, (weighted, plain)  # a third more pixels
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("max", [0, 0, 0, 255]), ("min", [0, 0, 0, 0]), ("median", [0, 0, 0, 0]),
+     ("mode", [0, 0, 0, 255])],
+)  # fmt: skip
+def test_invisible_pixels_give_no_colour_to_selecting_modes(mode, expected):
+    """One opaque black pixel and three transparent yellow ones: no yellow comes out."""
+    import poolcli
+
+    pixels = np.array([[[0, 0, 0, 255], [255, 255, 0, 0]], [[255, 255, 0, 0]] * 2], np.uint8)
+    result = poolcli.pool_image(Image.fromarray(pixels, "RGBA"), 2, mode=mode)
+    assert np.asarray(result).tolist() == [[expected]]
+    # --alpha independent keeps every channel on its own, as before
+    independent = poolcli.pool_image(Image.fromarray(pixels, "RGBA"), 2, mode=mode,
+                                     alpha="independent")  # fmt: skip
+    assert np.asarray(independent)[0, 0, 1] == (0 if mode == "min" else 255)
+
+
+@pytest.mark.parametrize("mode", ["max", "min", "median", "mode"])
+@pytest.mark.parametrize("image_mode", ["RGBA", "LA"])
+def test_selecting_modes_take_colour_from_visible_pixels_only(mode, image_mode):
+    from image_reference import visible_select
+
+    import poolcli
+
+    rng = np.random.default_rng(11)
+    channels = 4 if image_mode == "RGBA" else 2
+    pixels = rng.integers(0, 4, (9, 11, channels)).astype(np.uint8) * 60  # ties, repeats
+    pixels[..., -1] = rng.choice([0, 0, 128, 255], (9, 11))
+    result = poolcli.pool_image(Image.fromarray(pixels, image_mode), 2, mode=mode,
+                                ceil_mode=True)  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(result), visible_select(pixels, mode))

@@ -248,7 +248,8 @@ repeat = click.option(
 alpha = click.option(
     "--alpha", type=click.Choice([a.value for a in AlphaPolicy]),
     default=AlphaPolicy.PREMULTIPLIED.value, show_default=True,
-    help="Averaging modes: weight colour by alpha, or pool channels independently.",
+    help="premultiplied: averages weight colour by alpha, max/min/median/mode take it "
+    "from visible pixels only; independent: every channel on its own.",
 )  # fmt: skip
 linear = click.option(
     "--linear", is_flag=True, help="Average in linear light (sRGB decoded first, encoded after).",

@@ -71,8 +71,9 @@ def run(
             workers = min(workers, max(1, row_bytes * gh.out // _BAND_BYTES))
     else:
         work = functools.partial(
-            ranked.band, statistic=reduction.mode, axes=axes, channel_axis=channel_axis, gw=gw
-        )
+            ranked.band, statistic=reduction.mode, axes=axes, channel_axis=channel_axis, gw=gw,
+            ignore=reduction.ignore,
+        )  # fmt: skip
         rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))

@@ -38,6 +38,7 @@ def pool(
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
+    _ignore: object = None,
 ) -> np.ndarray:
     """Pool the two spatial ``axes`` of ``x`` with windows of size ``kernel``.
 
@@ -103,7 +104,9 @@ def pool(
     """
     mode = PoolMode.parse(mode)
     k, s, pad, d = window(kernel, stride, padding, dilation)
-    reduction = Reduction.make(mode, count_include_pad, divisor, p, pad)
+    # _ignore (median, mode): values that count in no window; the image layer's, for
+    # invisible pixels (not public: nodata for every mode is a feature of its own)
+    reduction = Reduction.make(mode, count_include_pad, divisor, p, pad, _ignore)
     threads = check_threads(threads)
     x, axes, channel_axis = _prepare(x, axes, channel_axis)
     height = x.shape[axes[0]] if band is None else band.length
@@ -122,6 +125,7 @@ def adaptive_pool(
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
+    _ignore: object = None,
 ) -> np.ndarray:
     """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling;
     None on a side keeps that axis's length, as PyTorch's ``(None, 7)`` does.
@@ -144,7 +148,7 @@ def adaptive_pool(
     """
     mode = PoolMode.parse(mode)
     out_h, out_w = _output_size(output_size)
-    reduction = Reduction.make(mode, True, None, p, (0, 0))
+    reduction = Reduction.make(mode, True, None, p, (0, 0), _ignore)
     threads = check_threads(threads)
     x, axes, channel_axis = _prepare(x, axes, channel_axis)
     height = x.shape[axes[0]] if band is None else band.length

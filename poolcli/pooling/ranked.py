@@ -32,56 +32,81 @@ def band(
     axes: tuple[int, int],
     channel_axis: int | None,
     gw: AxisWindows,
+    ignore: object = None,
 ) -> None:
     """``statistic`` (median or mode) of the band ``x`` (windows ``gh`` x ``gw`` over
-    ``axes``) into ``out``. With a ``channel_axis``, whole pixels vote in mode."""
+    ``axes``) into ``out``. With a ``channel_axis``, whole pixels vote in mode.
+    Values equal to ``ignore`` (whole pixels of it, in mode) count in no window."""
     order = list(axes) + ([channel_axis] if channel_axis is not None else [])
     front = list(range(len(order)))
     if channel_axis is not None:
         front[-1] = x.ndim - 1
     y = np.moveaxis(x, order, front)
     if statistic is PoolMode.MEDIAN:
-        result = median(y, gh, gw)
+        result = median(y, gh, gw, ignore=ignore)
     else:
-        result = mode(y, gh, gw, pixels=channel_axis is not None)
+        result = mode(y, gh, gw, pixels=channel_axis is not None, ignore=ignore)
     np.copyto(np.moveaxis(out, order, front), result)
 
 
-def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> np.ndarray:
+def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, ignore: object = None) -> np.ndarray:
     """Median of the real pixels of each window of ``y`` (spatial axes first).
 
     Even counts give the mean of the two middle values; integers round half up.
-    Any NaN in a window gives NaN, as ``np.median`` does.
+    Any NaN in a window gives NaN, as ``np.median`` does. Values equal to ``ignore``
+    count in no window; a window of nothing else gives ``ignore``.
     """
     work = y.view(np.uint8) if y.dtype == bool else y
     stack = window_stack(work, gh, gw, highest(work.dtype))
+    counts = real_counts(gh, gw, stack.ndim - 1)
+    if ignore is not None:
+        skipped = window_stack(work == ignore, gh, gw, True)  # padding is skipped too
+        stack[skipped] = highest(work.dtype)
+        counts = stack.shape[0] - skipped.sum(axis=0)
+        del skipped
     has_nan = None
     if stack.dtype.kind == "f":
         nan = np.isnan(stack)
         has_nan = nan.any(axis=0)
         stack[nan] = np.inf
     sort_stack(stack)
-    counts = real_counts(gh, gw, stack.ndim - 1)
-    low = _select(stack, (counts - 1) // 2)
-    high = _select(stack, counts // 2)
+    # the middle of the counted values, which sort first (an empty window: any, replaced)
+    low = _select(stack, np.maximum(counts - 1, 0) // 2)
+    high = _select(stack, np.minimum(counts // 2, stack.shape[0] - 1))
     result = mean_of_two(low, high)
     if has_nan is not None and has_nan.any():
         result[has_nan] = np.nan
+    if ignore is not None:
+        result[counts == 0] = ignore
     return result.view(bool) if y.dtype == bool else result
 
 
-def mode(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, pixels: bool = False) -> np.ndarray:
+def mode(
+    y: np.ndarray,
+    gh: AxisWindows,
+    gw: AxisWindows,
+    *,
+    pixels: bool = False,
+    ignore: object = None,
+) -> np.ndarray:
     """Most frequent value among the real pixels of each window; ties go to the smallest.
 
     With ``pixels=True`` the last axis of ``y`` holds a pixel's channels and whole
     pixels vote (ties go to the lexicographically smallest), so the result only
-    holds colours that occur in the window.
+    holds colours that occur in the window. Values (whole pixels) equal to
+    ``ignore`` count in no window; a window of nothing else gives ``ignore``.
     """
     labels, decode = _labels(y, pixels)
     stack = window_stack(labels, gh, gw, highest(labels.dtype))
-    sort_stack(stack)
     counts = real_counts(gh, gw, stack.ndim - 1)
-    uniform = bool((counts == stack.shape[0]).all())
+    if ignore is not None:
+        equal = y == ignore
+        skipped = window_stack(equal.all(axis=-1) if pixels else equal, gh, gw, True)
+        stack[skipped] = highest(labels.dtype)
+        counts = stack.shape[0] - skipped.sum(axis=0)
+        del skipped, equal
+    sort_stack(stack)
+    uniform = ignore is None and bool((counts == stack.shape[0]).all())
     best = stack[0].copy()
     best_run = np.ones(best.shape, np.int32)
     run = np.ones(best.shape, np.int32)
@@ -93,7 +118,14 @@ def mode(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, pixels: bool = Fals
             better &= j < counts
         np.copyto(best_run, run, where=better)
         np.copyto(best, stack[j], where=better)
-    return decode(best)
+    empty = None
+    if ignore is not None:
+        empty = np.broadcast_to(counts == 0, best.shape)
+        best[empty] = 0  # a label that decodes (the sentinel may not); replaced below
+    result = decode(best)
+    if empty is not None:
+        result[empty] = ignore
+    return result
 
 
 def window_stack(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, fill: object) -> np.ndarray:

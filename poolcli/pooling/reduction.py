@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ..spec.modes import PoolMode
 from ..spec.parameters import Pair, check_mode_options
 from . import numeric
@@ -29,16 +29,28 @@ class Reduction:
     count_include_pad: bool
     divisor: int | None
     p: float
+    #: median and mode: values equal to this count in no window (a window of only
+    #: them gives it). The image layer's way to leave invisible pixels out.
+    ignore: object = None
 
     @classmethod
     def make(
-        cls, mode: PoolMode, count_include_pad: object, divisor: object, p: object, padding: Pair
+        cls,
+        mode: PoolMode,
+        count_include_pad: object,
+        divisor: object,
+        p: object,
+        padding: Pair,
+        ignore: object = None,
     ) -> Reduction:
         """The reduction for ``mode``; :class:`ParameterError` for options it cannot take."""
         divisor, p = check_mode_options(
             mode, divisor=divisor, p=p, padding=padding, count_include_pad=count_include_pad
         )
-        return cls(mode, bool(count_include_pad), divisor, p)
+        if ignore is not None and mode.separable:
+            message = "values to ignore are left out of median and mode windows only"
+            raise ParameterError(message)
+        return cls(mode, bool(count_include_pad), divisor, p, ignore)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         """The result's dtype for an input of ``dtype``: kept, except ``sum`` widens."""

@@ -65,7 +65,8 @@ class AlphaPolicy(StrEnum):
     """How averaging modes treat colour under transparency."""
 
     #: Colour weighted by alpha, Σ(c·a)/Σa rounded once: no colour bleeds from
-    #: invisible pixels (what Pillow's ``reduce`` intends, but exact).
+    #: invisible pixels (what Pillow's ``reduce`` intends, but exact); the selecting
+    #: modes (and median) take colour from visible pixels only.
     PREMULTIPLIED = "premultiplied"
     #: Every channel, alpha included, pooled on its own.
     INDEPENDENT = "independent"

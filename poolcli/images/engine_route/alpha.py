@@ -8,6 +8,11 @@ Alpha itself is pooled like any channel (its mean equals Pillow's). A window wit
 no opacity at all gets colour 0, as Pillow gives. ``rms`` weights the same way,
 ``sqrt(Σ(a·c²) / Σa)``; ``lp`` is a sum, not a mean, so each pixel counts by its
 coverage: ``(Σ (a/a_max)·c^p)^(1/p)``, which is plain ``lp`` where all is opaque.
+
+The selecting modes take colour from visible pixels only (:func:`pool_visible`):
+``max``, ``min`` and ``median`` of each colour channel among the pixels with alpha
+above 0, alpha pooled over all; ``mode`` votes with whole visible pixels. A window
+with no visible pixel gives transparent black (colour 0, alpha 0).
 """
 
 from __future__ import annotations
@@ -63,3 +68,43 @@ def _power_mean(colour, alpha, weights, single, linear) -> np.ndarray:
     if linear:
         return srgb.to_codes(means, colour.dtype)
     return round_half_up(means, colour.dtype)
+
+
+def pool_visible(pixels: np.ndarray, settings: PoolSettings) -> np.ndarray:
+    """``max``, ``min``, ``median`` or ``mode`` of (H, W, C) pixels whose last channel
+    is alpha, with colour from visible pixels only (see the module docstring)."""
+    colour, alpha = pixels[..., :-1], pixels[..., -1]
+    for single in passes(settings):
+        colour, alpha = _visible_pass(colour, alpha, single)
+    return np.concatenate([colour, alpha[..., None]], axis=-1)
+
+
+def _visible_pass(
+    colour: np.ndarray, alpha: np.ndarray, single: PoolSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    mode, dtype = single.mode, colour.dtype
+    visible = (alpha > 0)[..., None]
+    if mode is PoolMode.MODE:
+        # whole pixels vote; invisible ones, made one value outside the range, do not
+        wide = _widened(np.concatenate([colour, alpha[..., None]], axis=-1))
+        top = np.iinfo(wide.dtype).max
+        wide[~visible[..., 0]] = top
+        voted = pool_pass(wide, single, channel_axis=2, ignore=top)
+        voted[(voted == top).all(axis=-1)] = 0  # no visible pixel: transparent black
+        return voted[..., :-1].astype(dtype), voted[..., -1].astype(alpha.dtype)
+    seen = pool_pass(alpha, single, mode=PoolMode.MAX) > 0  # any visible pixel
+    if mode is PoolMode.MEDIAN:
+        wide = _widened(colour)
+        top = np.iinfo(wide.dtype).max
+        pooled = pool_pass(np.where(visible, wide, top), single, ignore=top)
+    else:
+        hidden = 0 if mode is PoolMode.MAX else np.iinfo(dtype).max  # never wins
+        pooled = pool_pass(np.where(visible, colour, dtype.type(hidden)), single)
+    pooled = np.where(seen[..., None], pooled, 0).astype(dtype)
+    return pooled, pool_pass(alpha, single)
+
+
+def _widened(values: np.ndarray) -> np.ndarray:
+    """Unsigned ``values`` in the next wider unsigned dtype: room for a value above all."""
+    wider = {1: np.uint16, 2: np.uint32, 4: np.uint64}[values.dtype.itemsize]
+    return values.astype(wider)

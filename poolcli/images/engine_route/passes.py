@@ -31,8 +31,10 @@ def pool_pass(
     *,
     mode: PoolMode | None = None,
     channel_axis: int | None = None,
+    ignore: object = None,
 ) -> np.ndarray:
-    """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array."""
+    """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array;
+    ``ignore`` (median, mode): values that count in no window."""
     mode = settings.mode if mode is None else mode
     band = settings.bands[0] if settings.bands else None
     # another mode than the settings' (the sums under an alpha-weighted mean) takes
@@ -43,7 +45,7 @@ def pool_pass(
         out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
             array, (out_h, out_w), mode=mode, p=p, channel_axis=channel_axis,
-            threads=settings.threads, band=band,
+            threads=settings.threads, band=band, _ignore=ignore,
         )  # fmt: skip
     options = settings.engine_options
     options["p"] = p
@@ -51,7 +53,8 @@ def pool_pass(
         options["divisor"] = None
     if mode not in COUNTING_MODES:
         options["count_include_pad"] = True
-    return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, band=band, **options)
+    return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, band=band,
+                _ignore=ignore, **options)  # fmt: skip
 
 
 def pool_all(

@@ -19,7 +19,7 @@ from ..modes import Mode, mode_of
 from ..pooled import PooledFrame
 from ..requests import add_note
 from . import linear as srgb
-from .alpha import pool_premultiplied
+from .alpha import pool_premultiplied, pool_visible
 from .passes import pool_all
 from .pixels import view
 
@@ -78,6 +78,8 @@ def pool_channels(
         pooled = np.concatenate([colour, alpha[..., None]], axis=-1)
     elif linear:
         pooled = _pool_linear(array, record.alpha, settings)
+    elif _selects_visible(record, settings, array):
+        pooled = pool_visible(array, settings)
     else:
         channel_axis = 2 if array.ndim == 3 else None
         pooled = pool_all(array, settings, channel_axis=channel_axis)
@@ -109,6 +111,19 @@ def _in_bands(
         return pool_channels(slab, record, replace(settings, bands=bands), notes, wide=wide)
 
     return np.concatenate(list(stream(ArrayRows(array), plan, compute, rows)), axis=0)
+
+
+def _selects_visible(record: Mode, settings: PoolSettings, array: np.ndarray) -> bool:
+    """Whether colour comes from visible pixels only: a selecting mode (or median) on
+    unsigned pixels with alpha, under the premultiplied policy."""
+    selecting = settings.mode in (PoolMode.MAX, PoolMode.MIN, PoolMode.MEDIAN, PoolMode.MODE)
+    return (
+        selecting
+        and record.alpha
+        and settings.alpha is AlphaPolicy.PREMULTIPLIED
+        and array.ndim == 3
+        and array.dtype.kind == "u"
+    )
 
 
 def _transforms(record: Mode, settings: PoolSettings) -> tuple[bool, bool]:
