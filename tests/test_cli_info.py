@@ -76,11 +76,10 @@ def test_kernel_larger_than_the_image_is_reported_after_the_description():
     assert "  pooling: --kernel 8 is larger than the image width (7 pixels)" in result.stdout
 
 
-def test_decompression_bomb_is_described_and_refused_from_its_header():
-    result = run(CORPUS / "decompression_bomb.gif")
+def test_decompression_bomb_is_refused_from_its_header():
+    result = run(CORPUS / "decompression_bomb.gif")  # a GIF: Pillow would decode to count
     assert result.exit_code == 1
     assert "over the limit of 89,478,485" in result.stderr
-    assert "  format: GIF\n" in result.stdout
     assert run(CORPUS / "decompression_bomb.gif", "--max-pixels", "none").exit_code == 0
 
 

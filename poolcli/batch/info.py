@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, BinaryIO
 
-from ..errors import PoolcliError, Spelling, library_spelling
+from ..errors import LimitError, PoolcliError, Spelling, library_spelling
 from ..images.conversion import describe
 from ..images.modes import mode_of
-from ..images.reading.headers import Description
 from ..images.requests import ReadOptions
-from ..spec.limits import check_pixels
 from ..spec.settings import PoolSettings
 from .discovery import STDIN
 from .report import shown
@@ -35,8 +33,17 @@ def inspect(
     facts: dict[str, Any] = {"input": path, "status": "ok", "error": None}
     try:
         source = stdin.read() if path == STDIN and stdin is not None else path
-        # the header is described whatever the pixel limit; pooling's verdict follows
-        description = describe(source, replace(read, max_pixels=None), tolerant=True)
+        refusal = None
+        try:
+            description = describe(source, read, tolerant=True)
+        except LimitError as error:
+            # over the limit: a format whose header Pillow reads without decoding is
+            # described anyway (its first frame), then pooling's refusal said
+            if not _header_only(source):
+                raise
+            refusal = error.said(spelling)
+            unlimited = replace(read, max_pixels=None)
+            description = describe(source, unlimited, tolerant=True, first_only=True)
         planes = description.planes
         first = planes[0]
         facts.update(
@@ -53,9 +60,8 @@ def inspect(
             facts["storage"] = description.storage
         if description.skipped:
             facts["skipped_arrays"] = description.skipped
-        refusal = _limit(description, read.max_pixels, spelling)
         if refusal is not None:
-            facts["pooling"] = refusal
+            facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
         if settings is not None:
             try:
                 facts["out_size"] = list(settings.output_size(*first.size))
@@ -68,17 +74,21 @@ def inspect(
     return facts
 
 
-def _limit(description: Description, max_pixels: int | None, spelling: Spelling) -> str | None:
-    """Why pooling would refuse the file for its size (None: it would not). Streamed
-    formats (TIFF, .npy, Zarr) are refused only when they look like bombs: not here."""
-    if max_pixels is None or description.format in ("TIFF", "NPY", "ZARR"):
-        return None
-    for plane in description.planes:
+#: The first bytes of formats whose header Pillow reads without decoding pixels.
+_HEADER_ONLY = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+
+
+def _header_only(source: str | bytes) -> bool:
+    """Whether ``source`` is a PNG, JPEG or TIFF, safe to open past the pixel limit."""
+    if isinstance(source, bytes):
+        head = source[:8]
+    else:
         try:
-            check_pixels(plane.size, max_pixels)
-        except PoolcliError as error:
-            return error.said(spelling)
-    return None
+            with open(source, "rb") as file:
+                head = file.read(8)
+        except OSError:
+            return False
+    return head.startswith(_HEADER_ONLY)
 
 
 def human_lines(facts: dict[str, Any]) -> list[str]:
@@ -91,7 +101,8 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     if facts["mode"] is not None:
         lines.append(f"  mode: {facts['mode']}")
     lines.append(f"  size: {_size(facts['size'])}")
-    lines.append(f"  frames: {facts['frames']}")
+    frames = facts["frames"]
+    lines.append(f"  frames: {'not counted (over the pixel limit)' if frames is None else frames}")
     lines.append(f"  dtype: {facts['dtype']}")
     lines.append(f"  metadata: {_metadata(facts) or 'none'}")
     for problem in facts.get("skipped_arrays", ()):

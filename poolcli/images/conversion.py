@@ -140,12 +140,24 @@ def load_engine() -> None:
     from .writing import animation, fitting, png  # noqa: F401
 
 
-def describe(source: Source, read: ReadOptions = _READ, *, tolerant: bool = False) -> Description:
+def describe(
+    source: Source,
+    read: ReadOptions = _READ,
+    *,
+    tolerant: bool = False,
+    first_only: bool = False,
+) -> Description:
     """Headers of ``source``: format, frames or arrays with modes and sizes, metadata;
     for a TIFF or Zarr, how it is stored. ``tolerant``: an .npz's arrays that cannot
-    be pooled are listed in ``skipped`` instead of failing it (for ``poolcli info``)."""
+    be pooled are listed in ``skipped`` instead of failing it; ``first_only``: the
+    first frame only (no seeking through the others). Both for ``poolcli info``."""
+    options: dict[str, Any] = {
+        "layout": read.layout,
+        "tolerant": tolerant,
+        "first_only": first_only,
+    }
     if not isinstance(source, str) or (streamable := streamable_format(source)) is None:
-        return probe(source, max_pixels=read.max_pixels, layout=read.layout, tolerant=tolerant)
+        return probe(source, max_pixels=read.max_pixels, **options)
     from .streams.readers import open_rows, storage
 
     if streamable == "ZARR":
@@ -161,9 +173,7 @@ def describe(source: Source, read: ReadOptions = _READ, *, tolerant: bool = Fals
         plane = Plane("", str(rows.dtype), size, rows.shape, layout)
         description = Description("ZARR", [plane], Metadata(), is_array=True)
     else:
-        description = probe(
-            source, max_pixels=read.max_pixels, layout=read.layout, tolerant=tolerant
-        )
+        description = probe(source, max_pixels=read.max_pixels, **options)
     try:
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough

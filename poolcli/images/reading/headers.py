@@ -50,11 +50,13 @@ def probe(
     max_pixels: int | None = None,
     layout: str | None = None,
     tolerant: bool = False,
+    first_only: bool = False,
 ) -> Description:
     """Read headers only: format, every frame's (or array's) mode and size, metadata.
 
     ``tolerant``: arrays of an .npz that cannot be pooled are said in ``skipped``
-    rather than failing the file (while one array can be described).
+    rather than failing the file (while one array can be described). ``first_only``:
+    the first frame only, never seeking to the others.
     """
     with opened(source) as stream:
         head, array_format = sniffed(stream)
@@ -77,7 +79,7 @@ def probe(
             metadata = Metadata.from_image(image, headers_only=True)
             planes = []
             durations = []
-            for index in range(getattr(image, "n_frames", 1)):
+            for index in range(1 if first_only else getattr(image, "n_frames", 1)):
                 image.seek(index)
                 check_pixels(image.size, max_pixels)
                 planes.append(Plane(str(index), image.mode, _upright_size(image)))
