@@ -130,7 +130,7 @@ def test_dilated_kernel_reach_is_named():
             r"unknown pooling mode 'mean'; choose one of: max, min, avg",
         ),
         ({"kernel": 2, "mode": "max", "divisor": 3}, r"divisor only applies to mode 'avg'"),
-        ({"kernel": 2, "mode": "avg", "divisor": 0}, r"divisor must be a positive integer, got 0"),
+        ({"kernel": 2, "mode": "avg", "divisor": 0}, r"divisor must be a non-zero integer, got 0"),
         ({"kernel": 2, "mode": "lp", "p": 0}, r"p must be a finite number above 0"),
         ({"kernel": 2, "mode": "lp", "p": float("inf")}, r"p must be a finite number above 0"),
         ({"kernel": 2, "mode": "lp", "padding": 1}, r"mode 'lp' takes no padding"),

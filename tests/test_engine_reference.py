@@ -78,7 +78,7 @@ def cases(draw, modes=MODES):
         axes=axes,
     )
     if mode == "avg" and draw(st.booleans()):
-        options["divisor"] = draw(st.integers(1, 30))
+        options["divisor"] = draw(st.integers(1, 30) | st.integers(-30, -1))  # divisor_override
     if mode == "lp":
         options["p"] = draw(st.sampled_from([1.0, 2.0, 3.0, 0.5, 2.5]))
     return x, options

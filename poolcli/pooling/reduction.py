@@ -92,7 +92,7 @@ class Reduction:
     def largest_divisor(self, gh: AxisWindows, gw: AxisWindows) -> int:
         """The largest divisor any window of ``gh`` x ``gw`` gets (rounding headroom of means)."""
         if self.divisor is not None:
-            return self.divisor
+            return abs(self.divisor)
         counts_h, counts_w = self._counts(gh, gw)
         return int(counts_h.max()) * int(counts_w.max())
 

@@ -152,6 +152,13 @@ class SeparableWork:
         if reduction.mode is PoolMode.SUM:
             return numeric.clip_into(sums, self.out_dtype)
         if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
+            if reduction.divisor is not None and reduction.divisor < 0:
+                # PyTorch's negative divisor_override: round_half_up(s/d) = that of
+                # (-s)/(-d); non-negative sums give at most 0, which clips to 0
+                if sums.dtype.kind == "u":
+                    return np.zeros_like(sums)
+                negated = numeric.divide_half_up(np.negative(sums), -reduction.divisor)
+                return numeric.clip_into(negated, self.out_dtype)
             result = numeric.divide_half_up(sums, divisor)
             # A mean lies between its window's extremes unless the divisor is below
             # the window's pixel count (only a given ``divisor`` can be): then clip.

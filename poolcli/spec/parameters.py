@@ -93,8 +93,8 @@ def check_mode_options(
             number = operator.index(divisor)  # type: ignore[arg-type]
         except TypeError:
             number = 0
-        if number < 1:
-            message = f"`divisor` must be a positive integer, got {divisor!r}"
+        if number == 0:
+            message = f"`divisor` must be a non-zero integer, got {divisor!r}"
             raise ParameterError(message, parameter="divisor", value=divisor)
         divisor = number
     # a float first: the common case, cheaper than the abstract class
