@@ -143,3 +143,35 @@ def test_sixteen_bits_into_gif_say_so(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "GIF cannot hold mode I;16: written as P (16 bits scaled to 8)" in done.stderr
+
+
+@pytest.mark.parametrize("out", ["png", "jpg"])
+def test_a_profile_of_another_colour_space_is_never_attached(tmp_path, out):
+    """A Lab TIFF or a CMYK JPEG written as RGB loses its Lab/CMYK profile (with a
+    note): viewers would read RGB pixels through it. Kept where the space is kept."""
+    from PIL import ImageCms
+
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    Image.new("LAB", (20, 20), (128, 140, 120)).save(tmp_path / "lab.tif", icc_profile=lab)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    cmyk = srgb[:16] + b"CMYK" + srgb[20:]  # a CMYK profile's header says so
+    Image.new("CMYK", (20, 20), (10, 200, 30, 0)).save(tmp_path / "ink.jpg", icc_profile=cmyk)
+    cases = [("lab.tif", "Lab")] + ([("ink.jpg", "CMYK")] if out == "png" else [])
+    for source, space in cases:
+        command = [sys.executable, "-m", "poolcli", "pool", source, "-o", f"o.{out}"]
+        done = subprocess.run([*command, "--overwrite"], cwd=tmp_path, capture_output=True,
+                              text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"the ICC profile describes {space} colour, not the RGB pixels written" in (
+            done.stderr
+        )
+        with Image.open(tmp_path / f"o.{out}") as image:
+            assert image.mode == "RGB"
+            assert "icc_profile" not in image.info
+    for source, kept, profile in (("lab.tif", "o.tif", lab), ("ink.jpg", "o2.jpg", cmyk)):
+        done = subprocess.run([sys.executable, "-m", "poolcli", "pool", source, "-o", kept],
+                              cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+        with Image.open(tmp_path / kept) as image:
+            assert image.mode in ("LAB", "CMYK")
+            assert image.info["icc_profile"] == profile
+        assert "ICC" not in done.stderr

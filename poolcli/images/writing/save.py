@@ -61,6 +61,7 @@ def save(
     if len(frames) > 1 and record.frames_share_mode:
         frames = _common_mode(frames)
     options = {**record.defaults, **metadata_options, **user_options}
+    _drop_foreign_profile(options, frames[0].mode, notes)
     first, rest = frames[0], frames[1:]
     try:
         with warnings.catch_warnings():
@@ -88,6 +89,30 @@ def save(
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         message = f"cannot write {format}: {text}"
         raise OutputError(message) from None
+
+
+#: The ICC colour space (header bytes 16-20) of the pixels of each mode family.
+_SPACES = {"RGB": b"RGB ", "RGBA": b"RGB ", "P": b"RGB ", "PA": b"RGB ", "CMYK": b"CMYK",
+           "LAB": b"Lab ", "YCbCr": b"YCbr", "L": b"GRAY", "LA": b"GRAY", "1": b"GRAY",
+           "I;16": b"GRAY", "I;16B": b"GRAY", "I": b"GRAY", "F": b"GRAY"}  # fmt: skip
+_SPACE_NAMES = {b"RGB ": "RGB", b"CMYK": "CMYK", b"Lab ": "Lab", b"GRAY": "grey",
+                b"YCbr": "YCbCr"}  # fmt: skip
+
+
+def _drop_foreign_profile(options: dict[str, object], mode: str, notes: list[str]) -> None:
+    """Drop an ICC profile whose colour space is not that of the pixels written (a
+    CMYK or Lab input written as RGB, say): colour-managed viewers would misread
+    them through it. Said in a note."""
+    profile = options.get("icc_profile")
+    if not isinstance(profile, bytes) or len(profile) < 20 or mode not in _SPACES:
+        return
+    space, written = profile[16:20], _SPACES[mode]
+    if space == written or (written == b"GRAY" and space == b"RGB "):
+        return  # grey pixels under an RGB profile are read as neutral RGB: harmless
+    del options["icc_profile"]
+    said = _SPACE_NAMES.get(space, space.decode("latin-1").strip())
+    add_note(notes, f"the ICC profile describes {said} colour, not the {mode} pixels "
+             "written: dropped, so viewers do not misread them")  # fmt: skip
 
 
 def nearest_mode(image: Image.Image, record: Format, notes: list[str]) -> Image.Image:
