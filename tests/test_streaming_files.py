@@ -174,6 +174,30 @@ def test_an_ome_zarr_output_opens_in_ome_zarr_py(tmp_path):
     assert [a["name"] for a in nodes[0].metadata["axes"]] == ["c", "y", "x"]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ome-zarr-py's own
+@pytest.mark.parametrize("memory", [TINY, []])
+def test_zarr_v2_outputs_on_request(tmp_path, memory):
+    """-O zarr_format=2 writes Zarr v2 (OME-Zarr as NGFF 0.4), streamed or whole."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+    from ome_zarr.writer import write_image
+
+    x = image((2, 64, 48), np.uint8, seed=4)
+    write_image(x, zarr.group(store=parse_url(str(tmp_path / "in.ome.zarr"), mode="w").store),
+                axes="cyx", scale_factors=[])  # fmt: skip
+    run(tmp_path / "in.ome.zarr", "-o", tmp_path / "out.ome.zarr", "-O", "zarr_format=2",
+        *memory)  # fmt: skip
+    group = zarr.open_group(tmp_path / "out.ome.zarr", mode="r")
+    assert group.metadata.zarr_format == 2
+    assert group.attrs["multiscales"][0]["version"] == "0.4"
+    nodes = list(Reader(parse_url(str(tmp_path / "out.ome.zarr")))())
+    expected = poolcli.pool(x, 2, mode="avg", axes=(1, 2))
+    assert np.array_equal(np.asarray(nodes[0].data[0]), expected)
+    tifffile.imwrite(tmp_path / "plain.tif", image((40, 30), np.uint16))
+    run(tmp_path / "plain.tif", "-o", tmp_path / "plain.zarr", "-O", "zarr_format=2", *memory)
+    assert zarr.open_array(tmp_path / "plain.zarr", mode="r").metadata.zarr_format == 2
+
+
 def test_a_zarr_store_is_one_input_and_never_walked_into(tmp_path):
     photos = tmp_path / "in"
     photos.mkdir()

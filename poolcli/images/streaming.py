@@ -208,7 +208,8 @@ class _Output:
         """The Zarr array of this output: OME-Zarr when the input was, in the input's layout."""
         axes = self.facts.axes if self.facts.format == "ZARR" else None
         layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
-        return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout)
+        version = int(str(self.save_options.get("zarr_format", 3)))
+        return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version)
 
     def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
         """Write ``bands`` into ``array`` from output row ``start``, a chunk row at a time."""
@@ -302,6 +303,16 @@ def _whole_zarr(
     layout = read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
     _check_size(source.shape, layout, read.max_pixels, "")
     laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout)
+    if write.format == "ZARR" and facts.axes:  # OME-Zarr stays OME-Zarr, with its axes
+        assert isinstance(target, str)
+        pooled = cast(_pool_laid_out(laid, settings), write.dtype)
+        version = int(str(write.save_options.get("zarr_format", 3)))
+        row_axis = laid.axes[0]
+        writers.create_zarr(target, pooled.shape, pooled.dtype, row_axis, facts.axes, layout,
+                            version)[...] = pooled  # fmt: skip
+        in_size = laid.size
+        out_size = (pooled.shape[laid.axes[1]], pooled.shape[row_axis])
+        return Report("ZARR", in_size, out_size, 1, ())
     return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
 
 

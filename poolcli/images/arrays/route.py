@@ -48,7 +48,7 @@ def convert_arrays(
             message = f"the .npz holds {len(pooled)} arrays and {one} holds one; write .npz"
             raise OutputError(message)
         if isinstance(target, str):  # a Zarr store
-            _write_zarr(target, first.array, first.axes[0], first.layout)
+            _write_zarr(target, first.array, first.axes[0], first.layout, write)
             return Report(input_format, in_size, first.size, 1, tuple(notes))
         files.write(
             target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
@@ -93,17 +93,20 @@ def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteO
         layout = "nhwc" if len(frames) > 1 else ("hwc" if stacked.ndim == 3 else "hw")
         if layout == "nhwc" and stacked.ndim == 3:
             stacked = stacked[..., None]
-        _write_zarr(target, stacked, 1 if len(frames) > 1 else 0, layout)
+        _write_zarr(target, stacked, 1 if len(frames) > 1 else 0, layout, write)
         return
     if write.format == "NPY":
         planes = {"": image_array(planes.values())}
     files.write(target, planes, npz=write.format == "NPZ")
 
 
-def _write_zarr(path: str, array: np.ndarray, row_axis: int, layout: str) -> None:
+def _write_zarr(
+    path: str, array: np.ndarray, row_axis: int, layout: str, write: WriteOptions
+) -> None:
     from ..streams.writers import write_zarr_whole
 
-    write_zarr_whole(path, array, row_axis, layout)
+    version = int(str(write.save_options.get("zarr_format", 3)))
+    write_zarr_whole(path, array, row_axis, layout, zarr_format=version)
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:

@@ -170,17 +170,24 @@ def create_zarr(
     row_axis: int,
     axes: str | None = None,
     layout: str | None = None,
+    zarr_format: int = 3,
 ) -> Any:
-    """A new Zarr v3 array at ``path``: chunks of 256 along the spatial axes, zstd.
+    """A new Zarr array at ``path`` (v3, or v2 with ``zarr_format=2``): chunks of 256
+    along the spatial axes, zstd.
 
-    With OME ``axes`` (``"cyx"``) the folder is an OME-Zarr image (NGFF 0.5) whose
-    level 0 is the array.
+    With OME ``axes`` (``"cyx"``) the folder is an OME-Zarr image (NGFF 0.5 on v3,
+    0.4 on v2) whose level 0 is the array.
     """
     import zarr
     import zarr.codecs
 
     chunks = tuple(TILE if a in (row_axis, row_axis + 1) else n for a, n in enumerate(shape))
-    codecs = zarr.codecs.ZstdCodec(level=3)
+    if zarr_format == 2:
+        import numcodecs
+
+        codecs: Any = numcodecs.Zstd(level=3)
+    else:
+        codecs = zarr.codecs.ZstdCodec(level=3)
     if axes is None:
         array = zarr.create_array(
             path,
@@ -188,17 +195,16 @@ def create_zarr(
             dtype=dtype,
             chunks=chunks,
             compressors=codecs,
-            zarr_format=3,
+            zarr_format=zarr_format,  # type: ignore[arg-type]
             overwrite=True,
         )
         if layout is not None:  # read back in the same layout (hwc for a colour image)
             array.attrs["layout"] = layout
         return array
-    group = zarr.open_group(path, mode="w", zarr_format=3)
+    group = zarr.open_group(path, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
     kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
-    group.attrs["ome"] = {
-        "version": "0.5",
+    multiscales: dict[str, Any] = {
         "multiscales": [
             {
                 "axes": [{"name": a, "type": kinds[a]} for a in axes],
@@ -213,14 +219,25 @@ def create_zarr(
             }
         ],
     }
+    if zarr_format == 2:  # NGFF 0.4: the metadata at the top of the attributes
+        multiscales["multiscales"][0]["version"] = "0.4"
+        group.attrs.update(multiscales)
+    else:
+        group.attrs["ome"] = {"version": "0.5", **multiscales}
     return array
 
 
 def write_zarr_whole(
-    path: str, array: np.ndarray, row_axis: int = 0, layout: str | None = None
+    path: str,
+    array: np.ndarray,
+    row_axis: int = 0,
+    layout: str | None = None,
+    zarr_format: int = 3,
 ) -> None:
     """An array pooled in memory written as a Zarr store at ``path``."""
-    create_zarr(path, array.shape, array.dtype, row_axis, layout=layout)[...] = array
+    create = create_zarr(path, array.shape, array.dtype, row_axis, layout=layout,
+                         zarr_format=zarr_format)  # fmt: skip
+    create[...] = array
 
 
 def write_zarr_rows(array: Any, row_axis: int, start: int, band: np.ndarray) -> None:

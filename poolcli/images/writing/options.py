@@ -77,7 +77,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "ICO": {},
     "NPY": {},
     "NPZ": {},
-    "ZARR": {},
+    "ZARR": {"zarr_format": Option("choice", choices=("2", "3"))},
 }  # fmt: skip
 
 
