@@ -68,3 +68,9 @@ def peak_rss(*args: object) -> int:
     out = subprocess.run([sys.executable, "-c", _PEAK, *map(str, args)],
                          capture_output=True, text=True, check=True)  # fmt: skip
     return int(out.stdout.split()[-1]) * 1024
+
+
+def poolcli(*args: object, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+    """``python -m poolcli ARGS`` run in ``cwd``, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "poolcli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True)  # fmt: skip

@@ -3,16 +3,9 @@ pooled once, and a batch into its own folder resumable."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from PIL import Image
-
-
-def poolcli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "poolcli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True)  # fmt: skip
+from processes import poolcli
 
 
 @pytest.fixture

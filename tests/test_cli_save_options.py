@@ -4,18 +4,11 @@ JPEG input's own tables; a streamed TIFF takes -O compression too."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image, JpegImagePlugin
-
-
-def poolcli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "poolcli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True)  # fmt: skip
+from processes import poolcli
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import io
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import BinaryIO, TypeVar
 
 from ..errors import OutputError, OutputExists, PoolcliError
@@ -63,23 +64,31 @@ def write_atomically(
     # One try for all of it: an interrupt between creating the file and a second
     # try block would leave the file behind.
     try:
-        os.makedirs(directory, exist_ok=True)
-        # O_EXCL: never write through a file (or symlink) someone else put there.
-        # Read and write, as Pillow opens a file it saves to: its multi-page TIFF
-        # writer reads back the pages it wrote.
-        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        with open(temp, "w+b", opener=lambda path, _: os.open(path, flags, 0o666)) as stream:
-            result = write(WritesChecked(stream))  # type: ignore[arg-type]
-            stream.flush()
-        _publish(temp, target, replace)
-        return result
+        with _output_errors(target, directory):
+            os.makedirs(directory, exist_ok=True)
+            # O_EXCL: never write through a file (or symlink) someone else put there.
+            # Read and write, as Pillow opens a file it saves to: its multi-page TIFF
+            # writer reads back the pages it wrote.
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            with open(temp, "w+b", opener=lambda path, _: os.open(path, flags, 0o666)) as stream:
+                result = write(WritesChecked(stream))  # type: ignore[arg-type]
+                stream.flush()
+            _publish(temp, target, replace)
+            return result
+    finally:
+        remove(temp)
+
+
+@contextmanager
+def _output_errors(target: str, directory: str) -> Iterator[None]:
+    """An OSError writing ``target`` as one :class:`OutputError` line."""
+    try:
+        yield
     except PoolcliError:
         raise
     except OSError as error:
         message = f"cannot write {target}: {_why(error, directory)}"
         raise OutputError(message) from None
-    finally:
-        remove(temp)
 
 
 def _why(error: OSError, directory: str) -> str:
@@ -130,22 +139,18 @@ def write_directory_atomically(
     directory = os.path.dirname(target) or "."
     temp = temp_path(target, run_id)
     try:
-        os.makedirs(directory, exist_ok=True)
-        os.mkdir(temp)
-        result = write(temp)
-        if replace and os.path.lexists(target):
-            old = temp_path(target, run_id + "-old")
-            os.rename(target, old)
-            os.rename(temp, target)
-            remove_tree(old)
-        else:
-            _claim_directory(temp, target)
-        return result
-    except PoolcliError:
-        raise
-    except OSError as error:
-        message = f"cannot write {target}: {_why(error, directory)}"
-        raise OutputError(message) from None
+        with _output_errors(target, directory):
+            os.makedirs(directory, exist_ok=True)
+            os.mkdir(temp)
+            result = write(temp)
+            if replace and os.path.lexists(target):
+                old = temp_path(target, run_id + "-old")
+                os.rename(target, old)
+                os.rename(temp, target)
+                remove_tree(old)
+            else:
+                _claim_directory(temp, target)
+            return result
     finally:
         remove_tree(temp)
 

@@ -20,7 +20,8 @@ stored (no real codec packs that tight).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
@@ -63,12 +64,10 @@ def convert_streamed(
     Deep images (16-bit RGB, signed 16-bit grey: pixels Pillow has no mode for) come
     this way whatever their size, so that they keep their depth.
     """
-    opened = open_rows(path, input_format, read.layout)
-    if opened is None:
-        return None
-    source, facts = opened
-    with source:
-        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+    with _planned(path, input_format, write, read) as planned:
+        if planned is None:
+            return None
+        source, facts, out = planned
         small = _nbytes(source) <= read.memory // 2
         deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
         if deep and out is None:
@@ -83,6 +82,25 @@ def convert_streamed(
         job = Streamed(path, source, out, settings, write, read)
         out.write(target, job.shape, job.dtype, job.bands(), job.scale)
         return job.report()
+
+
+@contextmanager
+def _planned(
+    path: str, input_format: str, write: WriteOptions, read: ReadOptions
+) -> Iterator[tuple[Any, Facts, _Output | None] | None]:
+    """The open row source of ``path``, its facts and the output plan (None: the
+    output does not stream); None when this file is better read whole."""
+    opened = open_rows(path, input_format, read.layout)
+    if opened is None:
+        yield None
+        return
+    source, facts = opened
+    with source:
+        yield (
+            source,
+            facts,
+            _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read),
+        )
 
 
 def _channels(source: Any) -> int:
@@ -337,12 +355,10 @@ def plan_split(
     not streamed into Zarr (then it is pooled whole by one worker)."""
     if input_format is None or write.format != "ZARR":
         return None
-    opened = open_rows(path, input_format, read.layout)
-    if opened is None:
-        return None
-    source, facts = opened
-    with source:
-        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+    with _planned(path, input_format, write, read) as planned:
+        if planned is None:
+            return None
+        source, facts, out = planned
         if out is None or _nbytes(source) <= read.memory // 2:
             return None
         job = Streamed(path, source, out, settings, write, read)
@@ -364,11 +380,9 @@ def pool_split_band(
     """Pool output rows ``start:stop`` of ``path`` into the Zarr array :func:`plan_split` made."""
     import zarr
 
-    opened = open_rows(path, input_format, read.layout)
-    assert opened is not None, "plan_split streamed it"
-    source, facts = opened
-    with source:
-        out = _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read)
+    with _planned(path, input_format, write, read) as planned:
+        assert planned is not None, "plan_split streamed it"
+        source, facts, out = planned
         assert out is not None
         job = Streamed(path, source, out, settings, write, read)
         node: Any = zarr.open(target, mode="r+")
