@@ -81,7 +81,7 @@ PARAMETERS = frozenset(
         "channel_axis", "threads", "max_pixels", "frame", "layout", "format", "save_options",
         "dtype", "existing", "output", "workers", "recursive", "shard", "scheduler",
         "files_from", "null", "executor", "include", "exclude", "follow_symlinks", "dry_run",
-        "fail_fast", "scheduler_timeout", "band", "memory",
+        "fail_fast", "scheduler_timeout", "band", "memory", "nodata", "min_valid",
     }
 )  # fmt: skip
 #: A parameter named in a message, in backticks: divisor, or max_pixels=none.

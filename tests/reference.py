@@ -59,6 +59,8 @@ def reference_pool(
     p=2.0,
     axes=(0, 1),
     channel_axis=None,
+    nodata=None,
+    min_valid=0.0,
 ):
     kh, kw = _pair(kernel)
     sh, sw = _pair(stride if stride is not None else kernel)
@@ -66,7 +68,8 @@ def reference_pool(
     dh, dw = _pair(dilation)
     rows = regular_windows(x.shape[axes[0]], kh, sh, ph, dh, ceil_mode)
     cols = regular_windows(x.shape[axes[1]], kw, sw, pw, dw, ceil_mode)
-    return _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, channel_axis)
+    return _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, channel_axis,
+                         nodata, min_valid)  # fmt: skip
 
 
 def reference_adaptive_pool(x, output_size, mode="avg", p=2.0, axes=(0, 1), channel_axis=None):
@@ -76,7 +79,23 @@ def reference_adaptive_pool(x, output_size, mode="avg", p=2.0, axes=(0, 1), chan
     return _pool_windows(x, rows, cols, mode, True, None, p, axes, channel_axis)
 
 
-def _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, channel_axis):
+def _is_nodata(value, nodata):
+    if isinstance(nodata, float) and math.isnan(nodata):
+        return isinstance(value, float) and math.isnan(value)
+    return value == nodata
+
+
+def _stepped(value, nodata, dtype):
+    """A valid window's value never equals nodata: the next value (down at the top)."""
+    if not _is_nodata(value, nodata):
+        return value
+    if dtype.kind == "f":
+        return float(np.nextafter(dtype.type(nodata), dtype.type(np.inf)))
+    return value - 1 if value >= _limits(dtype)[1] else value + 1
+
+
+def _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, channel_axis,
+                  nodata=None, min_valid=0.0):  # fmt: skip
     y = np.moveaxis(x, axes, (0, 1))
     rest = y.shape[2:]
     out_dtype = x.dtype
@@ -89,18 +108,34 @@ def _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, chan
         pixel_axis = 2 + moved.index(channel_axis % x.ndim)
     for i, (real_r, padded_r) in enumerate(rows):
         for j, (real_c, padded_c) in enumerate(cols):
-            count = padded_r * padded_c if count_include_pad else len(real_r) * len(real_c)
+            real = len(real_r) * len(real_c)
+            count = padded_r * padded_c if count_include_pad else real
             div = divisor if divisor is not None else count
             if pixel_axis is not None:
                 window = [y[r, c] for r in real_r for c in real_c]
                 for index in np.ndindex(*rest[: pixel_axis - 2], *rest[pixel_axis - 1 :]):
                     full = index[: pixel_axis - 2] + (slice(None),) + index[pixel_axis - 2 :]
                     pixels = [tuple(_py(v) for v in w[full]) for w in window]
+                    if nodata is not None:
+                        pixels = [q for q in pixels if not all(_is_nodata(v, nodata) for v in q)]
+                        if not pixels or len(pixels) < min_valid * real:
+                            out[(i, j, *full)] = nodata
+                            continue
                     out[(i, j, *full)] = _mode(pixels)
                 continue
             for index in np.ndindex(*rest):
                 values = [_py(y[(r, c, *index)]) for r in real_r for c in real_c]
-                out[(i, j, *index)] = _reduce(values, mode, div, p, x.dtype)
+                if nodata is None:
+                    out[(i, j, *index)] = _reduce(values, mode, div, p, x.dtype)
+                    continue
+                values = [v for v in values if not _is_nodata(v, nodata)]
+                if not values or len(values) < min_valid * real:
+                    out[(i, j, *index)] = nodata
+                    continue
+                if divisor is None:  # nodata counts in no divisor; padding as asked
+                    div = len(values) + (padded_r * padded_c - real if count_include_pad else 0)
+                result = _reduce(values, mode, div, p, x.dtype)
+                out[(i, j, *index)] = _stepped(result, nodata, out_dtype)
     return np.moveaxis(out, (0, 1), axes)
 
 

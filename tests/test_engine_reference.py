@@ -223,3 +223,62 @@ def regular_windows_of(n, k, s, ceil):
     """The real rows of each window (no padding, no dilation), PyTorch's count."""
     out = out_len(n, k, s, 0, 1, ceil)
     return [[t for t in range(j * s, j * s + k) if t < n] for j in range(out)]
+
+
+@st.composite
+def nodata_cases(draw):
+    x, options = draw(cases())
+    dtype = x.dtype
+    if dtype.kind == "b":
+        nodata = draw(st.booleans())
+    elif dtype.kind == "f" and draw(st.booleans()):
+        nodata = float("nan")
+    else:
+        nodata = x.flat[0].item() if x.size and draw(st.booleans()) else 0
+        if dtype.kind == "f":
+            nodata = float(nodata)
+    options.update(nodata=nodata, min_valid=draw(st.sampled_from([0.0, 0.0, 0.5, 1.0])))
+    if options["mode"] == "lp" and dtype.kind != "f":
+        options["p"] = 2.0  # a real result for every window
+    return x, options
+
+
+@settings(SETTINGS, max_examples=200)
+@given(nodata_cases())
+def test_nodata_counts_in_no_window_of_any_mode(case):
+    """Every mode with nodata against the loop reference that leaves it out."""
+    x, options = case
+    if not fits(x, options):
+        return
+    try:
+        expected = reference_pool(x, **options)
+    except NoRealResult:
+        return
+    actual = pool(x, **options)
+    assert_matches(actual, expected, x, options)
+
+
+@settings(SETTINGS, max_examples=200)
+@given(nodata_cases())
+def test_nodata_absent_changes_nothing(case):
+    x, options = case
+    if not fits(x, options):
+        return
+    nodata = options.pop("nodata")
+    options.pop("min_valid")
+    present = (
+        np.isnan(x).any()
+        if isinstance(nodata, float) and np.isnan(nodata)
+        else ((x == nodata).any())
+    )
+    try:
+        plain = pool(x, **options)
+    except InputError:
+        return
+    if present:
+        return
+    with_nodata = pool(x, nodata=nodata, **options)
+    if x.dtype.kind == "f":
+        np.testing.assert_allclose(with_nodata, plain, rtol=1e-6, equal_nan=True)
+    elif not (plain == nodata).any():  # a window landing on nodata is stepped away
+        np.testing.assert_array_equal(with_nodata, plain)

@@ -19,6 +19,7 @@ from ..spec.parameters import check_threads, pair, window
 from . import numeric
 from .bands import run
 from .geometry import AxisWindows, adaptive_windows, regular_windows
+from .nodata import check_nodata, pool_valid
 from .reduction import Reduction
 
 
@@ -38,6 +39,8 @@ def pool(
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
+    nodata: object = None,
+    min_valid: float = 0.0,
     _ignore: object = None,
 ) -> np.ndarray:
     """Pool the two spatial ``axes`` of ``x`` with windows of size ``kernel``.
@@ -77,6 +80,13 @@ def pool(
         (:func:`poolcli.pooling.streaming.band_input` says which). The rows equal
         the same rows of the whole result, byte for byte: this is how inputs larger
         than memory are pooled a band at a time.
+    nodata : number, optional
+        Pixels of this value (``float('nan')``: NaN pixels) count in no window, nor in
+        any divisor; a window with none valid (or, with ``min_valid``, fewer than
+        that fraction of its real pixels) gives ``nodata``, and a valid window whose
+        value lands on it moves one step away. See :mod:`poolcli.pooling.nodata`.
+    min_valid : float
+        With ``nodata``: the fraction of a window's real pixels that must be valid.
 
     Returns
     -------
@@ -112,7 +122,11 @@ def pool(
     height = x.shape[axes[0]] if band is None else band.length
     gh = regular_windows(height, k[0], s[0], pad[0], d[0], ceil_mode, axis=axes[0])
     gw = regular_windows(x.shape[axes[1]], k[1], s[1], pad[1], d[1], ceil_mode, axis=axes[1])
-    return run(x, axes, channel_axis, _banded(gh, band, x.shape[axes[0]]), gw, reduction, threads)
+    gh = _banded(gh, band, x.shape[axes[0]])
+    if nodata is not None:
+        value, fraction = check_nodata(nodata, min_valid, x.dtype)
+        return pool_valid(x, axes, channel_axis, gh, gw, reduction, threads, value, fraction)
+    return run(x, axes, channel_axis, gh, gw, reduction, threads)
 
 
 def adaptive_pool(
@@ -125,6 +139,8 @@ def adaptive_pool(
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
+    nodata: object = None,
+    min_valid: float = 0.0,
     _ignore: object = None,
 ) -> np.ndarray:
     """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling;
@@ -132,8 +148,9 @@ def adaptive_pool(
 
     Output ``i`` of an axis of ``n`` pixels covers ``floor(i*n/out)`` up to
     ``ceil((i+1)*n/out)``; windows may overlap by one pixel and differ in size by
-    one. Every mode of :func:`pool` is available; means divide by each window's
-    own pixel count. ``band`` computes some output rows only, as in :func:`pool`.
+    one. Every mode of :func:`pool` is available, and ``nodata``/``min_valid`` as
+    there; means divide by each window's own pixel count. ``band`` computes some
+    output rows only, as in :func:`pool`.
 
     Raises
     ------
@@ -156,7 +173,11 @@ def adaptive_pool(
     out_w = x.shape[axes[1]] if out_w is None else out_w
     gh = adaptive_windows(height, out_h, axis=axes[0])
     gw = adaptive_windows(x.shape[axes[1]], out_w, axis=axes[1])
-    return run(x, axes, channel_axis, _banded(gh, band, x.shape[axes[0]]), gw, reduction, threads)
+    gh = _banded(gh, band, x.shape[axes[0]])
+    if nodata is not None:  # as in pool()
+        value, fraction = check_nodata(nodata, min_valid, x.dtype)
+        return pool_valid(x, axes, channel_axis, gh, gw, reduction, threads, value, fraction)
+    return run(x, axes, channel_axis, gh, gw, reduction, threads)
 
 
 def output_shape(
