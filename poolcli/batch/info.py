@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from ..errors import LimitError, PoolcliError, Spelling, library_spelling
 from ..images.conversion import describe
+from ..images.formats import sniff
 from ..images.modes import mode_of
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings
@@ -74,8 +75,8 @@ def inspect(
     return facts
 
 
-#: The first bytes of formats whose header Pillow reads without decoding pixels.
-_HEADER_ONLY = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+#: Formats whose header Pillow reads without decoding pixels.
+_HEADER_ONLY = ("PNG", "JPEG", "TIFF")
 
 
 def _header_only(source: str | bytes) -> bool:
@@ -88,7 +89,7 @@ def _header_only(source: str | bytes) -> bool:
                 head = file.read(8)
         except OSError:
             return False
-    return head.startswith(_HEADER_ONLY)
+    return sniff(head, _HEADER_ONLY) is not None
 
 
 def human_lines(facts: dict[str, Any]) -> list[str]:

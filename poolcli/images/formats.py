@@ -126,12 +126,12 @@ FORMATS: dict[str, Format] = _formats(
         own_writer_options=frozenset({"compress_level", "icc_profile", "exif", "xmp", "dpi",
                                       "pnginfo", "compress_type"}),
         needs_numpy=True, palette_transparency=True, decoded_ahead=True, exif_outside_info=True,
-        streams_out=True,
+        streams_out=True, magic=(b"\x89PNG\r\n\x1a\n",),
     ),
     Format(
         "JPEG", (".jpg", ".jpeg", ".jpe"), core=True, modes=frozenset({"L", "RGB", "CMYK"}),
         metadata=_STILL | {"dpi"}, defaults=MappingProxyType({"quality": 90}),
-        decoded_ahead=True, exif_outside_info=True,
+        decoded_ahead=True, exif_outside_info=True, magic=(b"\xff\xd8\xff",),
     ),
     Format(
         "TIFF", (".tif", ".tiff"), core=True,
@@ -275,5 +275,5 @@ def _pillow_names() -> dict[str, str]:
 def is_deep_png(head: bytes) -> bool:
     """Whether the first 26 bytes of a PNG say 16-bit colour (RGB, RGBA, grey with
     alpha): samples Pillow reads at 8 bits only. Grey 16-bit is Pillow's ``I;16``."""
-    png = head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR"
+    png = head.startswith(FORMATS["PNG"].magic) and head[12:16] == b"IHDR"
     return png and len(head) >= 26 and head[24] == 16 and head[25] in (2, 4, 6)

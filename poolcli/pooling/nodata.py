@@ -35,7 +35,7 @@ def check_nodata(nodata: object, min_valid: object, dtype: np.dtype) -> tuple[ob
     if not number or (isinstance(nodata, bool) and dtype.kind != "b"):
         message = f"`nodata` must be a number (or NaN for float arrays), got {nodata!r}"
         raise ParameterError(message, parameter="nodata", value=nodata)
-    value = float(nodata)
+    value = float(nodata)  # type: ignore[arg-type]  # a number: checked above
     if math.isnan(value) and dtype.kind != "f":
         message = f"`nodata` NaN needs a float array; this one is {dtype}"
         raise ParameterError(message, parameter="nodata", value=nodata)
