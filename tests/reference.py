@@ -126,7 +126,8 @@ def _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, chan
             for index in np.ndindex(*rest):
                 values = [_py(y[(r, c, *index)]) for r in real_r for c in real_c]
                 if nodata is None:
-                    out[(i, j, *index)] = _reduce(values, mode, div, p, x.dtype)
+                    with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf (IEEE)
+                        out[(i, j, *index)] = _reduce(values, mode, div, p, x.dtype)
                     continue
                 values = [v for v in values if not _is_nodata(v, nodata)]
                 if not values or len(values) < min_valid * real:
@@ -135,7 +136,8 @@ def _pool_windows(x, rows, cols, mode, count_include_pad, divisor, p, axes, chan
                 if divisor is None:  # nodata counts in no divisor; padding as asked
                     div = len(values) + (padded_r * padded_c - real if count_include_pad else 0)
                 result = _reduce(values, mode, div, p, x.dtype)
-                out[(i, j, *index)] = _stepped(result, nodata, out_dtype)
+                with np.errstate(over="ignore"):
+                    out[(i, j, *index)] = _stepped(result, nodata, out_dtype)
     return np.moveaxis(out, (0, 1), axes)
 
 

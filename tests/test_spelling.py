@@ -29,7 +29,17 @@ from poolcli.errors import (
 )
 
 #: Library parameters the command line has no option for: it never passes them.
-LIBRARY_ONLY = {"axes", "channel_axis", "threads", "output_size", "inputs", "format", "band"}
+LIBRARY_ONLY = {
+    "axes",
+    "channel_axis",
+    "threads",
+    "output_size",
+    "inputs",
+    "format",
+    "band",
+    "nodata",
+    "min_valid",
+}  # the engine has them; --nodata is to come
 
 
 def options_of(command: click.Command) -> dict[str, click.Parameter]:
