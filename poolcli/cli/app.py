@@ -215,7 +215,10 @@ def _pool(arguments: PoolArguments, *, ahead: DecodeAhead | None) -> ExitStatus:
     request = arguments.request()
     if request.on_cluster and not arguments.show_traceback:
         # Dask logs its own view of problems poolcli reports in one line
-        logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+        # (and tornado, its event loop, prints a callback's traceback when Ctrl-C
+        # stops it mid-call)
+        for name in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
         batch = run_batch(request, stdin=binary("stdin"), stdout=binary("stdout"), ahead=ahead)
     except ClusterError as error:

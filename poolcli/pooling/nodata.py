@@ -41,7 +41,9 @@ def check_nodata(nodata: object, min_valid: object, dtype: np.dtype) -> tuple[ob
         raise ParameterError(message, parameter="nodata", value=nodata)
     if dtype.kind in "iub" and not math.isnan(value):
         low, high = numeric.value_range(dtype)
-        if value != int(value) or not low <= value <= high:
+        whole = isinstance(nodata, (int, np.integer, np.bool_)) or value == int(value)
+        exact = int(nodata) if whole else None  # type: ignore[call-overload]  # as ints: 64 bits
+        if exact is None or not low <= exact <= high:
             message = f"`nodata` {nodata!r} is not a value of {dtype} ({low} to {high})"
             raise ParameterError(message, parameter="nodata", value=nodata)
     if isinstance(min_valid, bool) or not isinstance(min_valid, (int, float)):
@@ -111,9 +113,9 @@ def _mean_like(x, valid, counts, axes, gh, gw, reduction, threads, out_dtype) ->
             )
         divisor = np.maximum(divisor, 1)  # an empty window: replaced by nodata anyway
     if mode is PoolMode.AVG:
-        sums = run(np.where(valid, x, 0), axes, None, gh, gw, _SUM, threads)
+        sums = _valid_sums(x, valid, axes, gh, gw, threads)
         if x.dtype.kind == "f":
-            return numeric.divide_float(sums.astype(out_dtype), divisor)
+            return numeric.divide_float(sums, divisor)
         if isinstance(divisor, int) and divisor < 0:  # divisor_override's sign flip
             if sums.dtype.kind == "u":
                 return np.zeros_like(sums)
@@ -127,6 +129,20 @@ def _mean_like(x, valid, counts, axes, gh, gw, reduction, threads, out_dtype) ->
 
 def _is_nan(value: object) -> bool:
     return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def _valid_sums(x, valid, axes, gh, gw, threads) -> np.ndarray:
+    """Window sums of the valid pixels in the plain mean's own precision: floats in
+    float64; 64-bit integers, whose sums could pass 64 bits, as high and low 32-bit
+    halves joined as Python ints (exact)."""
+    if x.dtype.kind == "f":
+        filled = np.where(valid, x.astype(np.float64), 0.0)
+        return run(filled, axes, None, gh, gw, _SUM, threads)
+    if x.dtype.kind not in "iu" or x.dtype.itemsize < 8:
+        return run(np.where(valid, x, 0), axes, None, gh, gw, _SUM, threads)
+    high = run(np.where(valid, x >> 32, 0), axes, None, gh, gw, _SUM, threads)
+    low = run(np.where(valid, x & 0xFFFFFFFF, 0), axes, None, gh, gw, _SUM, threads)
+    return high.astype(object) * (1 << 32) + low.astype(object)
 
 
 def _grid(rows: np.ndarray, cols: np.ndarray, ndim: int, axes: tuple[int, int]) -> np.ndarray:
