@@ -78,7 +78,7 @@ def convert_streamed(
         if out is None or (small and not deep):
             if input_format != "ZARR":
                 return None  # the whole-image path
-            return _whole_zarr(source, facts, target, settings, write, read)
+            return _whole_zarr(source, facts, out, target, settings, write, read)
         job = Streamed(path, source, out, settings, write, read)
         out.write(target, job.shape, job.dtype, job.bands(), job.scale)
         return job.report()
@@ -226,7 +226,7 @@ class _Output:
         """The Zarr array of this output: OME-Zarr when the input was, in the input's layout."""
         axes = self.facts.axes if self.facts.format == "ZARR" else None
         layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
-        version = int(str(self.save_options.get("zarr_format", 3)))
+        version = writers.zarr_format(self.save_options)
         return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version)
 
     def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
@@ -309,29 +309,25 @@ def _check_bomb(path: str, shape: tuple[int, ...], max_pixels: int | None) -> No
 def _whole_zarr(
     source: Any,
     facts: Facts,
+    out: _Output | None,
     target: BinaryIO | str,
     settings: PoolSettings,
     write: WriteOptions,
     read: ReadOptions,
 ) -> Report:
-    """A Zarr input read whole, then pooled as an array (as a .npy is)."""
+    """A Zarr input read whole, then pooled as an array (as a .npy is); into Zarr,
+    written by the streamed writer as one band (OME-Zarr stays OME-Zarr)."""
     from .arrays.files import _check_size
     from .arrays.route import convert_arrays
 
     layout = read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
     _check_size(source.shape, layout, read.max_pixels, "")
     laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout)
-    if write.format == "ZARR" and facts.axes:  # OME-Zarr stays OME-Zarr, with its axes
-        assert isinstance(target, str)
-        pooled = cast(_pool_laid_out(laid, settings), write.dtype)
-        version = int(str(write.save_options.get("zarr_format", 3)))
-        row_axis = laid.axes[0]
-        writers.create_zarr(target, pooled.shape, pooled.dtype, row_axis, facts.axes, layout,
-                            version)[...] = pooled  # fmt: skip
-        in_size = laid.size
-        out_size = (pooled.shape[laid.axes[1]], pooled.shape[row_axis])
-        return Report("ZARR", in_size, out_size, 1, ())
-    return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
+    if out is None or write.format != "ZARR":
+        return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
+    pooled = cast(_pool_laid_out(laid, settings), write.dtype)
+    out.write(target, pooled.shape, pooled.dtype, [pooled], settings.scale(*laid.size))
+    return Report("ZARR", laid.size, laid.with_array(pooled).size, 1, ())
 
 
 @dataclass(frozen=True)

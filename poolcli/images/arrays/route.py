@@ -103,10 +103,9 @@ def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteO
 def _write_zarr(
     path: str, array: np.ndarray, row_axis: int, layout: str, write: WriteOptions
 ) -> None:
-    from ..streams.writers import write_zarr_whole
+    from ..streams.writers import write_zarr_whole, zarr_format
 
-    version = int(str(write.save_options.get("zarr_format", 3)))
-    write_zarr_whole(path, array, row_axis, layout, zarr_format=version)
+    write_zarr_whole(path, array, row_axis, layout, zarr_format=zarr_format(write.save_options))
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:

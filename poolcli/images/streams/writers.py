@@ -13,7 +13,7 @@ import errno
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -161,6 +161,11 @@ def _take(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
     index = [slice(None)] * a.ndim
     index[axis] = slice(start, stop)
     return a[tuple(index)]
+
+
+def zarr_format(save_options: Mapping[str, object]) -> int:
+    """The Zarr version ``-O zarr_format=`` asks for (checked up front): 3 by default."""
+    return int(str(save_options.get("zarr_format", 3)))
 
 
 def create_zarr(
