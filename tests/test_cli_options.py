@@ -263,6 +263,7 @@ def test_help_and_version_load_only_the_command_lines_own_modules(args):
         "poolcli.spec.limits", "poolcli.spec.modes", "poolcli.batch", "poolcli.batch.choices",
         "poolcli.batch.sharding", "poolcli.cli", "poolcli.cli.app", "poolcli.cli.options",
         "poolcli.cli.console", "poolcli.cli.spelling", "poolcli.cli.completion",
+        "poolcli.cli.raster_options",
     }, sorted(ours)  # fmt: skip
 
 

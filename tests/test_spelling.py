@@ -37,8 +37,6 @@ LIBRARY_ONLY = {
     "inputs",
     "format",
     "band",
-    "nodata",
-    "min_valid",
 }  # the engine has them; --nodata is to come
 
 

@@ -59,6 +59,8 @@ def inspect(
         )
         if description.storage:
             facts["storage"] = description.storage
+        if description.raster:
+            facts["raster"] = _json_safe(description.raster)
         if description.skipped:
             facts["skipped_arrays"] = description.skipped
         if refusal is not None:
@@ -68,6 +70,8 @@ def inspect(
                 facts["out_size"] = list(settings.output_size(*first.size))
             except PoolcliError as error:
                 facts.update(out_size=None, pooling=error.said(spelling))
+            else:
+                _pooled_raster(facts, settings, first.size)
     except PoolcliError as error:
         facts.update(status="error", error=error.said(spelling))
     except OSError as error:
@@ -121,6 +125,10 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     if facts.get("storage"):
         stored = ", ".join(f"{k} {_value(v)}" for k, v in facts["storage"].items())
         lines.append(f"  storage: {stored}")
+    for key, label in (("raster", "raster"), ("pooled_raster", "pooled raster")):
+        if facts.get(key):
+            said = ", ".join(f"{k} {_raster_value(v)}" for k, v in facts[key].items())
+            lines.append(f"  {label}: {said}")
     if facts.get("out_size"):
         lines.append(f"  pooled size: {_size(facts['out_size'])}")
     if facts.get("pooling"):
@@ -189,3 +197,38 @@ def _value(value: Any) -> str:
 
 def _size(size: list[int]) -> str:
     return f"{size[0]}x{size[1]}"
+
+
+def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) -> None:
+    """The output's geotransform and nodata, from the input's and where pooling puts
+    its pixels (:meth:`PoolSettings.placement`)."""
+    found = facts.get("raster") or {}
+    pooled: dict[str, Any] = {}
+    (sx, ox), (sy, oy) = settings.placement(*size)
+    if found.get("geotransform"):
+        x0, dx, rx, y0, ry, dy = found["geotransform"]
+        pooled["geotransform"] = (
+            x0 + ox * dx + oy * rx, dx * sx, rx * sy, y0 + ox * ry + oy * dy, ry * sx, dy * sy,
+        )  # fmt: skip
+    nodata = settings.for_file(found.get("nodata")).nodata_value
+    if nodata is not None:
+        pooled["nodata"] = nodata
+    if pooled:
+        facts["pooled_raster"] = _json_safe(pooled)
+
+
+def _json_safe(found: dict[str, Any]) -> dict[str, Any]:
+    """NaN nodata as ``"nan"``: JSON has no NaN."""
+    return {k: "nan" if isinstance(v, float) and v != v else v for k, v in found.items()}
+
+
+def _raster_value(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_number(v) for v in value) + ")"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_number(v)}" for k, v in value.items())
+    return _number(value)
+
+
+def _number(value: object) -> str:
+    return f"{value:.12g}" if isinstance(value, float) else str(value)

@@ -39,6 +39,8 @@ class PoolingArguments:
     repeat: int
     alpha: str
     linear: bool
+    nodata: int | float | str | None
+    min_valid: float
     layout: str | None
     max_pixels: int | None
     recursive: bool
@@ -82,6 +84,8 @@ class PoolingArguments:
             repeat=self.repeat,
             alpha=self.alpha,
             linear=self.linear,
+            nodata=self.nodata,
+            min_valid=self.min_valid,
         )
 
 

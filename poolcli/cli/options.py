@@ -12,7 +12,7 @@ the (h, w) pair the engine takes), :class:`SizeType` (``WxH``, ``Wx``, ``xH``),
 Pool options (:data:`pool_options`): ``-m/--mode``, ``-k/--kernel``,
 ``-s/--stride``, ``-p/--padding``, ``--dilation``, ``--ceil-mode``,
 ``--exclude-pad``, ``--divisor``, ``--p``, ``--size``, ``--repeat``, ``--alpha``,
-``--linear``.
+``--linear``, ``--nodata``, ``--min-valid`` (:mod:`.raster_options`).
 
 Read options (:data:`read_options`): ``--frame``, ``--layout``, ``--max-pixels``.
 
@@ -48,6 +48,7 @@ from ..spec.arrays import DTYPE_NAMES, LAYOUTS
 from ..spec.limits import DEFAULT_MAX_PIXELS
 from ..spec.modes import AlphaPolicy, PoolMode
 from .completion import complete_formats
+from .raster_options import min_valid, nodata
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -256,7 +257,7 @@ linear = click.option(
 )  # fmt: skip
 
 pool_options = stack(mode, kernel, stride, padding, dilation, ceil_mode, exclude_pad, divisor,
-                     power, size, repeat, alpha, linear)  # fmt: skip
+                     power, size, repeat, alpha, linear, nodata, min_valid)  # fmt: skip
 
 # --- read options ------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ def convert(
             )
         array_out = record_of(write.format).array
         notes += unused_options(read, write, array_out=array_out)
+        settings = settings.for_file(decoded.metadata.nodata)
         results, in_size = [], None
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size
@@ -158,7 +159,8 @@ def describe(
     }
     if not isinstance(source, str) or (streamable := streamable_format(source)) is None:
         return probe(source, max_pixels=read.max_pixels, **options)
-    from .streams.readers import open_rows, storage
+    from .streams.readers import open_rows
+    from .streams.storage import raster, storage
 
     if streamable == "ZARR":
         from .arrays.layouts import pick_layout
@@ -178,6 +180,10 @@ def describe(
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough
         description.storage = {}
+    try:
+        description.raster = raster(source, streamable)
+    except Exception:  # noqa: BLE001 - as the storage facts
+        description.raster = {}
     return description
 
 

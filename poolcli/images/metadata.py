@@ -50,6 +50,8 @@ class Metadata:
     compression: str | None = None
     #: A WebP input is lossless (VP8L): its output stays lossless.
     lossless: bool = False
+    #: A TIFF input's GDAL_NODATA value: nodata unless ``--nodata`` says otherwise.
+    nodata: int | float | None = None
 
     @classmethod
     def from_image(cls, image: Image.Image, *, headers_only: bool = False) -> Metadata:
@@ -82,6 +84,7 @@ class Metadata:
             background=info.get("background") if _animation(image) else None,
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
             compression=info.get("compression") if image.format == "TIFF" else None,
+            nodata=_tiff_nodata(image),
             lossless=image.format == "WEBP" and _webp_lossless(image),
             **_jpeg_settings(image),
         )
@@ -328,6 +331,13 @@ def _has_resolution(image: Image.Image) -> bool:
     if tags is None or image.format != "TIFF":
         return True
     return _X_RESOLUTION in tags and tags.get(_RESOLUTION_UNIT, 2) != 1
+
+
+def _tiff_nodata(image: Image.Image) -> int | float | None:
+    from .georef import Georef
+
+    georef = Georef.of_pillow(image) if image.format == "TIFF" else None
+    return None if georef is None else georef.nodata
 
 
 def _dpi(info: dict) -> tuple[float, float] | None:

@@ -70,6 +70,7 @@ def reducible_by_pillow(settings: PoolSettings) -> bool:
         and settings.divisor is None
         and settings.size is None
         and not settings.linear
+        and settings.nodata_value is None
     )
 
 

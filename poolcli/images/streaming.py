@@ -20,7 +20,7 @@ stored (no real codec packs that tight).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
@@ -31,22 +31,19 @@ from ..errors import LimitError
 from ..pooling.streaming import RowPlan, split, stream
 from ..spec.bands import RowBand
 from ..spec.limits import check_pixels, over_limit
-from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut, pick_layout
 from .arrays.route import _pool_laid_out, cast
-from .engine_route.passes import pool_all
-from .engine_route.route import pool_channels
 from .formats import record_of
 from .modes import array_mode, image_mode
 from .requests import ReadOptions, Report, WriteOptions, add_note, unused_options
 from .streams import writers
-from .streams.readers import Facts, open_rows, stored_bytes
+from .streams.output import Output
+from .streams.readers import Facts, open_rows
+from .streams.storage import stored_bytes
 
 #: A streamed input claiming more pixels than this per byte stored is a bomb.
 BOMB_RATIO = 1000
-
-Compute = Callable[[np.ndarray, PoolSettings], np.ndarray]
 
 
 def convert_streamed(
@@ -68,8 +65,11 @@ def convert_streamed(
         if planned is None:
             return None
         source, facts, out = planned
+        settings = settings.for_file(facts.nodata)
         small = _nbytes(source) <= read.memory // 2
         deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
+        # a GeoTIFF keeps its tags through tifffile's writer (Pillow's would drop them)
+        deep = deep or (facts.georef is not None and out is not None and out.format == "TIFF")
         if deep and out is None:
             depth = array_mode(str(source.dtype), _channels(source))
             name = depth.name if depth is not None else str(source.dtype)
@@ -77,17 +77,20 @@ def convert_streamed(
                      "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
         if out is None or (small and not deep):
             if input_format != "ZARR":
+                if facts.georef is not None and facts.georef.georeferenced:
+                    where = f"{write.format} holds no georeferencing"
+                    add_note(notes, f"{where}; write TIFF to keep it")
                 return None  # the whole-image path
             return _whole_zarr(source, facts, out, target, settings, write, read)
         job = Streamed(path, source, out, settings, write, read)
-        out.write(target, job.shape, job.dtype, job.bands(), job.scale)
+        out.write(target, job.shape, job.dtype, job.bands(), job.placement, settings.nodata_value)
         return job.report()
 
 
 @contextmanager
 def _planned(
     path: str, input_format: str, write: WriteOptions, read: ReadOptions
-) -> Iterator[tuple[Any, Facts, _Output | None] | None]:
+) -> Iterator[tuple[Any, Facts, Output | None] | None]:
     """The open row source of ``path``, its facts and the output plan (None: the
     output does not stream); None when this file is better read whole."""
     opened = open_rows(path, input_format, read.layout)
@@ -99,7 +102,7 @@ def _planned(
         yield (
             source,
             facts,
-            _Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read),
+            Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read),
         )
 
 
@@ -114,7 +117,7 @@ def _nbytes(source: Any) -> int:
 class Streamed:
     """One streamed pooling: its plan, band height, output shape and dtype."""
 
-    def __init__(self, path: str, source: Any, out: _Output, settings: PoolSettings,
+    def __init__(self, path: str, source: Any, out: Output, settings: PoolSettings,
                  write: WriteOptions, read: ReadOptions) -> None:  # fmt: skip
         if out.facts.format == "PNG":  # decoded whole: the plain pixel limit
             check_pixels((source.shape[1], source.shape[0]), read.max_pixels)
@@ -130,7 +133,7 @@ class Streamed:
         self.row_bytes = _nbytes(source) // self.height
         self.rows = self.plan.rows_per_band(self.row_bytes, read.memory // 4, align=writers.TILE)
         self.out_size = settings.output_size(self.width, self.height)
-        self.scale = settings.scale(self.width, self.height)
+        self.placement = settings.placement(self.width, self.height)
         bands, first, stop = self.plan.bands(0, 1)  # one output row tells the dtype
         self.dtype = self._pooled(source.rows(first, stop), bands).dtype
         shape = list(source.shape)
@@ -152,150 +155,6 @@ class Streamed:
         )  # fmt: skip
 
 
-class _Output:
-    """How the bands of one input are pooled and written in one output format."""
-
-    def __init__(
-        self, kind: str, write: WriteOptions, facts: Facts, layout: str | None, record: Any
-    ) -> None:
-        self.kind, self.format, self.facts, self.layout, self.record = (
-            kind,
-            write.format,
-            facts,
-            layout,
-            record,
-        )
-        self.save_options = write.save_options
-
-    @classmethod
-    def plan(
-        cls,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        row_axis: int,
-        facts: Facts,
-        write: WriteOptions,
-        read: ReadOptions,
-    ) -> _Output | None:
-        """The plan for this input and output, or None when they do not stream together."""
-        fmt = write.format
-        if not record_of(fmt).streams_out:
-            return None
-        asked = write.save_options.get("compression")
-        if fmt == "TIFF" and asked is not None and asked not in writers.PILLOW_NAMES:
-            return None  # a bilevel or WebP compression: Pillow's writer, whole
-        if facts.kind == "image":
-            channels = shape[2] if len(shape) == 3 else 1
-            record = array_mode(str(dtype), channels)
-            if fmt == "PNG" and (dtype not in (np.uint8, np.uint16) or channels > 4):
-                return None
-            if fmt in ("PNG", "TIFF") and write.dtype is not None:
-                return None
-            return cls("image", write, facts, None, record)
-        layout = read.layout or facts.extra.get("layout") or pick_layout(shape, None)
-        if fmt in ("PNG", "TIFF"):
-            if layout not in ("hw", "hwc", "chw"):
-                return None
-            channels = 1 if layout == "hw" else shape[2 if layout == "hwc" else 0]
-            out_dtype = np.dtype(write.dtype) if write.dtype else dtype
-            if image_mode(str(out_dtype), channels) is None or channels > 4:
-                return None
-            if fmt == "PNG" and out_dtype not in (np.uint8, np.uint16):
-                return None
-        return cls("array", write, facts, layout, None)
-
-    def compute(self, settings: PoolSettings, notes: list[str]) -> Compute:
-        if self.kind == "image":
-            record = self.record
-            if record is not None and record.poolable:
-                wide = record_of(self.format).array  # a sum into an array keeps its integers
-                return lambda slab, s: pool_channels(slab, record, s, notes, wide=wide)
-            whole = settings.mode is PoolMode.MODE
-            return lambda slab, s: pool_all(
-                slab, s, channel_axis=2 if whole and slab.ndim == 3 else None
-            )
-        layout = self.layout
-        assert layout is not None
-        return lambda slab, s: _pool_laid_out(LaidOut(slab, layout), s)
-
-    @property
-    def row_axis(self) -> int:
-        return 0 if self.kind == "image" else _layout_row_axis(self.layout)
-
-    def create_zarr(self, path: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
-        """The Zarr array of this output: OME-Zarr when the input was, in the input's layout."""
-        axes = self.facts.axes if self.facts.format == "ZARR" else None
-        layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
-        version = writers.zarr_format(self.save_options)
-        return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version)
-
-    def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
-        """Write ``bands`` into ``array`` from output row ``start``, a chunk row at a time."""
-        for band in writers.regroup(bands, writers.TILE, axis=self.row_axis):
-            writers.write_zarr_rows(array, self.row_axis, start, band)
-            start += band.shape[self.row_axis]
-
-    def write(
-        self,
-        target: BinaryIO | str,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        bands: Any,
-        scale: tuple[float, float],
-    ) -> None:
-        facts = self.facts
-        dpi = None if facts.dpi is None else (facts.dpi[0] / scale[0], facts.dpi[1] / scale[1])
-        row_axis = 0 if self.kind == "image" else _layout_row_axis(self.layout)
-        if self.format == "ZARR":
-            assert isinstance(target, str)
-            self.fill_zarr(self.create_zarr(target, shape, dtype), 0, bands)
-            return
-        assert not isinstance(target, str)
-        if self.format == "NPY":
-            writers.write_npy(target, shape, dtype, bands, row_axis)
-            return
-        if self.kind == "array":  # an image from an array: channels last
-            bands = (_channels_last(b, self.layout) for b in bands)
-            shape = _channels_last_shape(shape, self.layout)
-        if self.format == "PNG":
-            writers.write_png(target, shape, dtype, bands, dpi=dpi, icc_profile=facts.icc_profile)
-            return
-        photometric = facts.photometric or (
-            "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
-        )
-        asked = self.save_options.get("compression")
-        kept = facts.compression if facts.format == "TIFF" else None
-        compression = writers.tiff_compression(
-            writers.PILLOW_NAMES[str(asked)] if asked is not None else kept
-        )
-        writers.write_tiff(
-            target,
-            shape,
-            dtype,
-            bands,
-            photometric=photometric,
-            compression=compression,
-            predictor=bool(facts.predictor and facts.predictor > 1),
-            dpi=dpi,
-            icc_profile=facts.icc_profile,
-        )
-
-
-def _layout_row_axis(layout: str | None) -> int:
-    from ..spec.arrays import LAYOUTS
-
-    assert layout is not None
-    return LAYOUTS[layout][0][0]
-
-
-def _channels_last(band: np.ndarray, layout: str | None) -> np.ndarray:
-    return np.moveaxis(band, 0, -1) if layout == "chw" else band
-
-
-def _channels_last_shape(shape: tuple[int, ...], layout: str | None) -> tuple[int, ...]:
-    return shape[1:] + shape[:1] if layout == "chw" else shape
-
-
 def _check_bomb(path: str, shape: tuple[int, ...], max_pixels: int | None) -> None:
     pixels = math.prod(shape)
     if max_pixels is None or pixels <= max_pixels:
@@ -309,7 +168,7 @@ def _check_bomb(path: str, shape: tuple[int, ...], max_pixels: int | None) -> No
 def _whole_zarr(
     source: Any,
     facts: Facts,
-    out: _Output | None,
+    out: Output | None,
     target: BinaryIO | str,
     settings: PoolSettings,
     write: WriteOptions,
@@ -326,7 +185,8 @@ def _whole_zarr(
     if out is None or write.format != "ZARR":
         return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
     pooled = cast(_pool_laid_out(laid, settings), write.dtype)
-    out.write(target, pooled.shape, pooled.dtype, [pooled], settings.scale(*laid.size))
+    placement = settings.placement(*laid.size)
+    out.write(target, pooled.shape, pooled.dtype, [pooled], placement, settings.nodata_value)
     return Report("ZARR", laid.size, laid.with_array(pooled).size, 1, ())
 
 
@@ -357,8 +217,9 @@ def plan_split(
         source, facts, out = planned
         if out is None or _nbytes(source) <= read.memory // 2:
             return None
+        settings = settings.for_file(facts.nodata)
         job = Streamed(path, source, out, settings, write, read)
-        out.create_zarr(target, job.shape, job.dtype)
+        out.create_zarr(target, job.shape, job.dtype, job.placement, settings.nodata_value)
         step = max(writers.TILE, job.rows - job.rows % writers.TILE)
         return Split(tuple(split(job.plan.out_rows, step)), job.report())
 
@@ -380,7 +241,7 @@ def pool_split_band(
         assert planned is not None, "plan_split streamed it"
         source, facts, out = planned
         assert out is not None
-        job = Streamed(path, source, out, settings, write, read)
+        job = Streamed(path, source, out, settings.for_file(facts.nodata), write, read)
         node: Any = zarr.open(target, mode="r+")
         array = node if isinstance(node, zarr.Array) else node["0"]
         out.fill_zarr(array, start, job.bands(start, stop))

@@ -78,3 +78,7 @@ class AlphaPolicy(StrEnum):
         except ValueError:
             message = f"`alpha` must be 'premultiplied' or 'independent', got {value!r}"
             raise ParameterError(message, parameter="alpha", value=value) from None
+
+
+#: ``nodata="none"``: no value is nodata, whatever the file says.
+NO_NODATA = "none"

@@ -8,12 +8,12 @@ from header sizes, so dry runs and ``poolcli info`` never decode pixels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InputError, ParameterError
 from .bands import RowBand
-from .modes import AlphaPolicy, PoolMode
+from .modes import NO_NODATA, AlphaPolicy, PoolMode
 from .parameters import (
     Pair,
     check_mode_options,
@@ -37,6 +37,11 @@ class PoolSettings:
     to keep the aspect ratio. ``repeat`` applies the pooling that many times.
     ``bands``, one per pass, restricts the passes to bands of output rows (a
     streamed input pooled a band at a time, see :mod:`poolcli.pooling.streaming`).
+
+    ``nodata``: samples of this value (``float('nan')``: NaN) count in no window
+    (see :func:`poolcli.pool`); None takes each file's own (a GeoTIFF's GDAL_NODATA,
+    a Zarr array's ``nodata`` attribute), ``"none"`` pools every value as data.
+    ``min_valid``: with nodata, the fraction of a window that must be valid.
     """
 
     kernel: Pair = (2, 2)
@@ -52,6 +57,8 @@ class PoolSettings:
     repeat: int = 1
     alpha: AlphaPolicy = AlphaPolicy.PREMULTIPLIED
     linear: bool = False
+    nodata: int | float | str | None = None
+    min_valid: float = 0.0
     threads: int | None = field(default=None, compare=False)
     bands: tuple[RowBand, ...] = field(default=(), compare=False)
 
@@ -76,6 +83,18 @@ class PoolSettings:
         return self.kernel if self.stride is None else self.stride
 
     @property
+    def nodata_value(self) -> int | float | None:
+        """The nodata value pooling leaves out, or None (every value is data)."""
+        return None if self.nodata is None or self.nodata == NO_NODATA else self.nodata  # type: ignore[return-value]
+
+    def for_file(self, nodata: int | float | None) -> PoolSettings:
+        """These settings for a file that declares ``nodata`` (None: declares none):
+        the file's value unless one was given."""
+        if self.nodata is not None or nodata is None:
+            return self
+        return replace(self, nodata=nodata)
+
+    @property
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`poolcli.pool` (without ``mode``)."""
         return dict(
@@ -87,6 +106,8 @@ class PoolSettings:
             divisor=self.divisor,
             p=self.p,
             threads=self.threads,
+            nodata=self.nodata_value,
+            min_valid=self.min_valid,
         )
 
     def check(self, max_pixels: int | None = None) -> None:
@@ -107,6 +128,7 @@ class PoolSettings:
             count_include_pad=self.count_include_pad,
         )
         check_threads(self.threads)
+        check_nodata_setting(self.nodata, self.min_valid)
         if max_pixels is not None:
             self._check_reach(max_pixels)
 
@@ -212,6 +234,50 @@ class PoolSettings:
             sy, sx = self.effective_stride
             return float(sx**self.repeat), float(sy**self.repeat)
         return width / out_w, height / out_h
+
+    def placement(self, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Where output pixels lie on the input: ((scale, offset) along x, along y), so
+        that output pixel coordinate ``v`` (its corner at 0) is input coordinate
+        ``scale * v + offset``. Each output pixel's centre is its window's centre
+        (``k/2 - s/2 - p`` input pixels from the stride grid); ``repeat`` composes
+        the passes; a ``size`` target spreads its windows over the whole input.
+        Georeferencing and physical pixel sizes follow this."""
+        out_w, out_h = self.output_size(width, height)
+        if self.size is not None:
+            return (width / out_w, 0.0), (height / out_h, 0.0)
+        axes = []
+        for axis in (1, 0):
+            k, s = self.kernel[axis], self.effective_stride[axis]
+            scale, offset = 1.0, 0.0
+            for _ in range(self.repeat):
+                step, shift = _placement(k, s, self.padding[axis], self.dilation[axis])
+                offset += scale * shift  # u = scale * (step * v + shift) + offset
+                scale *= step
+            axes.append((scale, offset))
+        return axes[0], axes[1]
+
+
+def check_nodata_setting(nodata: object, min_valid: object) -> None:
+    """Refuse a ``nodata`` that is no number (nor None or ``"none"``) and a
+    ``min_valid`` outside [0, 1], or given without nodata to apply it to."""
+    number = isinstance(nodata, (int, float)) and not isinstance(nodata, bool)
+    if not (nodata is None or nodata == NO_NODATA or number):
+        message = f"`nodata` must be a number, NaN or 'none', got {nodata!r}"
+        raise ParameterError(message, parameter="nodata", value=nodata)
+    fraction = isinstance(min_valid, (int, float)) and not isinstance(min_valid, bool)
+    if not fraction or not 0 <= float(min_valid) <= 1:  # type: ignore[arg-type]
+        message = f"`min_valid` must be a fraction from 0 to 1, got {min_valid!r}"
+        raise ParameterError(message, parameter="min_valid", value=min_valid)
+    if min_valid and nodata == NO_NODATA:
+        message = "`min_valid` counts valid pixels, but `nodata` is 'none'; give a nodata value"
+        raise ParameterError(message, parameter="min_valid", value=min_valid)
+
+
+def _placement(k: int, s: int, p: int, d: int) -> tuple[float, float]:
+    """(scale, offset) of one pass along an axis: an output pixel spans ``s`` input
+    pixels and its centre is its window's centre, ``(k - 1) * d + 1`` wide from ``-p``."""
+    reach = (k - 1) * d + 1
+    return float(s), reach / 2 - s / 2 - p
 
 
 def _round_half_up(value: float) -> int:

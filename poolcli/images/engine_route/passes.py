@@ -45,7 +45,8 @@ def pool_pass(
         out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
             array, (out_h, out_w), mode=mode, p=p, channel_axis=channel_axis,
-            threads=settings.threads, band=band, _ignore=ignore,
+            threads=settings.threads, band=band, nodata=settings.nodata_value,
+            min_valid=settings.min_valid, _ignore=ignore,
         )  # fmt: skip
     options = settings.engine_options
     options["p"] = p

@@ -57,6 +57,8 @@ def pool_channels(
     """
     mode = settings.mode
     assert record.poolable, "the policy sends poolable modes only"
+    if settings.nodata_value is not None:
+        return _pool_with_nodata(array, record, settings, notes, wide=wide)
     linear, weighted = _transforms(record, settings)
     if (linear or weighted) and not settings.bands and array.shape[0] > 1:
         # linear light is float64 and alpha-weighted sums are 32-bit products (and
@@ -83,12 +85,28 @@ def pool_channels(
     else:
         channel_axis = 2 if array.ndim == 3 else None
         pooled = pool_all(array, settings, channel_axis=channel_axis)
-    if pooled.dtype != array.dtype and wide:
+    return _into_mode(pooled, array.dtype, wide=wide)
+
+
+def _pool_with_nodata(
+    array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str], *, wide: bool
+) -> np.ndarray:
+    """Samples pooled as stored, nodata left out of every window (per sample, as GDAL's
+    per-band nodata; ``mode`` votes whole pixels, nodata when all their samples are)."""
+    if record.alpha and settings.alpha is AlphaPolicy.PREMULTIPLIED:
+        add_note(notes, "with nodata, alpha is a sample like the others (as --alpha independent)")
+    if settings.linear and settings.mode.weighted_by_alpha and record.srgb:
+        add_note(notes, "with nodata, samples are averaged as stored, not in linear light")
+    pooled = pool_all(array, settings, channel_axis=2 if array.ndim == 3 else None)
+    return _into_mode(pooled, array.dtype, wide=wide)
+
+
+def _into_mode(pooled: np.ndarray, dtype: np.dtype, *, wide: bool) -> np.ndarray:
+    """``pooled`` in the image's ``dtype``: a widened sum clipped back, unless ``wide``."""
+    if pooled.dtype == dtype or wide:
         return pooled
-    if pooled.dtype != array.dtype:  # sum widened: clip back into the mode
-        info = np.iinfo(array.dtype) if array.dtype.kind in "iu" else None
-        pooled = np.clip(pooled, info.min, info.max) if info else pooled
-    return pooled.astype(array.dtype, copy=False)
+    info = np.iinfo(dtype) if dtype.kind in "iu" else None
+    return (np.clip(pooled, info.min, info.max) if info else pooled).astype(dtype)
 
 
 #: Bytes of wide (float64, 32-bit product) work per band of the transforms.

@@ -36,6 +36,8 @@ class Description:
     is_array: bool = False
     #: How a TIFF or Zarr is stored (tiles, compression, chunks, levels), for ``info``.
     storage: dict[str, object] = field(default_factory=dict)
+    #: A raster's CRS, geotransform, nodata and pixel sizes, for ``info``.
+    raster: dict[str, object] = field(default_factory=dict)
     #: Arrays of an .npz that cannot be pooled, said (``probe(tolerant=True)``).
     skipped: list[str] = field(default_factory=list)
 

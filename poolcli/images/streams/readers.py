@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..formats import is_deep_png
+from ..georef import Georef, parse_nodata
 
 #: TIFF photometric interpretations streamed as they are.
 _PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
@@ -41,6 +41,10 @@ class Facts:
     icc_profile: bytes | None = None
     #: OME-Zarr axis names (``"cyx"``), for the layout.
     axes: str | None = None
+    #: GeoTIFF and GDAL tags (:class:`poolcli.images.georef.Georef`).
+    georef: Any = None
+    #: The value the file declares as nodata (GDAL_NODATA, a Zarr ``nodata`` attribute).
+    nodata: int | float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -181,6 +185,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
         chunk_rows = page.tilelength if page.is_tiled else page.rowsperstrip
         icc = page.tags.valueof(34675)
+        georef = Georef.of_page(page)
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
@@ -195,6 +200,8 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile=tile,
         dpi=_dpi(page),
         icc_profile=bytes(icc) if icc is not None else None,
+        georef=georef,
+        nodata=None if georef is None else georef.nodata,
     )
     return rows, facts
 
@@ -282,9 +289,10 @@ def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
     except Exception as error:  # zarr raises its own classes for a broken store
         message = f"not a readable Zarr store: {type(error).__name__}: {error}"
         raise InputError(message) from None
-    axes = None
+    axes, group_attrs, transforms = None, {}, None
     if isinstance(node, zarr.Group):
         attrs: dict[str, Any] = dict(node.attrs)
+        group_attrs = attrs
         multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
         if not multiscales:
             message = "the Zarr store is a group with no `multiscales` image; name an array in it"
@@ -292,6 +300,7 @@ def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         first = multiscales[0]
         level_path = first["datasets"][0]["path"]
         axes = "".join(a["name"] if isinstance(a, dict) else a for a in first.get("axes", []))
+        transforms = _ome_transforms(first)
         node = node[level_path]
     if node.ndim < 2:
         message = f"the Zarr array has {node.ndim} dims; poolcli pools 2 or more"
@@ -302,8 +311,32 @@ def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         layout = node.attrs["layout"]  # as poolcli wrote it
     axis = _row_axis(node.ndim, layout)
     chunk = node.chunks[axis] if node.chunks else 1
-    facts = Facts("ZARR", "array", axes=axes or None, extra={"layout": layout, "path": path})
+    nodata = _declared_nodata(node.attrs, group_attrs)
+    facts = Facts("ZARR", "array", axes=axes or None, nodata=nodata,
+                  extra={"layout": layout, "path": path, "transforms": transforms})  # fmt: skip
     return _Rows(node, row_axis=axis, chunk_rows=chunk), facts
+
+
+def _declared_nodata(*attributes: Any) -> int | float | None:
+    """A ``nodata`` (or CF's ``_FillValue``) attribute of the array or its group."""
+    for attrs in attributes:
+        for name in ("nodata", "_FillValue"):
+            value = attrs.get(name) if hasattr(attrs, "get") else None
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return parse_nodata(value)
+    return None
+
+
+def _ome_transforms(multiscale: dict[str, Any]) -> dict[str, Any] | None:
+    """The units of an OME image's axes and level 0's scale and translation."""
+    axes = multiscale.get("axes", [])
+    result: dict[str, Any] = {
+        "units": [a.get("unit") if isinstance(a, dict) else None for a in axes],
+    }
+    for transform in multiscale["datasets"][0].get("coordinateTransformations", []):
+        if transform.get("type") in ("scale", "translation") and "path" not in transform:
+            result[transform["type"]] = [float(v) for v in transform[transform["type"]]]
+    return result
 
 
 def _layout_of_axes(axes: str) -> str | None:
@@ -313,77 +346,3 @@ def _layout_of_axes(axes: str) -> str | None:
         return known[axes.lower()]
     message = f"OME-Zarr axes {axes!r} are not 2 to 4 axes ending in y, x; name an array instead"
     raise InputError(message)
-
-
-def stored_bytes(path: str) -> int:
-    """Bytes a file or a folder (a Zarr store) takes on disk."""
-    if not os.path.isdir(path):
-        return os.path.getsize(path)
-    total = 0
-    for root, _, names in os.walk(path):
-        for name in names:
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(os.path.join(root, name))
-    return total
-
-
-def storage(path: str, fmt: str) -> dict[str, Any]:
-    """How a TIFF or Zarr input is stored, from its headers only (for ``poolcli info``):
-    tiles or strips, compression, BigTIFF, pages and pyramid levels; Zarr chunks,
-    shards, codecs, format version, OME axes and levels."""
-    if fmt == "TIFF":
-        return _tiff_storage(path)
-    if fmt == "ZARR":
-        return _zarr_storage(path)
-    return {}
-
-
-def _tiff_storage(path: str) -> dict[str, Any]:
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        page: Any = tif.pages.first
-        series = tif.series[0]
-        facts: dict[str, Any] = {
-            "layout": "tiled" if page.is_tiled else "striped",
-            "compression": getattr(page.compression, "name", str(page.compression)),
-            "bigtiff": tif.is_bigtiff,
-            "pages": len(tif.pages),
-            "levels": len(series.levels),
-            "shape": list(series.levels[0].shape),
-            "dtype": str(series.dtype),
-        }
-        if page.is_tiled:
-            facts["tile"] = [page.tilewidth, page.tilelength]
-        else:
-            facts["rows_per_strip"] = page.rowsperstrip
-        if tif.is_ome:
-            facts["ome"] = True
-    return facts
-
-
-def _zarr_storage(path: str) -> dict[str, Any]:
-    opened = _open_zarr(path, None)
-    assert opened is not None
-    rows, facts = opened
-    array = rows.array
-    node: Any = array
-    result: dict[str, Any] = {
-        "zarr_format": int(node.metadata.zarr_format),
-        "shape": list(node.shape),
-        "dtype": str(node.dtype),
-        "chunks": list(node.chunks),
-    }
-    shards = getattr(node, "shards", None)
-    if shards:
-        result["shards"] = list(shards)
-    codecs = [type(c).__name__ for c in getattr(node, "compressors", ()) or ()]
-    result["compressors"] = codecs
-    if facts.axes:
-        import zarr
-
-        group: Any = zarr.open_group(path, mode="r")
-        attrs = dict(group.attrs)
-        multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
-        result.update(axes=facts.axes, levels=len(multiscales[0]["datasets"]))
-    return result

@@ -13,7 +13,7 @@ import errno
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -102,8 +102,10 @@ def write_tiff(
     predictor: bool = False,
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
+    extratags: Sequence[tuple[int, int, int, Any, bool]] = (),
 ) -> None:
-    """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands."""
+    """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands;
+    ``extratags`` as tifffile takes them (GeoTIFF tags)."""
     import tifffile
 
     samples = shape[2] if len(shape) == 3 else 1
@@ -124,8 +126,9 @@ def write_tiff(
     options.update(compression=compression, bigtiff=size > BIGTIFF_BYTES, metadata=None)
     try:
         tifffile.imwrite(
-            stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None, **options
-        )
+            stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None,
+            extratags=extratags, **options,
+        )  # fmt: skip
     except OSError as error:
         if error.errno is None:  # tifffile's own check of a short write
             message = f"a short write, the disk is probably full ({error})"
@@ -176,12 +179,17 @@ def create_zarr(
     axes: str | None = None,
     layout: str | None = None,
     zarr_format: int = 3,
+    *,
+    transforms: Mapping[str, Any] | None = None,
+    nodata: int | float | None = None,
 ) -> Any:
     """A new Zarr array at ``path`` (v3, or v2 with ``zarr_format=2``): chunks of 256
     along the spatial axes, zstd.
 
     With OME ``axes`` (``"cyx"``) the folder is an OME-Zarr image (NGFF 0.5 on v3,
-    0.4 on v2) whose level 0 is the array.
+    0.4 on v2) whose level 0 is the array; ``transforms`` gives its axes' ``units``
+    and its ``scale`` and ``translation`` (default: scale 1). ``nodata`` becomes the
+    array's ``nodata`` attribute (``"NaN"`` for NaN, as JSON has no NaN).
     """
     import zarr
     import zarr.codecs
@@ -205,22 +213,26 @@ def create_zarr(
         )
         if layout is not None:  # read back in the same layout (hwc for a colour image)
             array.attrs["layout"] = layout
+        _set_nodata(array, nodata)
         return array
     group = zarr.open_group(path, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
+    _set_nodata(array, nodata)
     kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+    transforms = transforms or {}
+    units = transforms.get("units") or [None] * len(axes)
+    placed = [{"type": "scale", "scale": transforms.get("scale") or [1.0] * len(axes)}]
+    if transforms.get("translation") and any(transforms["translation"]):
+        placed.append({"type": "translation", "translation": transforms["translation"]})
+    described = []
+    for name, unit in zip(axes, units, strict=True):
+        axis = {"name": name, "type": kinds[name]}
+        described.append({**axis, "unit": unit} if unit else axis)
     multiscales: dict[str, Any] = {
         "multiscales": [
             {
-                "axes": [{"name": a, "type": kinds[a]} for a in axes],
-                "datasets": [
-                    {
-                        "path": "0",
-                        "coordinateTransformations": [
-                            {"type": "scale", "scale": [1.0] * len(axes)}
-                        ],
-                    }
-                ],
+                "axes": described,
+                "datasets": [{"path": "0", "coordinateTransformations": placed}],
             }
         ],
     }
@@ -230,6 +242,11 @@ def create_zarr(
     else:
         group.attrs["ome"] = {"version": "0.5", **multiscales}
     return array
+
+
+def _set_nodata(array: Any, nodata: int | float | None) -> None:
+    if nodata is not None:
+        array.attrs["nodata"] = "NaN" if nodata != nodata else nodata
 
 
 def write_zarr_whole(
