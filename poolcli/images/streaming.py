@@ -68,8 +68,9 @@ def convert_streamed(
         settings = settings.for_file(facts.nodata)
         small = _nbytes(source) <= read.memory // 2
         deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
-        # a GeoTIFF keeps its tags through tifffile's writer (Pillow's would drop them)
-        deep = deep or (facts.georef is not None and out is not None and out.format == "TIFF")
+        # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
+        tagged = facts.georef is not None or "ome" in facts.extra
+        deep = deep or (tagged and out is not None and out.format == "TIFF")
         if deep and out is None:
             depth = array_mode(str(source.dtype), _channels(source))
             name = depth.name if depth is not None else str(source.dtype)

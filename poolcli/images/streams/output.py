@@ -182,6 +182,7 @@ class Output:
             dpi=dpi,
             icc_profile=facts.icc_profile,
             extratags=georef.extratags() if georef is not None else (),
+            ome=_scaled_sizes(facts.extra.get("ome"), placement),
         )
 
 
@@ -197,6 +198,17 @@ def _placed(transforms: dict[str, Any] | None, axes: str, placement: Placement) 
             translation[i] += scale[i] * (offset + step / 2 - 0.5)
             scale[i] *= step
     return {"units": transforms.get("units"), "scale": scale, "translation": translation}
+
+
+def _scaled_sizes(sizes: dict[str, Any] | None, placement: Placement) -> dict[str, Any] | None:
+    """An OME-TIFF's physical pixel sizes times the pixels each output pixel spans."""
+    if sizes is None:
+        return None
+    scaled = dict(sizes)
+    for name, (step, _) in zip("XY", placement, strict=True):
+        if f"PhysicalSize{name}" in scaled:
+            scaled[f"PhysicalSize{name}"] = float(scaled[f"PhysicalSize{name}"]) * step
+    return scaled
 
 
 def _layout_row_axis(layout: str | None) -> int:

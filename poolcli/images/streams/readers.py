@@ -186,6 +186,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         chunk_rows = page.tilelength if page.is_tiled else page.rowsperstrip
         icc = page.tags.valueof(34675)
         georef = Georef.of_page(page)
+        ome = _ome_sizes(tif) if tif.is_ome else None
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
@@ -202,8 +203,19 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         icc_profile=bytes(icc) if icc is not None else None,
         georef=georef,
         nodata=None if georef is None else georef.nodata,
+        extra={"ome": ome} if ome is not None else {},
     )
     return rows, facts
+
+
+def _ome_sizes(tif: Any) -> dict[str, Any]:
+    """An OME-TIFF's physical pixel sizes (``PhysicalSizeX``, its unit...), as OME-XML says."""
+    import tifffile
+
+    image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+    pixels = (image[0] if isinstance(image, list) else image)["Pixels"]
+    names = ("PhysicalSizeX", "PhysicalSizeY", "PhysicalSizeXUnit", "PhysicalSizeYUnit")
+    return {name: pixels[name] for name in names if name in pixels}
 
 
 class _DecodedPng:

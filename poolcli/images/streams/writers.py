@@ -103,9 +103,11 @@ def write_tiff(
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
     extratags: Sequence[tuple[int, int, int, Any, bool]] = (),
+    ome: Mapping[str, Any] | None = None,
 ) -> None:
     """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands;
-    ``extratags`` as tifffile takes them (GeoTIFF tags)."""
+    ``extratags`` as tifffile takes them (GeoTIFF tags); ``ome``: an OME-TIFF, with
+    these OME-XML pixel attributes (``PhysicalSizeX``...)."""
     import tifffile
 
     samples = shape[2] if len(shape) == 3 else 1
@@ -124,6 +126,8 @@ def write_tiff(
         options["predictor"] = True
     options.update(shape=shape, dtype=dtype, tile=(TILE, TILE), photometric=photometric)
     options.update(compression=compression, bigtiff=size > BIGTIFF_BYTES, metadata=None)
+    if ome is not None:
+        options.update(ome=True, metadata={"axes": "YXS" if samples > 1 else "YX", **ome})
     try:
         tifffile.imwrite(
             stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None,

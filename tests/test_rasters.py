@@ -1,0 +1,326 @@
+"""Scientific rasters: GeoTIFFs written by GDAL (through rasterio), pooled by the
+command line with nodata left out, read back by GDAL with their CRS, nodata and the
+geotransform each pooling implies; values against the loop reference."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+from PIL import Image
+from reference import reference_pool
+
+from poolcli.cli import cli
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.transform import from_origin  # noqa: E402
+
+# rasterio multiplies its Affine objects with `*`, which affine 3.1 asks to be `@`
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
+
+ORIGIN = (400000.0, 5000000.0)
+PIXEL = 30.0
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def holes(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """A mask of nodata blobs (rectangles) and scattered single pixels."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random(shape) < 0.08
+    for _ in range(4):
+        y, x = rng.integers(0, shape[0] - 5), rng.integers(0, shape[1] - 5)
+        mask[y : y + rng.integers(2, 9), x : x + rng.integers(2, 11)] = True
+    return mask
+
+
+def geotiff(path, values: np.ndarray, nodata, **profile) -> np.ndarray:
+    """``values`` written by GDAL as a GeoTIFF in UTM 33N with 30 m pixels."""
+    options = dict(
+        driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
+        dtype=values.dtype.name, crs="EPSG:32633", transform=from_origin(*ORIGIN, PIXEL, PIXEL),
+        nodata=nodata,
+    )  # fmt: skip
+    options.update(profile)
+    with rasterio.open(path, "w", **options) as dataset:
+        dataset.write(values, 1)
+    return values
+
+
+def dem(path, shape=(43, 61)) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    values = rng.normal(500, 120, shape).astype(np.int16)
+    values[holes(shape, 2)] = -9999
+    return geotiff(path, values, -9999)
+
+
+def read(path):
+    with rasterio.open(path) as dataset:
+        return dataset.read(1), dataset.crs, dataset.nodata, dataset.transform.to_gdal()
+
+
+def expected_transform(kernel: int, stride: int, padding: int) -> tuple[float, ...]:
+    offset = kernel / 2 - stride / 2 - padding  # input pixels from the stride grid
+    x0, y0 = ORIGIN
+    return (x0 + offset * PIXEL, PIXEL * stride, 0.0, y0 - offset * PIXEL, 0.0, -PIXEL * stride)
+
+
+CASES = {
+    "avg 2x2": (["-m", "avg", "-k", "2"], "avg", 2, 2, 0),
+    "max 3x3 s2 p1": (["-m", "max", "-k", "3", "-s", "2", "-p", "1"], "max", 3, 2, 1),
+    "sum 4x4": (["-m", "sum", "-k", "4"], "sum", 4, 4, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("memory", ["256M", "4K"], ids=["whole", "streamed"])
+def test_a_gdal_dem_keeps_crs_nodata_dtype_and_moves_its_geotransform(tmp_path, case, memory):
+    options, mode, k, s, p = CASES[case]
+    values = dem(tmp_path / "dem.tif")
+    done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif", *options,
+               "--memory", memory)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    pooled, crs, nodata, transform = read(tmp_path / "out.tif")
+    assert crs.to_epsg() == 32633
+    assert nodata == -9999
+    assert transform == pytest.approx(expected_transform(k, s, p))
+    want = reference_pool(values, k, stride=s, padding=p, mode=mode, nodata=-9999)
+    # int16 stays int16; a sum keeps its widened integers, as GDAL reads them
+    assert pooled.dtype == (np.int64 if mode == "sum" else np.int16)
+    np.testing.assert_array_equal(pooled, want)
+    assert (pooled == -9999).any()  # the blobs leave empty windows
+
+
+def test_the_nodata_holes_change_the_mean_as_the_reference_says(tmp_path):
+    """The bug the issue found: holes averaged into their neighbours."""
+    values = dem(tmp_path / "dem.tif")
+    assert run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif", "-m", "avg").exit_code == 0
+    plain = reference_pool(values, 2, mode="avg")
+    pooled = read(tmp_path / "out.tif")[0]
+    valid = pooled != -9999
+    assert (pooled[valid] != plain[valid]).sum() > 20  # windows with holes differ
+    assert (pooled[valid] > 0).all()  # none pulled towards -9999
+
+
+@pytest.mark.parametrize("memory", ["256M", "4K"], ids=["whole", "streamed"])
+def test_a_nan_holed_float_raster_averages_its_valid_pixels(tmp_path, memory):
+    rng = np.random.default_rng(3)
+    values = rng.random((37, 50)).astype(np.float32) * 100
+    values[holes(values.shape, 4)] = np.nan
+    geotiff(tmp_path / "f.tif", values, float("nan"), compress="deflate")
+    done = run("pool", tmp_path / "f.tif", "-o", tmp_path / "out.tif", "-m", "avg",
+               "--memory", memory)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    pooled, crs, nodata, transform = read(tmp_path / "out.tif")
+    assert pooled.dtype == np.float32 and crs.to_epsg() == 32633 and math.isnan(nodata)
+    assert transform == pytest.approx(expected_transform(2, 2, 0))
+    want = reference_pool(values, 2, mode="avg", nodata=float("nan"))
+    np.testing.assert_allclose(pooled, want, rtol=1e-6, equal_nan=True)
+    assert np.isnan(pooled).any() and not np.isnan(pooled[~np.isnan(want)]).any()
+
+
+def test_a_land_cover_mode_never_votes_for_nodata(tmp_path):
+    rng = np.random.default_rng(5)
+    values = rng.integers(1, 7, (41, 57)).astype(np.uint8)
+    values[holes(values.shape, 6)] = 0
+    values[:8, :8] = 0  # whole windows of nodata
+    values[8:12, 8:12] = [[0, 0, 0, 3]] * 4  # nodata the commonest, one valid class
+    geotiff(tmp_path / "lc.tif", values, 0, tiled=True, blockxsize=16, blockysize=16)
+    done = run("pool", tmp_path / "lc.tif", "-o", tmp_path / "out.tif", "-m", "mode", "-k", "4")
+    assert done.exit_code == 0, done.output
+    pooled, crs, nodata, transform = read(tmp_path / "out.tif")
+    assert pooled.dtype == np.uint8 and crs.to_epsg() == 32633 and nodata == 0
+    assert transform == pytest.approx(expected_transform(4, 4, 0))
+    np.testing.assert_array_equal(pooled, reference_pool(values, 4, mode="mode", nodata=0))
+    assert pooled[0, 0] == 0 and pooled[2, 2] == 3
+
+
+def test_min_valid_makes_sparse_windows_nodata(tmp_path):
+    values = dem(tmp_path / "dem.tif")
+    done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif", "-m", "avg", "-k", "3",
+               "--min-valid", "0.75")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    want = reference_pool(values, 3, mode="avg", nodata=-9999, min_valid=0.75)
+    np.testing.assert_array_equal(read(tmp_path / "out.tif")[0], want)
+    assert (want == -9999).sum() > (
+        reference_pool(values, 3, mode="avg", nodata=-9999) == -9999
+    ).sum()
+
+
+def test_nodata_none_pools_every_value_and_a_given_value_replaces_the_files(tmp_path):
+    values = dem(tmp_path / "dem.tif")
+    assert (
+        run("pool", tmp_path / "dem.tif", "-o", tmp_path / "a.tif", "--nodata", "none").exit_code
+        == 0
+    )
+    np.testing.assert_array_equal(
+        read(tmp_path / "a.tif")[0], reference_pool(values, 2, mode="avg")
+    )
+    done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "b.tif", "-m", "max", "--nodata", "0")
+    assert done.exit_code == 0
+    pooled, _, nodata, _ = read(tmp_path / "b.tif")
+    assert nodata == 0
+    np.testing.assert_array_equal(pooled, reference_pool(values, 2, mode="max", nodata=0))
+
+
+def test_nodata_255_on_a_plain_png(tmp_path):
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 255, (30, 44)).astype(np.uint8)  # 0-254: 255 only where we say
+    values[holes(values.shape, 8)] = 255
+    Image.fromarray(values).save(tmp_path / "mask.png")
+    for mode in ("avg", "max", "min", "median", "mode"):
+        out = tmp_path / f"{mode}.png"
+        done = run("pool", tmp_path / "mask.png", "-o", out, "-m", mode, "--nodata", "255")
+        assert done.exit_code == 0, done.output
+        want = reference_pool(values, 2, mode=mode, nodata=255)
+        np.testing.assert_array_equal(np.asarray(Image.open(out)), want, err_msg=mode)
+    plain = reference_pool(values, 2, mode="max")
+    assert (plain == 255).sum() > (np.asarray(Image.open(tmp_path / "max.png")) == 255).sum()
+
+
+def test_an_rgb_png_leaves_nodata_out_sample_by_sample(tmp_path):
+    rng = np.random.default_rng(9)
+    values = rng.integers(0, 250, (12, 16, 3)).astype(np.uint8)
+    values[holes((12, 16), 10)] = 255
+    Image.fromarray(values).save(tmp_path / "rgb.png")
+    done = run("pool", tmp_path / "rgb.png", "-o", tmp_path / "out.png", "--nodata", "255")
+    assert done.exit_code == 0, done.output
+    want = reference_pool(values, 2, mode="avg", nodata=255)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
+
+
+def test_a_geotiff_into_png_says_the_georeferencing_is_not_kept(tmp_path):
+    values = dem(tmp_path / "dem.tif")
+    uint8 = geotiff(tmp_path / "u8.tif", (values > 0).astype(np.uint8) * 200 + 1, 1)
+    done = run("pool", tmp_path / "u8.tif", "-o", tmp_path / "out.png")
+    assert done.exit_code == 0
+    assert "PNG holds no georeferencing; write TIFF to keep it" in done.output
+    want = reference_pool(uint8, 2, mode="avg", nodata=1)  # the file's nodata still applies
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
+
+
+def test_model_transformation_and_pixel_is_point_tags_move_as_gdal_reads_them(tmp_path):
+    """Tags GDAL writes less often, written by tifffile, moved by poolcli, read by GDAL."""
+    values = np.arange(20 * 24, dtype=np.uint16).reshape(20, 24)
+    rotated = (2.0, 0.5, 0, 1000.0, 0.25, -3.0, 0, 2000.0, 0, 0, 0, 0, 0, 0, 0, 1)
+    keys = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633)
+    tifffile.imwrite(tmp_path / "m.tif", values,
+                     extratags=[(34264, 12, 16, rotated, True), (34735, 3, 16, keys, True)])  # fmt: skip
+    point = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32633)  # PixelIsPoint
+    tie = (0.0, 0.0, 0.0, 500.0, 800.0, 0.0)
+    tifffile.imwrite(tmp_path / "p.tif", values, extratags=[
+        (33550, 12, 3, (10.0, 10.0, 0.0), True), (33922, 12, 6, tie, True),
+        (34735, 3, 16, point, True)])  # fmt: skip
+    for name in ("m", "p"):
+        source = tmp_path / f"{name}.tif"
+        out = tmp_path / f"{name}_out.tif"
+        assert run("pool", source, "-o", out, "-k", "3", "-s", "2", "-p", "1").exit_code == 0
+        with rasterio.open(source) as before, rasterio.open(out) as after:
+            # output pixel (0, 0)'s centre is input pixel coordinate (0.5, 0.5): window
+            # -1..2's centre; one output pixel spans two input pixels each way
+            want = (
+                before.transform
+                * rasterio.Affine.translation(-0.5, -0.5)
+                * rasterio.Affine.scale(2)
+            )
+            assert after.transform.to_gdal() == pytest.approx(want.to_gdal())
+            assert after.crs.to_epsg() == 32633
+
+
+def test_info_shows_crs_geotransform_and_nodata(tmp_path):
+    dem(tmp_path / "dem.tif")
+    done = run("info", tmp_path / "dem.tif", "-k", "3", "-s", "2", "-p", "1")
+    assert done.exit_code == 0, done.output
+    assert (
+        "raster: crs EPSG:32633, geotransform (400000, 30, 0, 5000000, 0, -30), nodata -9999"
+        in done.output
+    )
+    assert (
+        "pooled raster: geotransform (399985, 60, 0, 5000015, 0, -60), nodata -9999" in done.output
+    )
+    facts = json.loads(run("info", "--json", tmp_path / "dem.tif").output)
+    assert facts["raster"] == {
+        "crs": "EPSG:32633", "geotransform": [400000.0, 30.0, 0.0, 5000000.0, 0.0, -30.0],
+        "nodata": -9999,
+    }  # fmt: skip
+
+
+def test_gdal_statistics_are_dropped_and_other_metadata_kept(tmp_path):
+    values = dem(tmp_path / "dem.tif")
+    with rasterio.open(tmp_path / "dem.tif", "r+") as dataset:
+        dataset.update_tags(AREA="alps")
+        dataset.update_tags(1, STATISTICS_MAXIMUM=int(values.max()), UNITS="metres")
+    assert run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif").exit_code == 0
+    with rasterio.open(tmp_path / "out.tif") as dataset:
+        assert dataset.tags()["AREA"] == "alps"
+        assert dataset.tags(1) == {"UNITS": "metres"}
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("abc", "'abc' is not a number, nan or none"),
+    ("inf", "nodata must be finite or nan"),
+])  # fmt: skip
+def test_a_bad_nodata_is_a_usage_error(tmp_path, value, problem):
+    dem(tmp_path / "dem.tif")
+    done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif", "--nodata", value)
+    assert done.exit_code == 2 and problem in done.output
+    assert not (tmp_path / "out.tif").exists()
+
+
+def test_a_nodata_the_dtype_cannot_hold_fails_that_input_in_one_line(tmp_path):
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
+    done = run("pool", tmp_path / "a.png", "-o", tmp_path / "out.png", "--nodata", "300")
+    assert done.exit_code == 1
+    assert "--nodata 300 is not a value of uint8 (0 to 255)" in done.output
+    assert len(done.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_zarr_nodata_attribute_is_the_default_and_ome_pixel_sizes_scale(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    values = dem(tmp_path / "dem.tif")
+    group = zarr.open_group(tmp_path / "in.ome.zarr", mode="w", zarr_format=2)
+    group.create_array("0", data=values, chunks=(16, 16)).attrs["nodata"] = -9999
+    group.attrs["multiscales"] = [{
+        "version": "0.4",
+        "axes": [{"name": "y", "type": "space", "unit": "micrometer"},
+                 {"name": "x", "type": "space", "unit": "micrometer"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [
+            {"type": "scale", "scale": [0.5, 0.25]}]}],
+    }]  # fmt: skip
+    done = run("pool", tmp_path / "in.ome.zarr", "-o", tmp_path / "out.ome.zarr", "-m", "avg",
+               "-O", "zarr_format=2")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    node = next(iter(Reader(parse_url(str(tmp_path / "out.ome.zarr")))()))
+    transforms = node.metadata["coordinateTransformations"][0]
+    assert transforms == [{"type": "scale", "scale": [1.0, 0.5]},
+                          {"type": "translation", "translation": [0.25, 0.125]}]  # fmt: skip
+    assert [a.get("unit") for a in node.metadata["axes"]] == ["micrometer", "micrometer"]
+    pooled = np.asarray(node.data[0])
+    np.testing.assert_array_equal(pooled, reference_pool(values, 2, mode="avg", nodata=-9999))
+    assert zarr.open_group(tmp_path / "out.ome.zarr")["0"].attrs["nodata"] == -9999
+
+
+def test_an_ome_tiff_keeps_its_physical_pixel_sizes_scaled(tmp_path):
+    values = np.arange(48 * 64, dtype=np.uint16).reshape(48, 64)
+    sizes = {"PhysicalSizeX": 0.25, "PhysicalSizeY": 0.5, "PhysicalSizeXUnit": "µm",
+             "PhysicalSizeYUnit": "µm"}  # fmt: skip
+    tifffile.imwrite(tmp_path / "in.ome.tif", values, ome=True, metadata={"axes": "YX", **sizes})
+    done = run("pool", tmp_path / "in.ome.tif", "-o", tmp_path / "out.ome.tif", "-k", "4")
+    assert done.exit_code == 0, done.output
+    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:
+        assert tif.is_ome
+        pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]["Pixels"]
+        pooled = tif.asarray()
+    assert (pixels["PhysicalSizeX"], pixels["PhysicalSizeY"]) == (1.0, 2.0)
+    assert pixels["PhysicalSizeXUnit"] == "µm"
+    np.testing.assert_array_equal(pooled, reference_pool(values, 4, mode="avg"))
