@@ -324,3 +324,23 @@ def test_an_ome_tiff_keeps_its_physical_pixel_sizes_scaled(tmp_path):
     assert (pixels["PhysicalSizeX"], pixels["PhysicalSizeY"]) == (1.0, 2.0)
     assert pixels["PhysicalSizeXUnit"] == "µm"
     np.testing.assert_array_equal(pooled, reference_pool(values, 4, mode="avg"))
+
+
+def test_an_npy_takes_nodata_and_min_valid_without_nodata_says_it_changes_nothing(tmp_path):
+    values = np.arange(36, dtype=np.int16).reshape(6, 6)
+    values[:2, :2] = -1
+    np.save(tmp_path / "a.npy", values)
+    done = run("pool", tmp_path / "a.npy", "-o", tmp_path / "b.npy", "--nodata", "-1")
+    assert done.exit_code == 0, done.output
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "b.npy"), [[-1, 6, 8], [16, 18, 20], [28, 30, 32]]
+    )
+    done = run("pool", tmp_path / "a.npy", "-o", tmp_path / "c.npy", "--min-valid", "0.5")
+    assert done.exit_code == 0
+    assert "--min-valid changes nothing: no nodata value is given or declared" in done.output
+    done = run("pool", tmp_path / "a.npy", "-o", tmp_path / "d.npy", "--min-valid", "0.5",
+               "--nodata", "none")  # fmt: skip
+    assert (
+        done.exit_code == 2
+        and "--min-valid counts valid pixels, but --nodata is 'none'" in done.output
+    )

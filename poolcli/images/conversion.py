@@ -25,7 +25,7 @@ from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
 from .reading.headers import Description, probe
 from .reading.sources import Source
-from .requests import ReadOptions, Report, WriteOptions, unused_options
+from .requests import ReadOptions, Report, WriteOptions, resolve_nodata, unused_options
 from .writing.save import save
 
 _READ = ReadOptions()  # the defaults: the pixel limit, every frame, default layouts
@@ -69,7 +69,7 @@ def convert(
             )
         array_out = record_of(write.format).array
         notes += unused_options(read, write, array_out=array_out)
-        settings = settings.for_file(decoded.metadata.nodata)
+        settings = resolve_nodata(settings, decoded.metadata.nodata, notes)
         results, in_size = [], None
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size

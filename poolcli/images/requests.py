@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..spec.limits import DEFAULT_MAX_PIXELS, DEFAULT_MEMORY
+
+if TYPE_CHECKING:
+    from ..spec.settings import PoolSettings
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,17 @@ def add_note(notes: list[str], text: str) -> None:
     """Append ``text`` to the notes for the report, once."""
     if text not in notes:
         notes.append(text)
+
+
+def resolve_nodata(
+    settings: PoolSettings, declared: int | float | None, notes: list[str]
+) -> PoolSettings:
+    """``settings`` for a file that declares ``declared`` as nodata (see
+    :meth:`PoolSettings.for_file`), with a note when ``min_valid`` has none to count."""
+    settings = settings.for_file(declared)
+    if settings.min_valid and settings.nodata_value is None:
+        add_note(notes, "`min_valid` changes nothing: no nodata value is given or declared")
+    return settings
 
 
 def unused_options(read: ReadOptions, write: WriteOptions, *, array_out: bool) -> list[str]:

@@ -36,7 +36,7 @@ from .arrays.layouts import LaidOut, pick_layout
 from .arrays.route import _pool_laid_out, cast
 from .formats import record_of
 from .modes import array_mode, image_mode
-from .requests import ReadOptions, Report, WriteOptions, add_note, unused_options
+from .requests import ReadOptions, Report, WriteOptions, add_note, resolve_nodata, unused_options
 from .streams import writers
 from .streams.output import Output
 from .streams.readers import Facts, open_rows
@@ -65,7 +65,7 @@ def convert_streamed(
         if planned is None:
             return None
         source, facts, out = planned
-        settings = settings.for_file(facts.nodata)
+        settings = resolve_nodata(settings, facts.nodata, notes)
         small = _nbytes(source) <= read.memory // 2
         deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
         # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
