@@ -118,11 +118,14 @@ def test_a_nan_holed_float_raster_averages_its_valid_pixels(tmp_path, memory):
                "--memory", memory)  # fmt: skip
     assert done.exit_code == 0, done.output
     pooled, crs, nodata, transform = read(tmp_path / "out.tif")
-    assert pooled.dtype == np.float32 and crs.to_epsg() == 32633 and math.isnan(nodata)
+    assert pooled.dtype == np.float32
+    assert crs.to_epsg() == 32633
+    assert math.isnan(nodata)
     assert transform == pytest.approx(expected_transform(2, 2, 0))
     want = reference_pool(values, 2, mode="avg", nodata=float("nan"))
     np.testing.assert_allclose(pooled, want, rtol=1e-6, equal_nan=True)
-    assert np.isnan(pooled).any() and not np.isnan(pooled[~np.isnan(want)]).any()
+    assert np.isnan(pooled).any()
+    assert not np.isnan(pooled[~np.isnan(want)]).any()
 
 
 def test_a_land_cover_mode_never_votes_for_nodata(tmp_path):
@@ -135,10 +138,13 @@ def test_a_land_cover_mode_never_votes_for_nodata(tmp_path):
     done = run("pool", tmp_path / "lc.tif", "-o", tmp_path / "out.tif", "-m", "mode", "-k", "4")
     assert done.exit_code == 0, done.output
     pooled, crs, nodata, transform = read(tmp_path / "out.tif")
-    assert pooled.dtype == np.uint8 and crs.to_epsg() == 32633 and nodata == 0
+    assert pooled.dtype == np.uint8
+    assert crs.to_epsg() == 32633
+    assert nodata == 0
     assert transform == pytest.approx(expected_transform(4, 4, 0))
     np.testing.assert_array_equal(pooled, reference_pool(values, 4, mode="mode", nodata=0))
-    assert pooled[0, 0] == 0 and pooled[2, 2] == 3
+    assert pooled[0, 0] == 0
+    assert pooled[2, 2] == 3
 
 
 def test_min_valid_makes_sparse_windows_nodata(tmp_path):
@@ -210,8 +216,8 @@ def test_model_transformation_and_pixel_is_point_tags_move_as_gdal_reads_them(tm
     values = np.arange(20 * 24, dtype=np.uint16).reshape(20, 24)
     rotated = (2.0, 0.5, 0, 1000.0, 0.25, -3.0, 0, 2000.0, 0, 0, 0, 0, 0, 0, 0, 1)
     keys = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633)
-    tifffile.imwrite(tmp_path / "m.tif", values,
-                     extratags=[(34264, 12, 16, rotated, True), (34735, 3, 16, keys, True)])  # fmt: skip
+    tags = [(34264, 12, 16, rotated, True), (34735, 3, 16, keys, True)]
+    tifffile.imwrite(tmp_path / "m.tif", values, extratags=tags)
     point = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32633)  # PixelIsPoint
     tie = (0.0, 0.0, 0.0, 500.0, 800.0, 0.0)
     tifffile.imwrite(tmp_path / "p.tif", values, extratags=[
@@ -269,7 +275,8 @@ def test_gdal_statistics_are_dropped_and_other_metadata_kept(tmp_path):
 def test_a_bad_nodata_is_a_usage_error(tmp_path, value, problem):
     dem(tmp_path / "dem.tif")
     done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "out.tif", "--nodata", value)
-    assert done.exit_code == 2 and problem in done.output
+    assert done.exit_code == 2
+    assert problem in done.output
     assert not (tmp_path / "out.tif").exists()
 
 
@@ -340,7 +347,5 @@ def test_an_npy_takes_nodata_and_min_valid_without_nodata_says_it_changes_nothin
     assert "--min-valid changes nothing: no nodata value is given or declared" in done.output
     done = run("pool", tmp_path / "a.npy", "-o", tmp_path / "d.npy", "--min-valid", "0.5",
                "--nodata", "none")  # fmt: skip
-    assert (
-        done.exit_code == 2
-        and "--min-valid counts valid pixels, but --nodata is 'none'" in done.output
-    )
+    assert done.exit_code == 2
+    assert "--min-valid counts valid pixels, but --nodata is 'none'" in done.output
