@@ -27,7 +27,8 @@ VALUE_OPTIONS = frozenset(
         "-p", "--padding", "--dilation", "--divisor", "--p", "--size", "--repeat",
         "--alpha", "--frame", "--layout", "--max-pixels", "--memory", "--format", "-O",
         "--save-option", "--dtype", "--include", "--exclude", "--files-from", "-j",
-        "--jobs", "--executor", "--scheduler", "--scheduler-timeout", "--shard",
+        "--jobs", "--executor", "--scheduler", "--scheduler-timeout", "--shard", "--nodata",
+        "--min-valid",
     }
 )  # fmt: skip
 _DEFAULT_LIMIT = 89_478_485  # poolcli.spec.limits.DEFAULT_MAX_PIXELS (a test checks)
