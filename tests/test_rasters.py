@@ -349,3 +349,52 @@ def test_an_npy_takes_nodata_and_min_valid_without_nodata_says_it_changes_nothin
                "--nodata", "none")  # fmt: skip
     assert done.exit_code == 2
     assert "--min-valid counts valid pixels, but --nodata is 'none'" in done.output
+
+
+def test_a_classified_raster_keeps_its_colour_table_and_georeferencing(tmp_path):
+    rng = np.random.default_rng(11)
+    values = rng.integers(1, 6, (40, 50)).astype(np.uint8)
+    values[:8, :8] = 0
+    geotiff(tmp_path / "lc.tif", values, 0)
+    colours = {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 5: (0, 255, 255, 255)}
+    with rasterio.open(tmp_path / "lc.tif", "r+") as dataset:
+        dataset.write_colormap(1, colours)
+    done = run("pool", tmp_path / "lc.tif", "-o", tmp_path / "out.tif", "-m", "mode", "-k", "4")
+    assert done.exit_code == 0, done.output
+    with rasterio.open(tmp_path / "out.tif") as dataset:
+        assert dataset.colormap(1)[1] == (255, 0, 0, 255)
+        assert dataset.colormap(1)[5] == (0, 255, 255, 255)
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.nodata == 0
+        pooled = dataset.read(1)
+    np.testing.assert_array_equal(pooled, reference_pool(values, 4, mode="mode", nodata=0))
+
+
+def test_a_palette_geotiff_read_by_pillow_keeps_its_georeferencing(tmp_path):
+    """A PALETTE-photometric TIFF goes through Pillow (P mode): its tags go along."""
+    values = np.random.default_rng(12).integers(0, 4, (24, 32)).astype(np.uint8)
+    image = Image.fromarray(values, "P")
+    image.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    tags = {33550: (10.0, 10.0, 0.0), 33922: (0.0, 0.0, 0.0, 500.0, 800.0, 0.0),
+            34735: (1, 1, 0, 2, 1024, 0, 1, 1, 3072, 0, 1, 32633)}  # fmt: skip
+    image.save(tmp_path / "p.tif", tiffinfo=_typed(tags))
+    done = run("pool", tmp_path / "p.tif", "-o", tmp_path / "out.tif", "-m", "mode", "-k", "3",
+               "-s", "2", "-p", "1")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with rasterio.open(tmp_path / "out.tif") as dataset:
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.transform.to_gdal() == pytest.approx((495.0, 20.0, 0.0, 805.0, 0.0, -20.0))
+        assert dataset.colormap(1)[1] == (255, 0, 0, 255)
+        np.testing.assert_array_equal(
+            dataset.read(1), reference_pool(values, 3, stride=2, padding=1, mode="mode")
+        )
+
+
+def _typed(tags: dict[int, tuple]) -> object:
+    from PIL import TiffImagePlugin
+
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    for code, value in tags.items():
+        ifd[code] = value
+        ifd.tagtype[code] = 3 if code == 34735 else 12
+    return ifd

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .formats import FORMATS, is_deep_png, record_of, sniff
+from .georef import with_nodata
 from .metadata import Metadata
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
@@ -90,12 +91,15 @@ def convert(
     pooled = [results.pop(0).image() for _ in range(frames)]
     out_size = pooled[0].size
     assert not isinstance(target, str), "only array formats are folders"
+    placement = settings.placement(*in_size)
+    georef = metadata.georef.pooled(placement, settings.nodata_value) if metadata.georef else None
     options = metadata.save_options(
         write.format,
-        scale=settings.scale(*in_size),
+        scale=(placement[0][0], placement[1][0]),
         size=out_size,
         frames=frames,
         modes={frame.mode for frame in pooled},
+        georef=with_nodata(georef, settings.nodata_value),
     )
     save(pooled, target, write.format, metadata_options=options,
          user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip

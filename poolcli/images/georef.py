@@ -1,5 +1,7 @@
 """GeoTIFF georeferencing and GDAL's nodata: read from a TIFF page, carried, moved.
 
+NumPy-free (Pillow-only pooling never loads NumPy).
+
 A GeoTIFF says where its pixels lie on the Earth in a handful of TIFF tags: the
 GeoKey directory (with its double and ASCII parameters) names the coordinate
 reference system; a tie point and pixel scale, or a 4x4 model transformation,
@@ -9,7 +11,8 @@ place the raster. GDAL adds its metadata (XML) and its nodata value (ASCII).
 tags of a pooled output: the placement scaled by the stride and shifted so that each
 output pixel's centre is its window's centre (see
 :meth:`poolcli.spec.settings.PoolSettings.placement`), the nodata value the pooling
-used, and GDAL's cached statistics dropped (they describe the input's values).
+used, and GDAL's cached statistics dropped (they describe the input's values). A
+classified raster's colour table (a ColorMap on grey samples) goes along as it is.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ PIXEL_SCALE, TIEPOINT, TRANSFORMATION = 33550, 33922, 34264
 GEO_KEYS, GEO_DOUBLES, GEO_ASCII = 34735, 34736, 34737
 #: GDAL's metadata (XML) and nodata (ASCII) tags.
 GDAL_METADATA, GDAL_NODATA = 42112, 42113
+#: A colour table on grey samples: GDAL writes one for a classified raster (land cover).
+COLORMAP = 320
 TAGS = (PIXEL_SCALE, TIEPOINT, TRANSFORMATION, GEO_KEYS, GEO_DOUBLES, GEO_ASCII,
-        GDAL_METADATA, GDAL_NODATA)  # fmt: skip
+        GDAL_METADATA, GDAL_NODATA, COLORMAP)  # fmt: skip
 #: TIFF field types: SHORT, DOUBLE, ASCII.
 _SHORT, _DOUBLE, _ASCII = 3, 12, 2
-_TYPES = {GEO_KEYS: _SHORT, GDAL_METADATA: _ASCII, GDAL_NODATA: _ASCII, GEO_ASCII: _ASCII}
+_TYPES = {GEO_KEYS: _SHORT, COLORMAP: _SHORT, GDAL_METADATA: _ASCII, GDAL_NODATA: _ASCII,
+          GEO_ASCII: _ASCII}  # fmt: skip
 
 #: GeoKeys: raster type (1 area, 2 point), citation, geographic and projected CRS codes.
 _RASTER_TYPE, _CITATION, _GEOGRAPHIC, _PROJECTED, _PROJECTED_CITATION = (
@@ -50,6 +56,8 @@ class Georef:
     def of_page(cls, page: Any) -> Georef | None:
         """The tags of a tifffile page; None when it has none of them."""
         tags = {code: page.tags[code].value for code in TAGS if code in page.tags}
+        if COLORMAP in tags:  # tifffile gives it as a (3, N) array: stored flat
+            tags[COLORMAP] = tuple(int(v) for v in tags[COLORMAP].ravel())
         return cls(tags) if tags else None
 
     @classmethod
@@ -58,7 +66,8 @@ class Georef:
         stored = getattr(image, "tag_v2", None)
         if stored is None:
             return None
-        tags = {code: stored[code] for code in TAGS if code in stored}
+        # a palette image's colour map is Pillow's to write
+        tags = {code: stored[code] for code in TAGS if code in stored and code != COLORMAP}
         return cls(tags) if tags else None
 
     @property
@@ -179,6 +188,16 @@ class Georef:
                 values = tuple(int(v) if kind == _SHORT else float(v) for v in value)
                 result.append((code, kind, len(values), values, True))
         return result
+
+    def pillow_tags(self) -> Any:
+        """The tags as Pillow's ``tiffinfo`` (an IFD with each tag's type)."""
+        from PIL import TiffImagePlugin
+
+        ifd = TiffImagePlugin.ImageFileDirectory_v2()
+        for code, kind, _, value, _ in self.extratags():
+            ifd[code] = value
+            ifd.tagtype[code] = kind
+        return ifd
 
 
 def with_nodata(georef: Georef | None, nodata: int | float | None) -> Georef | None:

@@ -16,6 +16,7 @@ from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from ..errors import OutputError
 from .formats import FORMATS, record_of
+from .georef import Georef
 
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
@@ -50,8 +51,13 @@ class Metadata:
     compression: str | None = None
     #: A WebP input is lossless (VP8L): its output stays lossless.
     lossless: bool = False
-    #: A TIFF input's GDAL_NODATA value: nodata unless ``--nodata`` says otherwise.
-    nodata: int | float | None = None
+    #: A TIFF input's GeoTIFF and GDAL tags (:class:`~.georef.Georef`), GDAL_NODATA
+    #: among them: nodata unless ``--nodata`` says otherwise.
+    georef: Georef | None = None
+
+    @property
+    def nodata(self) -> int | float | None:
+        return None if self.georef is None else self.georef.nodata
 
     @classmethod
     def from_image(cls, image: Image.Image, *, headers_only: bool = False) -> Metadata:
@@ -84,7 +90,7 @@ class Metadata:
             background=info.get("background") if _animation(image) else None,
             comment=info.get("comment") if isinstance(info.get("comment"), bytes) else None,
             compression=info.get("compression") if image.format == "TIFF" else None,
-            nodata=_tiff_nodata(image),
+            georef=Georef.of_pillow(image) if image.format == "TIFF" else None,
             lossless=image.format == "WEBP" and _webp_lossless(image),
             **_jpeg_settings(image),
         )
@@ -160,12 +166,16 @@ class Metadata:
         size: tuple[int, int],
         frames: int,
         modes: Collection[str] = (),
+        georef: Georef | None = None,
     ) -> dict[str, object]:
         """Keywords for ``Image.save`` in ``format`` for a result of ``size`` (w, h)
         whose frames have ``modes``: the input's TIFF compression or WebP losslessness
-        is kept when the output is of the same format."""
+        is kept when the output is of the same format; ``georef``: the output's GeoTIFF
+        tags (:meth:`Georef.pooled`), for a TIFF."""
         record = record_of(format)
         options: dict[str, object] = {}
+        if record.name == "TIFF" and georef is not None:
+            options["tiffinfo"] = georef.pillow_tags()
         if record.name == "TIFF" and self.compression not in (None, "raw"):
             options["compression"] = _tiff_compression_for(str(self.compression), set(modes))
         if record.name == "WEBP" and self.lossless:
@@ -331,13 +341,6 @@ def _has_resolution(image: Image.Image) -> bool:
     if tags is None or image.format != "TIFF":
         return True
     return _X_RESOLUTION in tags and tags.get(_RESOLUTION_UNIT, 2) != 1
-
-
-def _tiff_nodata(image: Image.Image) -> int | float | None:
-    from .georef import Georef
-
-    georef = Georef.of_pillow(image) if image.format == "TIFF" else None
-    return None if georef is None else georef.nodata
 
 
 def _dpi(info: dict) -> tuple[float, float] | None:
