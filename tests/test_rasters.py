@@ -398,3 +398,28 @@ def _typed(tags: dict[int, tuple]) -> object:
         ifd[code] = value
         ifd.tagtype[code] = 3 if code == 34735 else 12
     return ifd
+
+
+@pytest.mark.parametrize(("count", "dtype", "interleave", "mode"), [
+    (3, "uint16", "pixel", "RGB;uint16"),
+    (5, "float32", "band", "5-band;float32"),
+])  # fmt: skip
+def test_a_multiband_raster_is_described_and_pooled_band_by_band(
+    tmp_path, count, dtype, interleave, mode
+):
+    rng = np.random.default_rng(13)
+    values = rng.integers(1, 1000, (count, 20, 26)).astype(dtype)
+    values[:, 4:8, 4:9] = 0
+    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", height=20, width=26, count=count,
+                       dtype=dtype, crs="EPSG:4326", transform=from_origin(10, 50, 0.1, 0.1),
+                       nodata=0, interleave=interleave) as dataset:  # fmt: skip
+        dataset.write(values)
+    facts = json.loads(run("info", "--json", tmp_path / "b.tif").output)
+    assert (facts["mode"], facts["dtype"], facts["size"]) == (mode, dtype, [26, 20])
+    assert facts["raster"]["crs"] == "EPSG:4326"
+    assert run("pool", tmp_path / "b.tif", "-o", tmp_path / "out.tif", "-m", "avg").exit_code == 0
+    with rasterio.open(tmp_path / "out.tif") as dataset:
+        assert (dataset.count, dataset.dtypes[0], dataset.nodata) == (count, dtype, 0)
+        pooled = np.moveaxis(dataset.read(), 0, -1)
+    want = reference_pool(np.moveaxis(values, 0, -1), 2, mode="avg", nodata=0)
+    np.testing.assert_allclose(pooled, want, rtol=1e-6)

@@ -184,6 +184,8 @@ def _plane(plane, is_array: bool) -> dict[str, Any]:
 def _dtype(mode: str) -> str:
     """The NumPy dtype a pixel channel of Pillow mode ``mode`` holds."""
     record = mode_of(mode)
+    if record is None and ";" in mode:  # pixels Pillow has no mode for: RGB;uint16
+        return mode.split(";", 1)[1]
     return "uint8" if record is None else record.dtype
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from PIL import Image
 
-from ..errors import InputError
+from ..errors import InputError, LimitError
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .formats import FORMATS, is_deep_png, record_of, sniff
@@ -24,7 +25,7 @@ from .metadata import Metadata
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
-from .reading.headers import Description, probe
+from .reading.headers import Description, Plane, probe
 from .reading.sources import Source
 from .requests import ReadOptions, Report, WriteOptions, resolve_nodata, unused_options
 from .writing.save import save
@@ -168,7 +169,6 @@ def describe(
 
     if streamable == "ZARR":
         from .arrays.layouts import pick_layout
-        from .reading.headers import Plane
 
         opened = open_rows(source, "ZARR", read.layout)
         assert opened is not None
@@ -179,7 +179,16 @@ def describe(
         plane = Plane("", str(rows.dtype), size, rows.shape, layout)
         description = Description("ZARR", [plane], Metadata(), is_array=True)
     else:
-        description = probe(source, max_pixels=read.max_pixels, **options)
+        deep = _deep_plane(source, streamable)  # pixels Pillow has no mode for, or cannot read
+        try:
+            description = probe(source, max_pixels=read.max_pixels, **options)
+        except InputError as error:
+            if deep is None or isinstance(error, LimitError):
+                raise
+            description = Description(streamable, [deep], Metadata())
+        else:
+            if deep is not None and len(description.planes) == 1:  # as pooling will read them
+                description.planes[0] = replace(description.planes[0], mode=deep.mode)
     try:
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough
@@ -189,6 +198,28 @@ def describe(
     except Exception:  # noqa: BLE001 - as the storage facts
         description.raster = {}
     return description
+
+
+def _deep_plane(path: str, fmt: str) -> Plane | None:
+    """The first plane of a file whose pixels Pillow has no mode for (``L;int16``,
+    ``RGB;uint16``, ``5-band;float32``) as the streamed reader reads them; else None."""
+    from .modes import array_mode, image_mode
+    from .streams.readers import open_rows
+
+    try:
+        opened = open_rows(path, fmt)
+    except Exception:  # noqa: BLE001 - the header said enough; pooling will say what is wrong
+        return None
+    if opened is None:
+        return None
+    rows, facts = opened
+    with rows:
+        channels = rows.shape[2] if len(rows.shape) == 3 else 1
+        dtype, size = str(rows.dtype), (rows.shape[1], rows.shape[0])
+    if facts.kind != "image" or image_mode(dtype, channels) is not None:
+        return None
+    record = array_mode(dtype, channels)
+    return Plane("0", record.name if record else f"{channels}-band;{dtype}", size)
 
 
 def _height_width(value: Any) -> Any:
