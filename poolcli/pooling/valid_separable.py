@@ -11,14 +11,17 @@ doing as little as the band needs (each measured; see benchmarks/nodata.py):
   valid pixel lies below nodata (the band's minimum says so): nodata then wins
   only windows without a valid pixel, which must give nodata anyway. Min shifts
   integer bands (wrapping) so that nodata becomes the largest value, in one pass;
-- integer sums and means sum the band as it is, nodata included: a window's sum
-  of its valid pixels is then exactly that sum minus ``nodata`` times its count
-  of nodata pixels (a second, byte-wide separable sum of the band's mask). Only
-  windows with some nodata and some valid pixels are corrected and divided by
-  their own counts, one by one: there are few (the edges of holes), and integer
-  division by an array is slow (6 ns a value, measured), by one number fast;
-- float sums fill the band's nodata with zeros in the float64 copy the plain
-  path makes anyway, and divide by each window's count.
+- sums and means run the plain work on the band as it is: right for every
+  window without nodata, and (means of NaN, or of a nodata value over their own
+  counts) for windows of nodata only. Only windows with some nodata and some
+  valid pixels are redone, one by one: there are few (the edges of holes), and
+  integer division by an array is slow (6 ns a value, measured), by one number
+  fast. An integer window's sum of valid pixels is exactly its sum less
+  ``nodata`` times its count of nodata pixels (a byte-wide separable sum of the
+  band's mask, :class:`~.valid_windows.MaskCounts`); a float window's is summed
+  again from its pixels with the plain passes' very additions, so that it equals
+  the band filled with zeros and pooled, which is what a band of many such
+  windows does instead.
 
 Every window is computed by the same operations in whichever band it falls, so
 results do not depend on the band split or the number of threads.
@@ -26,7 +29,6 @@ results do not depend on the band split or the number of threads.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -35,11 +37,15 @@ from ..spec.modes import PoolMode
 from . import numeric
 from .geometry import AxisWindows
 from .reduction import Reduction
-from .separable import AxisPass, pair_sums
+from .separable import first_tap
 from .separable_work import SeparableWork, thread_scratch
+from .valid_windows import MaskCounts, positions, step_away, window_sums_at
 
 #: Pixels per window, padding left out.
 _REAL = Reduction(PoolMode.AVG, False, None, 2.0)
+#: Redo windows one by one while they read at most this share of the band's pixels
+#: (one by one costs about 10 ns per window and tap, refilling a band 1-2 ns a pixel).
+_SPARSE_SHARE = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,32 @@ class _BandPlan:
     real: int | np.ndarray
     #: nodata pixels a window may hold and still give a value
     allowed: int | np.ndarray
-    #: avg: a window of nodata only gives nodata by itself (its divisor is its count)
+    #: the plain work's divisor
+    divisor: object
+    #: a window of nodata only gives nodata by itself (NaN sums; means of a nodata
+    #: value over their own counts): no need to say which windows those are
     automatic: bool
+    #: floats: whether the row pass starts from +0.0 (see
+    #: :func:`~.valid_windows.window_sums_at`)
+    zero_rows: bool
+
+
+@dataclass(frozen=True)
+class _Redo:
+    """A band's windows with some nodata and some valid pixels, to redo at the end."""
+
+    #: the band's first output row
+    start: int
+    #: the band's output shape, which ``flat`` indexes
+    shape: tuple[int, ...]
+    flat: np.ndarray
+    #: their nodata counts; ``packed``: as pairs of byte counts (see MaskCounts)
+    words: np.ndarray
+    packed: bool
+    #: integers: their sums, nodata included
+    sums: np.ndarray | None
+    #: floats: whether the band's row pass starts from +0.0
+    zero_rows: bool
 
 
 class ValidSeparableWork:
@@ -80,14 +110,21 @@ class ValidSeparableWork:
             plain, x, axes, gh, gw, out_dtype, slot="values", skip_nan=self.nan and self.selects
         )
         self.counter = MaskCounts(x.shape, axes, gh, gw)
-        #: integer sums and means: the band's sums, corrected window by window
+        #: integer sums and means: exact corrections of the band's sums
         self.exact = self.mode in (PoolMode.SUM, PoolMode.AVG) and x.dtype.kind in "iub"
+        self.power: float | None = None
+        if self.mode in (PoolMode.LP, PoolMode.RMS):
+            self.power = reduction.p if self.mode is PoolMode.LP else 2.0
         self.filled: SeparableWork | None = None
         if not self.selects and not self.exact:
-            # floats (and lp, rms): the float64 values (or powers) with nodata as 0
+            # many windows to redo: the float64 values (or powers), nodata as 0, pooled
             wide = np.broadcast_to(np.zeros((), np.float64), x.shape)
             self.filled = SeparableWork(plain, wide, axes, gh, gw, out_dtype, slot="filled")
+            self.columns = positions(gw)
+            self.zero_columns = first_tap(gw) is None
         self._plans: dict[int, _BandPlan] = {}
+        self.gh = gh
+        self._redo: list[_Redo] = []  # appended by every band thread, read after them
         if self.exact:
             like = self.values.dtype
             self.factor = int(self.nodata) if like.kind == "O" else like.type(self.nodata)
@@ -96,18 +133,18 @@ class ValidSeparableWork:
         """Memory a band touches per output row: the plain work's, the mask and counts."""
         input_elements = x.size // gh.length * max(1, -(-gh.length // gh.out))
         total = self.values.bytes_per_row(x, gh, row_elements) + input_elements
-        total += row_elements * 8  # counts and the windows' flags
-        if self.filled is not None:
-            total += input_elements * 8
-        return total
+        return total + row_elements * 4  # counts and the windows' flags
 
-    def __call__(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
-        """The mode of the valid pixels of band ``source`` (windows ``windows``) into ``target``."""
+    def __call__(
+        self, source: np.ndarray, windows: AxisWindows, target: np.ndarray, start: int = 0
+    ) -> None:
+        """The mode of the valid pixels of band ``source`` (windows ``windows``) into
+        ``target``, the output rows from ``start``; :meth:`finalize` once all are done."""
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             if self.selects:
                 self._select(source, windows, target)
             else:
-                self._sums(source, windows, target)
+                self._sums(source, windows, target, start)
 
     def _select(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
         """Max or min: the band as it is wherever nodata cannot win a window with valid pixels."""
@@ -153,7 +190,9 @@ class ValidSeparableWork:
         counts = self.counter(missing, windows, target.shape)
         np.copyto(target, self.nodata, where=counts > self._plan(windows).allowed)
 
-    def _sums(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
+    def _sums(
+        self, source: np.ndarray, windows: AxisWindows, target: np.ndarray, start: int
+    ) -> None:
         """Sum, avg, lp, rms of the valid pixels, each window divided by its own count."""
         missing = self._missing(source)
         if not missing.any():
@@ -161,26 +200,107 @@ class ValidSeparableWork:
             self._step_away(target)
             return
         plan = self._plan(windows)
-        counts = self.counter(missing, windows, target.shape)
-        if self.mode is PoolMode.SUM and self.exact:
-            sums, divisor = self.values.window_sums(source, windows, target.shape)
+        shape = target.shape
+        if self.exact and self.mode is PoolMode.SUM:
+            counts = self.counter(missing, windows, shape)
+            sums, divisor = self.values.window_sums(source, windows, shape)
+            if sums.dtype.kind == "O":  # Python ints: no fixed width to fit the product in
+                counts = counts.astype(object)
             sums -= counts * self.factor  # exact: nodata's share of the band's sums
             np.copyto(target, self.values.finish(sums, divisor, windows), casting="unsafe")
             self._step_away(target)
             np.copyto(target, self.nodata, where=counts > plan.allowed)
             return
+        # means of values that all lie above nodata, over their own counts, stay above it
+        above = self.mode is PoolMode.AVG and plan.automatic and not self.nan
+        above = above and bool(np.fmin.reduce(source, axis=None) >= self.nodata)
+        counts, flat, words = None, None, None
+        if plan.automatic and (above or self.nan):
+            flat, words = self.counter.mixed_pairs(missing, windows, shape, plan.real, plan.allowed)
+        if flat is None or words is None:
+            counts = self.counter(missing, windows, shape)
+            flat = np.flatnonzero(counts - counts.dtype.type(1) < plan.allowed)  # 0 wraps
+            words = counts.reshape(-1)[flat]
+        sums = None
         if self.exact:
-            self._means(source, windows, target, counts, plan)
-            return
+            window_sums, divisor = self.values.window_sums(source, windows, shape)
+            sums = window_sums.reshape(-1)[flat]
+            np.copyto(target, self.values.finish(window_sums, divisor, windows), casting="unsafe")
+        else:
+            taps = len(windows.taps) * len(self.gw.taps)
+            if flat.size * taps > source.size * _SPARSE_SHARE:
+                self._refill(source, missing, windows, target, plan)
+                return
+            self.values(source, windows, target)
+        if counts is not None and not plan.automatic:
+            np.copyto(target, self.nodata, where=counts > plan.allowed)
+        if not (above or self.nan):
+            assert counts is not None
+            landed = target == self.nodata
+            landed &= counts == 0
+            self._step_away(target, landed)
+        if flat.size:  # redone after the last band, all at once (see finalize)
+            self._redo.append(
+                _Redo(start, shape, flat, words, counts is None, sums, plan.zero_rows)
+            )
+
+    def finalize(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Redo the windows with some nodata and some valid pixels that the bands left:
+        their sums of valid pixels, divided by their own counts."""
+        if self._redo:
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                self._finalize(x, out)
+
+    def _finalize(self, x: np.ndarray, out: np.ndarray) -> None:
+        redo, self._redo = self._redo, []
+        flats, counts = [], []
+        for entry in redo:
+            flat = entry.flat
+            if self.axes[0] == 0:
+                flat = flat + entry.start * (out.size // out.shape[0])
+            elif entry.shape != out.shape:
+                index = list(np.unravel_index(flat, entry.shape))
+                index[self.axes[0]] = index[self.axes[0]] + entry.start
+                flat = np.ravel_multi_index(tuple(index), out.shape)
+            flats.append(flat)
+            counts.append(
+                ((entry.words & 0xFF) + (entry.words >> 8)) if entry.packed else entry.words
+            )
+        flat = np.concatenate(flats)
+        count = np.concatenate(counts).astype(np.int64)
+        if self.exact:
+            sums = np.concatenate([entry.sums for entry in redo])
+            factor = count.astype(object) if sums.dtype.kind == "O" else count.astype(sums.dtype)
+            sums -= factor * self.factor  # exact: nodata's share of the sums
+        else:
+            sums = np.empty(flat.shape)
+            zero = np.concatenate([np.full(e.flat.shape, e.zero_rows) for e in redo])
+            rows = positions(self.gh)
+            for zero_rows in (False, True):
+                part = np.flatnonzero(zero == zero_rows)
+                if part.size:
+                    sums[part] = window_sums_at(
+                        x, flat[part], out.shape, self.axes, (rows, self.columns),
+                        (zero_rows, self.zero_columns), self._missing_of, self.power,
+                    )  # fmt: skip
+        own = self.values.reduction.window_divisor(self.gh, self.gw, self.ndim, self.axes)
+        if not self.given and self.mode is not PoolMode.SUM:
+            own = np.broadcast_to(own, out.shape)[np.unravel_index(flat, out.shape)] - count
+        corrected = self.values.finish(sums, own, self.gh).astype(self.out_dtype)
+        self._step_away(corrected)
+        out.reshape(-1)[flat] = corrected
+
+    def _refill(self, source, missing, windows, target, plan: _BandPlan) -> None:
+        """Floats with many windows to redo: the band's values (or powers) with nodata
+        as 0, pooled, each window divided by its own count."""
         assert self.filled is not None
-        power = self.mode in (PoolMode.LP, PoolMode.RMS)
         values = thread_scratch("nodata")("values", source.shape, np.dtype(np.float64))
-        if power:
-            p = self.values.reduction.p if self.mode is PoolMode.LP else 2.0
-            np.power(source, p, out=values, dtype=np.float64)
+        if self.power is not None:
+            np.power(source, self.power, out=values, dtype=np.float64)
         else:
             np.copyto(values, source)
         np.copyto(values, 0.0, where=missing)
+        counts = self.counter(missing, windows, target.shape)
         sums, divisor = self.filled.window_sums(values, windows, target.shape, powered=True)
         if not self.given and self.mode is not PoolMode.SUM:
             own = np.subtract(divisor, counts, dtype=np.int64)
@@ -188,35 +308,6 @@ class ValidSeparableWork:
         np.copyto(target, self.filled.finish(sums, divisor, windows), casting="unsafe")
         self._step_away(target)
         np.copyto(target, self.nodata, where=counts > plan.allowed)
-
-    def _means(self, source, windows, target, counts, plan: _BandPlan) -> None:
-        """Integer means: the plain means, and windows with some nodata (few: the edges
-        of holes) corrected one by one, their sums less ``nodata`` times their counts."""
-        sums, divisor = self.values.window_sums(source, windows, target.shape)
-        fix = np.flatnonzero(counts - counts.dtype.type(1) < plan.allowed)  # 0 wraps to the top
-        some = sums.reshape(-1)[fix]
-        nodata = counts.reshape(-1)[fix]
-        np.copyto(target, self.values.finish(sums, divisor, windows), casting="unsafe")
-        if not plan.automatic:
-            np.copyto(target, self.nodata, where=counts > plan.allowed)
-        if plan.automatic and source.min() >= self.nodata:
-            pass  # means of values above nodata, over their own counts, stay above it
-        else:
-            landed = target == self.nodata
-            landed &= counts == 0
-            self._step_away(target, landed)
-        if not fix.size:
-            return
-        some -= nodata.astype(sums.dtype) * self.factor
-        own = divisor
-        if not self.given:
-            own = np.broadcast_to(divisor, target.shape).reshape(-1)[fix] - nodata
-        corrected = self.values.finish(some, own, windows)
-        self._step_away(corrected)
-        if target.flags.c_contiguous:
-            target.reshape(-1)[fix] = corrected
-        else:
-            target[np.unravel_index(fix, target.shape)] = corrected
 
     def _missing(self, source: np.ndarray) -> np.ndarray:
         """The band's nodata pixels, in this thread's scratch."""
@@ -227,6 +318,9 @@ class ValidSeparableWork:
             np.equal(source, self.nodata, out=missing)
         return missing
 
+    def _missing_of(self, values: np.ndarray) -> np.ndarray:
+        return np.isnan(values) if self.nan else values == self.nodata
+
     def _plan(self, windows: AxisWindows) -> _BandPlan:
         """What the band's windows need, planned once (interior bands share one)."""
         plan = self._plans.get(id(windows))
@@ -235,93 +329,21 @@ class ValidSeparableWork:
             need = np.maximum(1, np.ceil(self.min_valid * np.asarray(real))).astype(np.int64)
             allowed = real - need
             divisor = self.values.reduction.window_divisor(windows, self.gw, self.ndim, self.axes)
-            # a window of nodata only averages to nodata by itself: its sum is
-            # nodata times its divisor
-            automatic = (
-                self.min_valid == 0
-                and not self.given
-                and np.array_equal(np.broadcast_to(divisor, np.shape(real)), real)
+            automatic = self.min_valid == 0 and (
+                (self.nan and self.dtype.kind == "f")
+                or (
+                    self.mode is PoolMode.AVG
+                    and not self.given
+                    # a window of nodata only averages to nodata: its sum is nodata
+                    # times its divisor, which is its count
+                    and np.array_equal(np.broadcast_to(divisor, np.shape(real)), real)
+                )
             )
             allowed = int(allowed) if np.ndim(allowed) == 0 else allowed
-            plan = self._plans[id(windows)] = _BandPlan(windows, real, allowed, automatic)
+            zero_rows = self.filled is not None and first_tap(windows) is None
+            plan = _BandPlan(windows, real, allowed, divisor, automatic, zero_rows)
+            self._plans[id(windows)] = plan
         return plan
 
     def _step_away(self, target: np.ndarray, landed: np.ndarray | None = None) -> None:
         step_away(target, self.out_dtype.type(self.nodata), self.nan, landed)
-
-
-def step_away(
-    target: np.ndarray, nodata: object, nan: bool, landed: np.ndarray | None = None
-) -> None:
-    """Values of valid windows equal to ``nodata`` move to the next value (down at the
-    top of the range), in place. ``landed``: which may move (default: all equal to it)."""
-    if nan:
-        return  # NaN equals nothing
-    if landed is None:
-        landed = target == nodata
-    if not landed.any():
-        return
-    dtype = target.dtype
-    if dtype.kind == "f":
-        target[landed] = np.nextafter(dtype.type(nodata), dtype.type(np.inf))
-        return
-    high = numeric.value_range(dtype)[1]
-    step = -1 if int(nodata) >= high else 1  # type: ignore[call-overload]
-    target[landed] = dtype.type(int(nodata) + step)  # type: ignore[call-overload]
-
-
-class MaskCounts:
-    """Pixels set in a band's boolean mask, per window: a separable sum of bytes.
-
-    Counts of up to 255 sum in bytes (64 to a SIMD register); 2-wide windows along a
-    last axis are then summed as pairs of bytes seen as 16-bit words (see
-    :func:`~.separable.pair_sums`): rows first, then pairs, measured 15x faster than
-    pairs first and 2x faster than two byte passes.
-    """
-
-    def __init__(
-        self, shape: tuple[int, ...], axes: tuple[int, int], gh: AxisWindows, gw: AxisWindows
-    ):
-        taps = gh.max_taps * gw.max_taps
-        if taps <= 255:
-            self.dtype = np.dtype(np.uint8)
-        else:
-            like = np.broadcast_to(np.zeros((), np.uint8), shape)  # shape and dtype only
-            self.dtype = numeric.accumulator(like, taps)
-        self.axes, self.gw = axes, gw
-        self.trailing = math.prod(shape[axes[0] + 1 :])
-        self.pairs = (
-            self.dtype.itemsize == 1
-            and axes[0] < axes[1]
-            and math.prod(shape[axes[1] + 1 :]) == 1
-            and gw.adjacent_pairs
-        )
-        self._rows: dict[int, tuple[AxisWindows, AxisPass]] = {}
-        self._columns: dict[int, AxisPass] = {}
-
-    def __call__(
-        self, mask: np.ndarray, windows: AxisWindows, shape: tuple[int, ...]
-    ) -> np.ndarray:
-        """Set pixels per window of ``mask`` (a band, windows ``windows``), shaped ``shape``."""
-        plan = self._rows.get(id(windows))
-        if plan is None or plan[0] is not windows:
-            rows_pass = AxisPass.plan(
-                windows, self.trailing, np.dtype(np.uint8), np.add, self.dtype, 0
-            )
-            plan = self._rows[id(windows)] = (windows, rows_pass)
-        scratch = thread_scratch("counts")
-        rows = plan[1](mask.view(np.uint8), scratch=scratch)
-        rows_shape = list(mask.shape)
-        rows_shape[self.axes[0]] = windows.out
-        rows = rows.reshape(rows_shape)
-        if self.pairs:
-            return pair_sums(rows.reshape(rows_shape[: self.axes[1] + 1]), self.gw.out).reshape(
-                shape
-            )
-        trailing = math.prod(rows_shape[self.axes[1] + 1 :])
-        columns = self._columns.get(trailing)
-        if columns is None:
-            columns = self._columns[trailing] = AxisPass.plan(
-                self.gw, trailing, self.dtype, np.add, self.dtype, 0
-            )
-        return columns(rows, scratch=thread_scratch("counts-columns")).reshape(shape)
