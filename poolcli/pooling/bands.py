@@ -83,16 +83,17 @@ def run(
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))
     bands = gh.bands(rows)
-    finalize = getattr(work, "finalize", None)  # nodata: windows redone after the bands
+    # nodata sums and means: windows redone after the bands, all at once
+    valid = work if isinstance(work, ValidSeparableWork) else None
 
     def band(item: tuple[int, int, AxisWindows, int]) -> None:
         start, stop, windows, first = item
         source = _slice_axis(x, axes[0], first, first + windows.length)
         target = _slice_axis(out, axes[0], start, stop)
-        if finalize is None:
+        if valid is None:
             work(source, windows, target)
         else:
-            work(source, windows, target, start)
+            valid(source, windows, target, start)
 
     if workers == 1 or len(bands) == 1:
         with reduction.errstate():
@@ -100,8 +101,8 @@ def run(
                 band(item)
     else:
         share(band, bands, workers, reduction.errstate)
-    if finalize is not None:
-        finalize(x, out)
+    if valid is not None:
+        valid.finalize(x, out)
     return out
 
 

@@ -22,6 +22,8 @@ is always a valid window's value.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..spec.modes import PoolMode
@@ -50,7 +52,7 @@ class ValidRankedWork:
         nodata = reduction.nodata if self.step else reduction.ignore
         self.dtype = x.dtype
         self.work_dtype = np.dtype(np.uint8) if x.dtype == bool else x.dtype
-        self.nodata = self.work_dtype.type(nodata)
+        self.nodata: Any = self.work_dtype.type(nodata)  # type: ignore[arg-type]
         self.nan = x.dtype.kind == "f" and bool(np.isnan(self.nodata))
         self.min_valid = reduction.min_valid
         self.gw = gw
@@ -70,7 +72,7 @@ class ValidRankedWork:
         else:
             np.equal(work, self.nodata, out=missing)
         if self.pixels:
-            missing = missing.all(axis=-1)
+            missing = np.asarray(missing.all(axis=-1))
         if not missing.any():
             result = ranked.median(y, windows, self.gw) if self.median else None
             if result is None:
@@ -87,7 +89,7 @@ class ValidRankedWork:
         np.copyto(out, result.view(bool) if y.dtype == bool else result)
 
     def _median(self, work, missing, windows, real, valid) -> np.ndarray:
-        top = numeric.highest(self.work_dtype)
+        top: Any = numeric.highest(self.work_dtype)
         shift = self._shift(work)
         if shift is not None:
             values = thread_scratch("ranked")("shifted", work.shape, self.work_dtype)
@@ -135,8 +137,9 @@ class ValidRankedWork:
             labels, decode = ranked.labels_of(work, self.pixels)
             if np.shares_memory(labels, work):
                 labels = labels.copy()
-            np.copyto(labels, numeric.highest(labels.dtype), where=missing)
-        top = numeric.highest(labels.dtype)
+        top: Any = numeric.highest(labels.dtype)
+        if shift is None:
+            np.copyto(labels, top, where=missing)
         stack = ranked.window_stack(labels, windows, self.gw, top)
         ranked.sort_stack(stack)
         best = ranked.vote(stack, real)
@@ -159,7 +162,7 @@ class ValidRankedWork:
         rows[empty] = self.nodata
         return result
 
-    def _shift(self, work: np.ndarray) -> object | None:
+    def _shift(self, work: np.ndarray) -> Any:
         """The wrapping shift that takes nodata to the dtype's top value and keeps the
         order of values above it, when an integer band has none below it."""
         if self.work_dtype.kind not in "iu" or work.min() < self.nodata:

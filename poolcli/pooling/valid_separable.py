@@ -30,6 +30,7 @@ results do not depend on the band split or the number of threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class ValidSeparableWork:
         gw: AxisWindows,
         out_dtype: np.dtype,
     ):
-        self.nodata = reduction.nodata
+        self.nodata: Any = reduction.nodata  # a scalar of the input's dtype
         self.nan = bool(np.isnan(self.nodata)) if x.dtype.kind == "f" else False
         self.min_valid = reduction.min_valid
         self.mode = reduction.mode
@@ -174,7 +175,7 @@ class ValidSeparableWork:
                 self._too_few(source, windows, target)
             return
         missing = self._missing(source)
-        fill = numeric.lowest(self.dtype) if maximum else numeric.highest(self.dtype)
+        fill: Any = numeric.lowest(self.dtype) if maximum else numeric.highest(self.dtype)
         filled = thread_scratch("nodata")("filled", source.shape, self.dtype)
         np.copyto(filled, source)
         np.copyto(filled, fill, where=missing)
@@ -202,26 +203,27 @@ class ValidSeparableWork:
         plan = self._plan(windows)
         shape = target.shape
         if self.exact and self.mode is PoolMode.SUM:
-            counts = self.counter(missing, windows, shape)
-            sums, divisor = self.values.window_sums(source, windows, shape)
-            if sums.dtype.kind == "O":  # Python ints: no fixed width to fit the product in
-                counts = counts.astype(object)
-            sums -= counts * self.factor  # exact: nodata's share of the band's sums
-            np.copyto(target, self.values.finish(sums, divisor, windows), casting="unsafe")
+            nodata = self.counter(missing, windows, shape)
+            totals, divisor = self.values.window_sums(source, windows, shape)
+            share = nodata.astype(object) if totals.dtype.kind == "O" else nodata
+            totals -= share * self.factor  # exact: nodata's share of the band's sums
+            np.copyto(target, self.values.finish(totals, divisor, windows), casting="unsafe")
             self._step_away(target)
-            np.copyto(target, self.nodata, where=counts > plan.allowed)
+            np.copyto(target, self.nodata, where=nodata > plan.allowed)
             return
         # means of values that all lie above nodata, over their own counts, stay above it
         above = self.mode is PoolMode.AVG and plan.automatic and not self.nan
         above = above and bool(np.fmin.reduce(source, axis=None) >= self.nodata)
-        counts, flat, words = None, None, None
+        counts: np.ndarray | None = None
+        flat: np.ndarray | None = None
+        words: np.ndarray | None = None
         if plan.automatic and (above or self.nan):
             flat, words = self.counter.mixed_pairs(missing, windows, shape, plan.real, plan.allowed)
         if flat is None or words is None:
             counts = self.counter(missing, windows, shape)
             flat = np.flatnonzero(counts - counts.dtype.type(1) < plan.allowed)  # 0 wraps
             words = counts.reshape(-1)[flat]
-        sums = None
+        sums: np.ndarray | None = None
         if self.exact:
             window_sums, divisor = self.values.window_sums(source, windows, shape)
             sums = window_sums.reshape(-1)[flat]
@@ -303,7 +305,7 @@ class ValidSeparableWork:
         counts = self.counter(missing, windows, target.shape)
         sums, divisor = self.filled.window_sums(values, windows, target.shape, powered=True)
         if not self.given and self.mode is not PoolMode.SUM:
-            own = np.subtract(divisor, counts, dtype=np.int64)
+            own = np.subtract(divisor, counts, dtype=np.int64)  # type: ignore[call-overload]
             divisor = np.maximum(own, 1, out=own)  # an empty window's is replaced below
         np.copyto(target, self.filled.finish(sums, divisor, windows), casting="unsafe")
         self._step_away(target)
@@ -339,7 +341,8 @@ class ValidSeparableWork:
                     and np.array_equal(np.broadcast_to(divisor, np.shape(real)), real)
                 )
             )
-            allowed = int(allowed) if np.ndim(allowed) == 0 else allowed
+            if np.ndim(allowed) == 0:
+                allowed = int(allowed)  # type: ignore[assignment]
             zero_rows = self.filled is not None and first_tap(windows) is None
             plan = _BandPlan(windows, real, allowed, divisor, automatic, zero_rows)
             self._plans[id(windows)] = plan

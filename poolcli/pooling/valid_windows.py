@@ -7,6 +7,7 @@ Shared by the band workers of :mod:`.valid_separable` and :mod:`.valid_ranked`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -97,16 +98,14 @@ class MaskCounts:
         return rows
 
 
-def _is(value: object, expected: int | None) -> bool:
+def _is(value: Any, expected: int | None) -> bool:
     """True when ``value`` is one number (equal to ``expected`` unless that is None)."""
     if np.ndim(value) != 0:
         return False
-    return expected is None or int(value) == expected  # type: ignore[call-overload]
+    return expected is None or int(value) == expected
 
 
-def step_away(
-    target: np.ndarray, nodata: object, nan: bool, landed: np.ndarray | None = None
-) -> None:
+def step_away(target: np.ndarray, nodata: Any, nan: bool, landed: np.ndarray | None = None) -> None:
     """Values of valid windows equal to ``nodata`` move to the next value (down at the
     top of the range), in place. ``landed``: which may move (default: all equal to it)."""
     if nan:
@@ -120,8 +119,8 @@ def step_away(
         target[landed] = np.nextafter(dtype.type(nodata), dtype.type(np.inf))
         return
     high = numeric.value_range(dtype)[1]
-    step = -1 if int(nodata) >= high else 1  # type: ignore[call-overload]
-    target[landed] = dtype.type(int(nodata) + step)  # type: ignore[call-overload]
+    step = -1 if int(nodata) >= high else 1
+    target[landed] = dtype.type(int(nodata) + step)
 
 
 def positions(windows: AxisWindows) -> np.ndarray:
