@@ -32,9 +32,11 @@ def pool_pass(
     mode: PoolMode | None = None,
     channel_axis: int | None = None,
     ignore: object = None,
+    nodata: object = None,
 ) -> np.ndarray:
     """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array;
-    ``ignore`` (median, mode): values that count in no window."""
+    ``ignore`` (median, mode): values that count in no window; ``nodata``: as
+    :func:`poolcli.pooling.pool` has it."""
     mode = settings.mode if mode is None else mode
     band = settings.bands[0] if settings.bands else None
     # another mode than the settings' (the sums under an alpha-weighted mean) takes
@@ -45,7 +47,7 @@ def pool_pass(
         out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
             array, (out_h, out_w), mode=mode, p=p, channel_axis=channel_axis,
-            threads=settings.threads, band=band, _ignore=ignore,
+            threads=settings.threads, band=band, nodata=nodata, _ignore=ignore,
         )  # fmt: skip
     options = settings.engine_options
     options["p"] = p
@@ -54,7 +56,7 @@ def pool_pass(
     if mode not in COUNTING_MODES:
         options["count_include_pad"] = True
     return pool(array, settings.kernel, mode=mode, channel_axis=channel_axis, band=band,
-                _ignore=ignore, **options)  # fmt: skip
+                nodata=nodata, _ignore=ignore, **options)  # fmt: skip
 
 
 def pool_all(
