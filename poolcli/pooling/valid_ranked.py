@@ -82,8 +82,7 @@ class ValidRankedWork:
             np.copyto(out, result)
             return
         real = ranked.real_counts(windows, self.gw, missing.ndim)
-        counts = self.counter(missing, windows, real.shape[:2] + missing.shape[2:])
-        valid = real - counts  # int64
+        valid = _Valid(self, missing, windows, real)
         statistic = self._median if self.median else self._mode
         result = statistic(work, missing, windows, real, valid)
         np.copyto(out, result.view(bool) if y.dtype == bool else result)
@@ -107,9 +106,9 @@ class ValidRankedWork:
         ranked.sort_stack(stack)
         result = ranked.middle(stack, real)
         # windows with some nodata and some valid pixels: their own middle
-        some = np.flatnonzero((valid > 0) & (valid < real))
+        some = valid.mixed()
         if some.size:
-            count = valid.reshape(-1)[some]
+            count = valid.at(some)
             flat = stack.reshape(stack.shape[0], -1)
             low = flat[(count - 1) // 2, some]
             high = flat[count // 2, some]
@@ -121,7 +120,9 @@ class ValidRankedWork:
             np.subtract(result, shift, out=result)
         elif self.step:
             step_away(result, self.nodata, self.nan)
-        self._empty(result, real, valid)
+        if not (shift is not None and valid.words is not None):
+            # (shifted 2x2 windows of nodata only are all top: their median is nodata)
+            np.copyto(result, self.nodata, where=valid.too_few())
         return result
 
     def _mode(self, work, missing, windows, real, valid) -> np.ndarray:
@@ -147,13 +148,13 @@ class ValidRankedWork:
         # valid values only; windows without any give nodata
         flat_best = best.reshape(-1)
         beaten = np.flatnonzero(flat_best == top)
-        count = valid.reshape(-1)[beaten]
+        count = valid.at(beaten)
         redo = beaten[count > 0]
         if redo.size:
             flat = stack.reshape(stack.shape[0], -1)
             flat_best[redo] = ranked.vote(flat[:, redo], count[count > 0])
         if self.min_valid > 0:
-            empty = np.flatnonzero(valid < self._need(real))
+            empty = np.flatnonzero(valid.too_few())
         else:
             empty = beaten[count == 0]
         flat_best[empty] = 0  # a label that decodes (the top may not); replaced below
@@ -171,10 +172,43 @@ class ValidRankedWork:
         wrapped = (low - int(self.nodata) - 1) % (1 << (8 * self.work_dtype.itemsize))
         return np.array(wrapped, f"u{self.work_dtype.itemsize}").view(self.work_dtype)[()]
 
-    def _need(self, real: np.ndarray) -> np.ndarray:
-        return np.maximum(1, np.ceil(self.min_valid * real))
 
-    def _empty(self, result: np.ndarray, real: np.ndarray, valid: np.ndarray) -> None:
-        """Windows with no valid pixel (or fewer than ``min_valid`` asks) -> nodata."""
-        empty = valid < self._need(real) if self.min_valid > 0 else valid == 0
-        np.copyto(result, self.nodata, where=empty)
+class _Valid:
+    """A band's valid pixels per window, counted only as far as they are asked for.
+
+    2x2 windows without ``min_valid`` keep the row sums of the nodata mask as words
+    of two byte counts (see :meth:`~.valid_windows.MaskCounts.words`): which windows
+    hold some nodata, or nothing else, is one comparison of them, and counts are
+    unpacked only for the few windows redone.
+    """
+
+    def __init__(self, work: ValidRankedWork, missing, windows: AxisWindows, real):
+        self.min_valid, self.real = work.min_valid, real
+        shape = real.shape[:2] + missing.shape[2:]
+        self.words = None
+        if work.min_valid == 0 and (windows.real == 2).all() and (work.gw.real == 2).all():
+            self.words = work.counter.words(missing, windows, shape)
+        if self.words is None:
+            self.valid = real - work.counter(missing, windows, shape)  # int64
+
+    def at(self, flat: np.ndarray) -> np.ndarray:
+        """Valid pixels of the windows ``flat``."""
+        if self.words is None:
+            return self.valid.reshape(-1)[flat]
+        words = self.words.reshape(-1)[flat]
+        return 4 - ((words & 0xFF) + (words >> 8)).astype(np.int64)
+
+    def mixed(self) -> np.ndarray:
+        """Windows with some nodata and some valid pixels."""
+        if self.words is None:
+            return np.flatnonzero((self.valid > 0) & (self.valid < self.real))
+        flags = np.subtract(self.words, np.uint16(1))  # none wraps to the top
+        return np.flatnonzero(flags < 0x0201)
+
+    def too_few(self) -> np.ndarray:
+        """Windows without a valid pixel, or with fewer than ``min_valid`` asks."""
+        if self.words is not None:
+            return self.words == 0x0202
+        if self.min_valid > 0:
+            return self.valid < np.maximum(1, np.ceil(self.min_valid * self.real))
+        return self.valid == 0

@@ -81,6 +81,16 @@ class MaskCounts:
         flat = np.flatnonzero(flags < 0x0201)
         return flat, words.reshape(-1)[flat]
 
+    def words(
+        self, mask: np.ndarray, windows: AxisWindows, shape: tuple[int, ...]
+    ) -> np.ndarray | None:
+        """2x2 windows: the row sums of ``mask`` as 16-bit words, each a window's two
+        column counts (``(w & 0xFF) + (w >> 8)`` set pixels); None for other windows."""
+        if not self.pairs:
+            return None
+        rows = self._row_sums(mask, windows)
+        return rows[..., : 2 * self.gw.out].view(np.uint16).reshape(shape)
+
     def _row_sums(self, mask: np.ndarray, windows: AxisWindows) -> np.ndarray:
         """The row pass over ``mask``, shaped as the band with its rows pooled."""
         plan = self._rows.get(id(windows))
