@@ -29,6 +29,8 @@ from .geometry import AxisWindows
 from .reduction import Reduction
 from .separable_work import SeparableWork
 from .threads import share, thread_count
+from .valid_ranked import ValidRankedWork
+from .valid_separable import ValidSeparableWork
 
 #: Aim for bands that touch about this much memory (input rows and temporaries).
 #: Smaller bands fit the cache better but pay Python overhead per band, which
@@ -59,9 +61,10 @@ def run(
     if out.size == 0:
         return out
     workers = thread_count(threads, out.size, _THREAD_MIN_OUTPUT)
-    work: SeparableWork | functools.partial[None]
+    work: SeparableWork | ValidSeparableWork | ValidRankedWork | functools.partial[None]
     if reduction.mode.separable:
-        work = SeparableWork(reduction, x, axes, gh, gw, out.dtype)
+        plan = SeparableWork if reduction.nodata is None else ValidSeparableWork
+        work = plan(reduction, x, axes, gh, gw, out.dtype)
         row_bytes = work.bytes_per_row(x, gh, out.size // gh.out)
         rows = max(1, _BAND_BYTES // row_bytes)
         if threads is None:
@@ -69,21 +72,28 @@ def run(
             # that, handing work over costs more than it saves (measured: 1.3x
             # slower on a 512x512 RGB average with 2 threads).
             workers = min(workers, max(1, row_bytes * gh.out // _BAND_BYTES))
+    elif reduction.nodata is not None or reduction.ignore is not None:
+        work = ValidRankedWork(reduction, x, axes, channel_axis, gh, gw)
+        rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
     else:
         work = functools.partial(
-            ranked.band, statistic=reduction.mode, axes=axes, channel_axis=channel_axis, gw=gw,
-            ignore=reduction.ignore,
-        )  # fmt: skip
+            ranked.band, statistic=reduction.mode, axes=axes, channel_axis=channel_axis, gw=gw
+        )
         rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
     if workers > 1:
         rows = min(rows, -(-gh.out // workers))
     bands = gh.bands(rows)
+    # nodata sums and means: windows redone after the bands, all at once
+    valid = work if isinstance(work, ValidSeparableWork) else None
 
     def band(item: tuple[int, int, AxisWindows, int]) -> None:
         start, stop, windows, first = item
         source = _slice_axis(x, axes[0], first, first + windows.length)
         target = _slice_axis(out, axes[0], start, stop)
-        work(source, windows, target)
+        if valid is None:
+            work(source, windows, target)
+        else:
+            valid(source, windows, target, start)
 
     if workers == 1 or len(bands) == 1:
         with reduction.errstate():
@@ -91,6 +101,8 @@ def run(
                 band(item)
     else:
         share(band, bands, workers, reduction.errstate)
+    if valid is not None:
+        valid.finalize(x, out)
     return out
 
 

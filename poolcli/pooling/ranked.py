@@ -32,81 +32,80 @@ def band(
     axes: tuple[int, int],
     channel_axis: int | None,
     gw: AxisWindows,
-    ignore: object = None,
 ) -> None:
     """``statistic`` (median or mode) of the band ``x`` (windows ``gh`` x ``gw`` over
-    ``axes``) into ``out``. With a ``channel_axis``, whole pixels vote in mode.
-    Values equal to ``ignore`` (whole pixels of it, in mode) count in no window."""
-    order = list(axes) + ([channel_axis] if channel_axis is not None else [])
-    front = list(range(len(order)))
-    if channel_axis is not None:
-        front[-1] = x.ndim - 1
+    ``axes``) into ``out``. With a ``channel_axis``, whole pixels vote in mode."""
+    order, front = spatial_first(x.ndim, axes, channel_axis)
     y = np.moveaxis(x, order, front)
     if statistic is PoolMode.MEDIAN:
-        result = median(y, gh, gw, ignore=ignore)
+        result = median(y, gh, gw)
     else:
-        result = mode(y, gh, gw, pixels=channel_axis is not None, ignore=ignore)
+        result = mode(y, gh, gw, pixels=channel_axis is not None)
     np.copyto(np.moveaxis(out, order, front), result)
 
 
-def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, ignore: object = None) -> np.ndarray:
+def spatial_first(
+    ndim: int, axes: tuple[int, int], channel_axis: int | None
+) -> tuple[list[int], list[int]]:
+    """``np.moveaxis`` arguments that bring the spatial axes first (and the channel axis last)."""
+    order = list(axes) + ([channel_axis] if channel_axis is not None else [])
+    front = list(range(len(order)))
+    if channel_axis is not None:
+        front[-1] = ndim - 1
+    return order, front
+
+
+def median(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> np.ndarray:
     """Median of the real pixels of each window of ``y`` (spatial axes first).
 
     Even counts give the mean of the two middle values; integers round half up.
-    Any NaN in a window gives NaN, as ``np.median`` does. Values equal to ``ignore``
-    count in no window; a window of nothing else gives ``ignore``.
+    Any NaN in a window gives NaN, as ``np.median`` does.
     """
     work = y.view(np.uint8) if y.dtype == bool else y
     stack = window_stack(work, gh, gw, highest(work.dtype))
-    counts = real_counts(gh, gw, stack.ndim - 1)
-    if ignore is not None:
-        skipped = window_stack(work == ignore, gh, gw, True)  # padding is skipped too
-        stack[skipped] = highest(work.dtype)
-        counts = stack.shape[0] - skipped.sum(axis=0)
-        del skipped
-    has_nan = None
-    if stack.dtype.kind == "f":
-        nan = np.isnan(stack)
-        has_nan = nan.any(axis=0)
-        stack[nan] = np.inf
+    has_nan = nan_last(stack)
     sort_stack(stack)
-    # the middle of the counted values, which sort first (an empty window: any, replaced)
-    low = _select(stack, np.maximum(counts - 1, 0) // 2)
-    high = _select(stack, np.minimum(counts // 2, stack.shape[0] - 1))
-    result = mean_of_two(low, high)
+    result = middle(stack, real_counts(gh, gw, stack.ndim - 1))
     if has_nan is not None and has_nan.any():
-        result[has_nan] = np.nan
-    if ignore is not None:
-        result[counts == 0] = ignore
+        np.copyto(result, np.nan, where=has_nan)
     return result.view(bool) if y.dtype == bool else result
 
 
-def mode(
-    y: np.ndarray,
-    gh: AxisWindows,
-    gw: AxisWindows,
-    *,
-    pixels: bool = False,
-    ignore: object = None,
-) -> np.ndarray:
+def nan_last(stack: np.ndarray) -> np.ndarray | None:
+    """Float stacks: NaN replaced by inf, which sorts last; returns where windows held NaN."""
+    if stack.dtype.kind != "f":
+        return None
+    nan = np.isnan(stack)
+    has_nan = nan.any(axis=0)
+    if has_nan.any():
+        np.copyto(stack, np.inf, where=nan)
+    return has_nan
+
+
+def middle(stack: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The median of the first ``counts`` values of each window of a sorted stack."""
+    low = _select(stack, np.maximum(counts - 1, 0) // 2)
+    high = _select(stack, np.minimum(counts // 2, stack.shape[0] - 1))
+    return mean_of_two(low, high)
+
+
+def mode(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, *, pixels: bool = False) -> np.ndarray:
     """Most frequent value among the real pixels of each window; ties go to the smallest.
 
     With ``pixels=True`` the last axis of ``y`` holds a pixel's channels and whole
     pixels vote (ties go to the lexicographically smallest), so the result only
-    holds colours that occur in the window. Values (whole pixels) equal to
-    ``ignore`` count in no window; a window of nothing else gives ``ignore``.
+    holds colours that occur in the window.
     """
-    labels, decode = _labels(y, pixels)
+    labels, decode = labels_of(y, pixels)
     stack = window_stack(labels, gh, gw, highest(labels.dtype))
-    counts = real_counts(gh, gw, stack.ndim - 1)
-    if ignore is not None:
-        equal = y == ignore
-        skipped = window_stack(equal.all(axis=-1) if pixels else equal, gh, gw, True)
-        stack[skipped] = highest(labels.dtype)
-        counts = stack.shape[0] - skipped.sum(axis=0)
-        del skipped, equal
     sort_stack(stack)
-    uniform = ignore is None and bool((counts == stack.shape[0]).all())
+    return decode(vote(stack, real_counts(gh, gw, stack.ndim - 1)))
+
+
+def vote(stack: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The value of the longest run among the first ``counts`` values of each window of
+    a sorted stack (the first such run on ties: the smallest value)."""
+    uniform = bool((counts == stack.shape[0]).all())
     best = stack[0].copy()
     best_run = np.ones(best.shape, np.int32)
     run = np.ones(best.shape, np.int32)
@@ -118,14 +117,7 @@ def mode(
             better &= j < counts
         np.copyto(best_run, run, where=better)
         np.copyto(best, stack[j], where=better)
-    empty = None
-    if ignore is not None:
-        empty = np.broadcast_to(counts == 0, best.shape)
-        best[empty] = 0  # a label that decodes (the sentinel may not); replaced below
-    result = decode(best)
-    if empty is not None:
-        result[empty] = ignore
-    return result
+    return best
 
 
 def window_stack(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, fill: object) -> np.ndarray:
@@ -212,7 +204,7 @@ def _as_array(index: Index) -> np.ndarray:
     return index
 
 
-def _labels(y: np.ndarray, pixels: bool):
+def labels_of(y: np.ndarray, pixels: bool):
     """Integer labels whose order is the values' order, and the map back to values."""
     if not pixels:
         if y.dtype.kind in "iu":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,11 @@ class Reduction:
     #: median and mode: values equal to this count in no window (a window of only
     #: them gives it). The image layer's way to leave invisible pixels out.
     ignore: object = None
+    #: pixels of this value (NaN: NaN pixels), a scalar of the input's dtype, count
+    #: in no window and no divisor (see :mod:`.nodata`); None: every pixel counts
+    nodata: Any = None
+    #: with ``nodata``: the fraction of a window's real pixels that must be valid
+    min_valid: float = 0.0
 
     @classmethod
     def make(

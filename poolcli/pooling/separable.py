@@ -213,6 +213,11 @@ def pair_sums(y: np.ndarray, pairs: int) -> np.ndarray:
     return sums
 
 
+def first_tap(windows: AxisWindows) -> int | None:
+    """The tap that starts every output of a sum over ``windows`` (None: +0.0 does)."""
+    return _opening(windows.taps, windows.out)[0]
+
+
 class _NotAView(ValueError):
     """An output that cannot be seen as (before, length, trailing) without a copy."""
 

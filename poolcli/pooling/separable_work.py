@@ -40,8 +40,14 @@ class SeparableWork:
         gh: AxisWindows,
         gw: AxisWindows,
         out_dtype: np.dtype,
+        *,
+        slot: str = "",
+        skip_nan: bool = False,
     ):
         self.reduction = reduction
+        #: prefixes this work's scratch buffers, so that two works run on one band
+        #: (values and nodata counts) never share a temporary
+        self.slot = slot
         self.axes = axes
         self.gw = gw
         self.ndim = x.ndim
@@ -50,10 +56,16 @@ class SeparableWork:
         self.selects = mode in (PoolMode.MAX, PoolMode.MIN)
         self.ufunc: np.ufunc
         if self.selects:
-            self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
             self.dtype = x.dtype
             lowest = mode is PoolMode.MAX
             self.identity = numeric.lowest(x.dtype) if lowest else numeric.highest(x.dtype)
+            if skip_nan:
+                # nodata NaN: fmax/fmin pass NaN over (as fast as maximum/minimum,
+                # measured), and NaN is their identity, so an all-NaN window stays NaN
+                self.ufunc = np.fmax if lowest else np.fmin
+                self.identity = np.nan
+            else:
+                self.ufunc = np.maximum if lowest else np.minimum
         else:
             self.ufunc, self.identity = np.add, 0
             if mode in (PoolMode.LP, PoolMode.RMS):
@@ -86,26 +98,49 @@ class SeparableWork:
 
     def __call__(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
         """Pool the band ``source`` (its windows ``windows`` x the columns') into ``target``."""
+        if self.selects:
+            self.select(source, windows, target)
+            return
+        sums, divisor = self.window_sums(source, windows, target.shape)
+        np.copyto(target, self.finish(sums, divisor, windows), casting="unsafe")
+
+    def select(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
+        """Max or min of the band ``source`` into ``target``."""
+        rows_pass, _ = self._band_plan(windows)
+        rows = rows_pass(source, scratch=self.scratch("rows"))
+        self._columns_pass(self._rows_shape(source, windows))(rows, target)
+
+    def window_sums(
+        self,
+        source: np.ndarray,
+        windows: AxisWindows,
+        shape: tuple[int, ...],
+        *,
+        powered: bool = False,
+    ) -> tuple[np.ndarray, object]:
+        """The band's window sums (of powers, for lp/rms) in the accumulator's dtype,
+        shaped ``shape``, and the divisor the mode divides them by.
+
+        ``powered``: lp/rms ``source`` already holds the float64 powers. The sums
+        live in this thread's scratch: use them before the next band.
+        """
         rows_pass, divisor = self._band_plan(windows)
         mode = self.reduction.mode
-        if mode in (PoolMode.LP, PoolMode.RMS):
+        if mode in (PoolMode.LP, PoolMode.RMS) and not powered:
             source = np.power(
                 source.astype(np.float64), self.reduction.p if mode is PoolMode.LP else 2.0
             )
         if self.pairs:
             values = source.reshape(source.shape[: self.axes[1] + 1])  # drop trailing 1s
-            sums = rows_pass(pair_sums(values, self.gw.out)).reshape(target.shape)
-            np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
-            return
-        rows = rows_pass(source, scratch=self._scratch("rows"))
+            return rows_pass(pair_sums(values, self.gw.out)).reshape(shape), divisor
+        rows = rows_pass(source, scratch=self.scratch("rows"))
+        columns = self._columns_pass(self._rows_shape(source, windows))
+        return columns(rows, scratch=self.scratch("sums")).reshape(shape), divisor
+
+    def _rows_shape(self, source: np.ndarray, windows: AxisWindows) -> list[int]:
         shape = list(source.shape)
         shape[self.axes[0]] = windows.out
-        columns = self._columns_pass(shape)
-        if self.selects:
-            columns(rows, target)
-            return
-        sums = columns(rows, scratch=self._scratch("sums")).reshape(target.shape)
-        np.copyto(target, self._finish(sums, divisor, windows), casting="unsafe")
+        return shape
 
     def bytes_per_row(self, x: np.ndarray, gh: AxisWindows, row_elements: int) -> int:
         """Memory a band touches per output row: its input rows and every temporary."""
@@ -120,7 +155,7 @@ class SeparableWork:
             total += row_elements * self.dtype.itemsize  # window sums
         return total
 
-    def _scratch(self, slot: str) -> Scratch:
+    def scratch(self, slot: str) -> Scratch:
         """Temporaries of this thread for ``slot``, reused from band to band and call to call.
 
         A new array per band (or per call, for images of a few bands) costs an
@@ -131,23 +166,15 @@ class SeparableWork:
         thread holds a few buffers of at most that size (one band's worth) between
         calls.
         """
-        buffers: dict[tuple[str, str], np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
-        if buffers is None:
-            buffers = _SCRATCH.arrays = {}
+        return thread_scratch(self.slot + slot)
 
-        def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-            nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-            if np.dtype(dtype).kind == "O" or nbytes > _KEEP_BYTES:
-                return np.empty(shape, dtype)  # Python ints have no raw buffer
-            buffer = buffers.get((slot, role))
-            if buffer is None or buffer.nbytes < nbytes:
-                buffer = buffers[slot, role] = np.empty(nbytes, np.uint8)
-            return buffer[:nbytes].view(dtype).reshape(shape)
+    def finish(self, sums: np.ndarray, divisor, windows: AxisWindows) -> np.ndarray:
+        """Window sums -> the mode's values (still in the accumulator's dtype).
 
-        return scratch
-
-    def _finish(self, sums: np.ndarray, divisor, windows: AxisWindows) -> np.ndarray:
-        """Window sums -> the mode's values (still in the accumulator's dtype)."""
+        ``sums`` and ``divisor`` may also be any matching arrays of some windows of
+        the band (nodata's windows with their own divisors). Integer sums are
+        divided in place.
+        """
         reduction = self.reduction
         if reduction.mode is PoolMode.SUM:
             return numeric.clip_into(sums, self.out_dtype)
@@ -202,3 +229,21 @@ class SeparableWork:
             )  # fmt: skip
             self._columns[trailing] = columns
         return columns
+
+
+def thread_scratch(slot: str) -> Scratch:
+    """This thread's temporaries for ``slot`` (see :meth:`SeparableWork.scratch`)."""
+    buffers: dict[tuple[str, str], np.ndarray] | None = getattr(_SCRATCH, "arrays", None)
+    if buffers is None:
+        buffers = _SCRATCH.arrays = {}
+
+    def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        if np.dtype(dtype).kind == "O" or nbytes > _KEEP_BYTES:
+            return np.empty(shape, dtype)  # Python ints have no raw buffer
+        buffer = buffers.get((slot, role))
+        if buffer is None or buffer.nbytes < nbytes:
+            buffer = buffers[slot, role] = np.empty(nbytes, np.uint8)
+        return buffer[:nbytes].view(dtype).reshape(shape)
+
+    return scratch

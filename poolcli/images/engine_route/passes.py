@@ -32,24 +32,28 @@ def pool_pass(
     mode: PoolMode | None = None,
     channel_axis: int | None = None,
     ignore: object = None,
+    nodata: object = None,
 ) -> np.ndarray:
     """One pass of ``settings`` (``repeat`` ignored) over an (H, W, ...) array;
-    ``ignore`` (median, mode): values that count in no window."""
+    ``ignore`` (median, mode): values that count in no window; ``nodata``: as
+    :func:`poolcli.pooling.pool` has it (default: the settings')."""
     mode = settings.mode if mode is None else mode
     band = settings.bands[0] if settings.bands else None
     # another mode than the settings' (the sums under an alpha-weighted mean) takes
     # none of the options only the settings' mode has
     p = settings.p if mode is PoolMode.LP else 2.0
+    value = settings.nodata_value if nodata is None else nodata  # the caller's, else the file's
     if settings.size is not None:
         height, width = array.shape[:2]
         out_w, out_h = settings.adaptive_size(width, height if band is None else band.length)
         return adaptive_pool(
             array, (out_h, out_w), mode=mode, p=p, channel_axis=channel_axis,
-            threads=settings.threads, band=band, nodata=settings.nodata_value,
+            threads=settings.threads, band=band, nodata=value,
             min_valid=settings.min_valid, _ignore=ignore,
         )  # fmt: skip
     options = settings.engine_options
     options["p"] = p
+    options["nodata"] = value
     if mode is not PoolMode.AVG:
         options["divisor"] = None
     if mode not in COUNTING_MODES:
