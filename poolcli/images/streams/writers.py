@@ -14,6 +14,7 @@ import math
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -107,8 +108,31 @@ def write_tiff(
     import tifffile
 
     samples = shape[2] if len(shape) == 3 else 1
-    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    options = tiff_options(shape, dtype, photometric=photometric, compression=compression,
+                           predictor=predictor, dpi=dpi, icc_profile=icc_profile)  # fmt: skip
+    with short_writes():
+        tifffile.imwrite(
+            stream, tiles(shape, bands), planarconfig="contig" if samples > 1 else None,
+            bigtiff=size > BIGTIFF_BYTES, metadata=None, **options,
+        )  # fmt: skip
+
+
+def tiff_options(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    *,
+    photometric: str,
+    compression: str | None = "zlib",
+    predictor: bool = False,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+    tile: int = TILE,
+) -> dict[str, Any]:
+    """tifffile ``write`` options of a tiled page of an (H, W[, S]) image: the tile,
+    photometric, compression (JPEG only for 8 bits), predictor, resolution, profile."""
+    samples = shape[2] if len(shape) == 3 else 1
+    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
     options: dict[str, Any] = {}
     if dpi is not None:
         options.update(resolution=dpi, resolutionunit="INCH")
@@ -120,25 +144,31 @@ def write_tiff(
         compression = "zlib"  # JPEG holds 8-bit samples only
     if predictor and compression in ("zlib", "lzw", "zstd"):
         options["predictor"] = True
-    options.update(shape=shape, dtype=dtype, tile=(TILE, TILE), photometric=photometric)
-    options.update(compression=compression, bigtiff=size > BIGTIFF_BYTES, metadata=None)
+    options.update(shape=shape, dtype=dtype, tile=(tile, tile), photometric=photometric)
+    options["compression"] = compression
+    return options
+
+
+@contextmanager
+def short_writes() -> Iterator[None]:
+    """tifffile's own check of a short write as the full disk it means (ENOSPC)."""
     try:
-        tifffile.imwrite(
-            stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None, **options
-        )
+        yield
     except OSError as error:
-        if error.errno is None:  # tifffile's own check of a short write
+        if error.errno is None:
             message = f"a short write, the disk is probably full ({error})"
             raise OSError(errno.ENOSPC, message) from None
         raise
 
 
-def _tiles(shape: tuple[int, ...], bands: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def tiles(
+    shape: tuple[int, ...], bands: Iterable[np.ndarray], tile: int = TILE
+) -> Iterator[np.ndarray]:
     """Tiles in TIFF order (rows of tiles, left to right) from bands of any height."""
     width = shape[1]
-    for rows in regroup(bands, TILE, axis=0):
-        for x in range(0, width, TILE):
-            yield rows[:, x : x + TILE]
+    for rows in regroup(bands, tile, axis=0):
+        for x in range(0, width, tile):
+            yield rows[:, x : x + tile]
 
 
 def regroup(bands: Iterable[np.ndarray], height: int, *, axis: int) -> Iterator[np.ndarray]:
@@ -184,15 +214,9 @@ def create_zarr(
     0.4 on v2) whose level 0 is the array.
     """
     import zarr
-    import zarr.codecs
 
     chunks = tuple(TILE if a in (row_axis, row_axis + 1) else n for a, n in enumerate(shape))
-    if zarr_format == 2:
-        import numcodecs
-
-        codecs: Any = numcodecs.Zstd(level=3)
-    else:
-        codecs = zarr.codecs.ZstdCodec(level=3)
+    codecs = zstd(zarr_format)
     if axes is None:
         array = zarr.create_array(
             path,
@@ -208,28 +232,56 @@ def create_zarr(
         return array
     group = zarr.open_group(path, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
-    kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
-    multiscales: dict[str, Any] = {
-        "multiscales": [
-            {
-                "axes": [{"name": a, "type": kinds[a]} for a in axes],
-                "datasets": [
-                    {
-                        "path": "0",
-                        "coordinateTransformations": [
-                            {"type": "scale", "scale": [1.0] * len(axes)}
-                        ],
-                    }
-                ],
-            }
+    group.attrs.update(ome_attributes(axes, [[1.0] * len(axes)], zarr_format))
+    return array
+
+
+def zstd(zarr_format: int) -> Any:
+    """The zstd compressor of poolcli's Zarr outputs, in the form ``zarr_format`` takes."""
+    if zarr_format == 2:
+        import numcodecs
+
+        return numcodecs.Zstd(level=3)
+    import zarr.codecs
+
+    return zarr.codecs.ZstdCodec(level=3)
+
+
+#: OME axis types by name.
+_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+
+
+def ome_attributes(
+    axes: str,
+    scales: list[list[float]],
+    zarr_format: int,
+    *,
+    unit: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """The group attributes of an OME-Zarr image whose level ``k`` is the array ``"k"``
+    at ``scales[k]`` (one factor per axis): NGFF 0.5 on Zarr v3, 0.4 on v2.
+
+    ``unit``: the unit of the space axes, when known.
+    """
+    described = []
+    for a in axes:
+        axis: dict[str, Any] = {"name": a, "type": _AXIS_TYPES[a]}
+        if unit is not None and axis["type"] == "space":
+            axis["unit"] = unit
+        described.append(axis)
+    image: dict[str, Any] = {
+        "axes": described,
+        "datasets": [
+            {"path": str(k), "coordinateTransformations": [{"type": "scale", "scale": s}]}
+            for k, s in enumerate(scales)
         ],
     }
+    if name is not None:
+        image["name"] = name
     if zarr_format == 2:  # NGFF 0.4: the metadata at the top of the attributes
-        multiscales["multiscales"][0]["version"] = "0.4"
-        group.attrs.update(multiscales)
-    else:
-        group.attrs["ome"] = {"version": "0.5", **multiscales}
-    return array
+        return {"multiscales": [{"version": "0.4", **image}]}
+    return {"ome": {"version": "0.5", "multiscales": [image]}}
 
 
 def write_zarr_whole(
