@@ -28,6 +28,7 @@ from ..version import __version__
 from . import options
 from .completion import PATHS
 from .console import Console, binary, data, discard_stdout, said
+from .pyramid import pyramid
 from .spelling import flag
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ def info(ctx: click.Context, **params: Any) -> None:
         status = _info(arguments, pooling=not arguments.given.isdisjoint(_POOL_OPTIONS))
     ctx.exit(status)
 
+
+cli.add_command(pyramid)
 
 _POOL_OPTIONS = ("mode", "kernel", "stride", "padding", "dilation", "ceil_mode", "exclude_pad",
                  "divisor", "p", "size", "repeat", "alpha", "linear")  # fmt: skip

@@ -11,7 +11,8 @@ rows for level ``k``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -21,7 +22,7 @@ from ...pooling.pyramid import level_bands, level_length, levels_to_fit, levels_
 from ...spec.limits import check_pixels
 from ...spec.pyramids import Container, PyramidOptions
 from ...spec.settings import PoolSettings
-from ..requests import ReadOptions, Report
+from ..requests import ReadOptions
 from ..streams import writers
 from .source import LevelInput, level_maker, opened_input
 
@@ -37,6 +38,29 @@ class PyramidJob:
     settings: PoolSettings
     read: ReadOptions
     save_options: dict[str, object]
+
+    @property
+    def zarr_format(self) -> int:
+        """OME-Zarr's Zarr version: 2 (NGFF 0.4) unless ``-O zarr_format=3``; a label
+        pyramid takes its image's."""
+        image = self.options.image
+        if image is not None:
+            return 3 if os.path.exists(os.path.join(image, "zarr.json")) else 2
+        return writers.zarr_format({"zarr_format": 2, **self.save_options})
+
+
+@dataclass(frozen=True)
+class PyramidReport:
+    """What one pyramid is: the input's format and (width, height), every level's
+    (width, height), notes, how it streamed, and the container's own facts
+    (``extra``: Deep Zoom's descriptor)."""
+
+    input_format: str
+    in_size: tuple[int, int]
+    levels: tuple[tuple[int, int], ...]
+    notes: tuple[str, ...] = ()
+    streamed: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def level_shapes(level0: LevelInput, levels: int) -> list[tuple[int, ...]]:
@@ -59,9 +83,35 @@ def plan_levels(height: int, width: int, job: PyramidJob) -> int:
     return levels_to_fit(height, width, job.options.tile_for(job.container))
 
 
+def plan_sizes(
+    path: str, input_format: str | None, job: PyramidJob
+) -> tuple[tuple[int, int], tuple[tuple[int, int], ...]]:
+    """The input's (width, height) and every level's, from its header (a dry run)."""
+    if input_format is not None:
+        from ..streams.readers import open_rows
+
+        opened = open_rows(path, input_format, job.read.layout)
+        if opened is not None:
+            rows, _ = opened
+            with rows:
+                shape = rows.shape
+                height, width = shape[rows.row_axis], shape[rows.row_axis + 1]
+            return (width, height), _sizes(height, width, job)
+    from ..reading.headers import probe
+
+    described = probe(path, max_pixels=job.read.max_pixels)
+    width, height = described.size
+    return (width, height), _sizes(height, width, job)
+
+
+def _sizes(height: int, width: int, job: PyramidJob) -> tuple[tuple[int, int], ...]:
+    levels = plan_levels(height, width, job)
+    return tuple((level_length(width, k), level_length(height, k)) for k in range(levels))
+
+
 def build_pyramid(
     path: str, input_format: str | None, target: BinaryIO | str, job: PyramidJob
-) -> Report:
+) -> PyramidReport:
     """Make ``path``'s pyramid into ``target`` (a stream for a TIFF; a folder's path
     for OME-Zarr, Deep Zoom and a folder of levels)."""
     read = job.read
@@ -88,10 +138,10 @@ def build_pyramid(
             if abort is not None:
                 abort()
             raise
-        last = shapes[-1]
-        return Report(
-            level0.facts.format, (level0.width, level0.height), (last[1], last[0]), 1,
-            tuple(notes), streamed=f"{levels} levels, in bands of {rows} rows",
+        return PyramidReport(
+            level0.facts.format, (level0.width, level0.height),
+            tuple((s[1], s[0]) for s in shapes), tuple(notes),
+            streamed=f"in bands of {rows} rows", extra=getattr(sink, "facts", {}),
         )  # fmt: skip
 
 
@@ -130,8 +180,7 @@ def _sink(
 
         assert isinstance(target, str)
         return ZarrPyramid(
-            target, shapes, dtype, tile=tile, zarr_format=writers.zarr_format(
-                {"zarr_format": 2, **job.save_options}),
+            target, shapes, dtype, tile=tile, zarr_format=job.zarr_format,
             pixel_size=level0.pixel_size, unit=level0.unit, name=job.options.label,
         )  # fmt: skip
     if container in (Container.TIFF, Container.OME_TIFF):

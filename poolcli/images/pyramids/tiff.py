@@ -50,7 +50,9 @@ class TiffPyramid:
         self.stream, self.shapes, self.dtype, self.tile = stream, shapes, np.dtype(dtype), tile
         self.facts, self.ome = facts, ome
         self.pixel_size, self.unit = pixel_size, unit
-        self.options = dict(photometric=photometric, compression=compression, predictor=predictor)
+        self.options: dict[str, Any] = dict(
+            photometric=photometric, compression=compression, predictor=predictor
+        )
         self._spills = [tempfile.TemporaryFile(dir=spill_dir) for _ in shapes[1:]]
         self._handoff = Handoff(self._write)
 
@@ -99,11 +101,12 @@ class TiffPyramid:
         first = self._page(0)
         if self.ome:
             axes = "YXS" if len(self.shapes[0]) == 3 else "YX"
-            metadata: dict[str, Any] | None = {"axes": axes}
+            described: dict[str, Any] = {"axes": axes}
             if self.unit is not None:
                 y, x = self.pixel_size
-                metadata.update(PhysicalSizeY=y, PhysicalSizeX=x)
-                metadata.update(PhysicalSizeYUnit=self.unit, PhysicalSizeXUnit=self.unit)
+                described.update(PhysicalSizeY=y, PhysicalSizeX=x)
+                described.update(PhysicalSizeYUnit=self.unit, PhysicalSizeXUnit=self.unit)
+            metadata: dict[str, Any] | None = described
             first["subifds"] = len(self.shapes) - 1
         else:
             metadata = None
