@@ -19,6 +19,7 @@ from ..errors import ExitStatus
 from . import options
 from . import pyramid_options as pyr
 from .completion import PATHS
+from .guards import clean_errors, interruptible
 
 EPILOG = """\b
 Levels: level k has ceil(n / 2**k) pixels per axis and equals pooling level 0
@@ -76,9 +77,7 @@ def pyramid(ctx: click.Context, **params: Any) -> None:
       poolcli pyramid labels.tif -m mode --label cells --image slide.ome.zarr
       poolcli pyramid -r scans -o pyramids --container ome-tiff --json
     """
-    from .app import _clean_errors, _interruptible
-
-    with _clean_errors(params["show_traceback"]), _interruptible():
+    with clean_errors(params["show_traceback"]), interruptible():
         status = _run(params)
     ctx.exit(status)
 
