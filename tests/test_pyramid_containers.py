@@ -271,3 +271,29 @@ def test_usage_errors_exit_2(rgb, args, message):
     result = run(str(path), *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_tiff_levels_that_arrive_after_level_zeros_last_tile_are_written(tmp_path):
+    # tifffile stops pulling at level 0's last tile; rows of the other levels that
+    # come later (the bottom edge's partial windows) must still reach their pages
+    import time
+
+    from poolcli.images.pyramids.tiff import TiffPyramid
+    from poolcli.images.streams.readers import Facts
+
+    shapes = [(64, 64), (32, 32)]
+    level0 = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    level1 = np.full((32, 32), 7, np.uint16)
+    with open(tmp_path / "t.tif", "wb") as stream:
+        sink = TiffPyramid(
+            stream, shapes, np.dtype(np.uint16), tile=16, facts=Facts("NPY", "array"),
+            photometric="minisblack", compression="zlib", predictor=False,
+        )  # fmt: skip
+        sink.add(0, level0)
+        time.sleep(0.3)  # the writer thread has taken every level-0 tile by now
+        sink.add(1, level1[:16])
+        sink.add(1, level1[16:])
+        sink.close()
+    with tifffile.TiffFile(tmp_path / "t.tif") as tif:
+        np.testing.assert_array_equal(tif.pages[0].asarray(), level0)
+        np.testing.assert_array_equal(tif.pages[1].asarray(), level1)

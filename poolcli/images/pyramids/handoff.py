@@ -45,8 +45,11 @@ class Handoff:
             yield item
 
     def _run(self, write: Callable[[Iterator[np.ndarray]], Any]) -> None:
+        bands = self._bands()
         try:
-            write(self._bands())
+            write(bands)
+            for _ in bands:  # a writer may stop at its last tile: the rest are not needed
+                pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
             self._error = error
         finally:

@@ -61,7 +61,8 @@ class TiffPyramid:
         if level == 0:
             self._handoff.put(band)
         else:
-            self._spills[level - 1].write(np.ascontiguousarray(band, self.dtype).data)
+            # a 1-D view: file writes count a many-dimensional buffer by its first axis
+            self._spills[level - 1].write(np.ascontiguousarray(band, self.dtype).data.cast("B"))
 
     def close(self) -> None:
         """Finish the file: level 0's last tiles, then the other levels' pages."""
@@ -118,6 +119,10 @@ class TiffPyramid:
         ):
             tif.write(writers.tiles(self.shapes[0], bands, self.tile), metadata=metadata,
                       **first)  # fmt: skip
+            # tifffile stops at level 0's last tile; the other levels' last rows may
+            # still be on their way into the temporary files until the bands end
+            for _ in bands:
+                pass
             for level in range(1, len(self.shapes)):
                 tiles = writers.tiles(self.shapes[level], self._spilled(level), self.tile)
                 tif.write(tiles, metadata=None if not self.ome else {}, **self._page(level))
