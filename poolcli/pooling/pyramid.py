@@ -70,14 +70,14 @@ class Reducer:
     """What a :class:`Cascade` keeps and makes.
 
     ``lift(rows)`` turns level-0 rows into level-0 state; ``combine`` merges two
-    states; ``widen(state, level)`` gives the state room for ``level``'s windows
-    before they are merged; ``finish(state, level, row_counts, col_counts)`` makes
+    states; ``state_dtype(level)`` is the dtype with room for ``level``'s windows
+    (None: the state's own); ``finish(state, level, row_counts, col_counts)`` makes
     ``level``'s pixels from its state.
     """
 
     lift: Callable[[np.ndarray], np.ndarray]
     combine: Callable[..., np.ndarray]
-    widen: Callable[[np.ndarray, int], np.ndarray]
+    state_dtype: Callable[[int], np.dtype | None]
     finish: Callable[[np.ndarray, int, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -85,10 +85,14 @@ def _same(a: np.ndarray, *_: object) -> np.ndarray:
     return a
 
 
+def _kept(level: int) -> None:
+    return None
+
+
 def extreme_reducer(largest: bool) -> Reducer:
     """Max (``largest``) or min: exact level from level; NaN wins, as in ``pool``."""
     combine = Combine.MAX if largest else Combine.MIN
-    return Reducer(lift=_same, combine=combine, widen=_same, finish=_same)
+    return Reducer(lift=_same, combine=combine, state_dtype=_kept, finish=_same)
 
 
 def _sum_dtype_at(dtype: np.dtype, level: int, headroom_factor: int = 1) -> np.dtype:
@@ -118,12 +122,8 @@ def fits_sums(dtype: np.dtype, levels: int, headroom_factor: int = 1) -> bool:
     return True
 
 
-def _widener(dtype: np.dtype, factor: int = 1) -> Callable[[np.ndarray, int], np.ndarray]:
-    def widen(state: np.ndarray, level: int) -> np.ndarray:
-        wide = _sum_dtype_at(dtype, level, factor)
-        return state if state.dtype == wide else state.astype(wide)
-
-    return widen
+def _widener(dtype: np.dtype) -> Callable[[int], np.dtype | None]:
+    return lambda level: _sum_dtype_at(dtype, level)
 
 
 def _divisors(rows: np.ndarray, cols: np.ndarray, ndim: int) -> np.ndarray:
@@ -131,19 +131,32 @@ def _divisors(rows: np.ndarray, cols: np.ndarray, ndim: int) -> np.ndarray:
     return area.reshape(area.shape + (1,) * (ndim - 2))
 
 
+def _divided(state: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    area = _divisors(rows, cols, state.ndim)
+    if dtype.kind == "f":
+        return (state / area).astype(dtype)
+    return divide_half_up(state.copy(), area).astype(dtype)
+
+
 def mean_reducer(dtype: np.dtype) -> Reducer:
     """Means of real pixels: exact sums, divided once (integers rounded half up)."""
     dtype = np.dtype(dtype)
 
     def finish(state: np.ndarray, level: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        if level == 0:
-            return state.astype(dtype)
-        area = _divisors(rows, cols, state.ndim)
+        # whole windows hold 4**level pixels: a shift (or an exact power-of-two
+        # product) divides them; only the partial last row and column divide
+        shift, full = 2 * level, 1 << level
         if dtype.kind == "f":
-            return (state / area).astype(dtype)
-        return divide_half_up(state.copy(), area).astype(dtype)
+            out = (state * (1.0 / (1 << shift))).astype(dtype)
+        else:
+            out = np.right_shift(state + state.dtype.type(1 << (shift - 1)), shift).astype(dtype)
+        if rows[-1] < full:
+            out[-1:] = _divided(state[-1:], rows[-1:], cols, dtype)
+        if cols[-1] < full:
+            out[:, -1:] = _divided(state[:, -1:], rows, cols[-1:], dtype)
+        return out
 
-    return Reducer(lift=_same, combine=Combine.SUM, widen=_widener(dtype), finish=finish)
+    return Reducer(lift=_same, combine=Combine.SUM, state_dtype=_widener(dtype), finish=finish)
 
 
 def sum_reducer(dtype: np.dtype) -> Reducer:
@@ -153,7 +166,9 @@ def sum_reducer(dtype: np.dtype) -> Reducer:
     def finish(state: np.ndarray, *_: object) -> np.ndarray:
         return state.astype(out)
 
-    return Reducer(lift=_same, combine=Combine.SUM, widen=_widener(np.dtype(dtype)), finish=finish)
+    return Reducer(
+        lift=_same, combine=Combine.SUM, state_dtype=_widener(np.dtype(dtype)), finish=finish
+    )
 
 
 def weighted_mean_reducer(dtype: np.dtype) -> Reducer:
@@ -168,9 +183,6 @@ def weighted_mean_reducer(dtype: np.dtype) -> Reducer:
         state[..., :-1] *= state[..., -1:]
         return state
 
-    def widen(state: np.ndarray, level: int) -> np.ndarray:
-        return state
-
     def finish(state: np.ndarray, level: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         weights = state[..., -1:]
         out = np.empty(state.shape, dtype)
@@ -181,7 +193,7 @@ def weighted_mean_reducer(dtype: np.dtype) -> Reducer:
         return out
 
     assert top * top < 1 << 33, "8- and 16-bit weights only"
-    return Reducer(lift=lift, combine=Combine.SUM, widen=widen, finish=finish)
+    return Reducer(lift=lift, combine=Combine.SUM, state_dtype=_kept, finish=finish)
 
 
 class Cascade:
@@ -213,13 +225,12 @@ class Cascade:
                 carry = None
                 continue
             rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            rows = self.reducer.widen(rows, level)
             paired = rows.shape[0] if final else rows.shape[0] - rows.shape[0] % 2
             self._pending[level] = None if final else rows[paired:].copy()
             if paired == 0:
                 carry = None
                 continue
-            state = self._halve(rows[:paired])
+            state = self._halve(rows[:paired], self.reducer.state_dtype(level))
             start = self._next[level]
             self._next[level] += state.shape[0]
             row_counts = counts(self.height, level, start, self._next[level])
@@ -228,15 +239,21 @@ class Cascade:
             carry = state
         return out
 
-    def _halve(self, rows: np.ndarray) -> np.ndarray:
+    def _halve(self, rows: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+        """The 2x2 (ceil) merge of ``rows``, in ``dtype``: rows, then columns, each
+        into a new array (no copy of the input for odd sides)."""
         combine = self.reducer.combine
-        paired = combine(rows[0 : rows.shape[0] - 1 : 2], rows[1::2])
-        if rows.shape[0] % 2:
-            paired = np.concatenate([paired, rows[-1:]])
-        width = paired.shape[1]
-        halved = combine(paired[:, 0 : width - 1 : 2], paired[:, 1::2])
+        dtype = rows.dtype if dtype is None else dtype
+        height, width = rows.shape[:2]
+        rest = rows.shape[2:]
+        paired = np.empty(((height + 1) // 2, width, *rest), dtype)
+        combine(rows[0 : height - 1 : 2], rows[1::2], out=paired[: height // 2], dtype=dtype)
+        if height % 2:
+            paired[-1] = rows[-1]
+        halved = np.empty((paired.shape[0], (width + 1) // 2, *rest), dtype)
+        combine(paired[:, 0 : width - 1 : 2], paired[:, 1::2], out=halved[:, : width // 2])
         if width % 2:
-            halved = np.concatenate([halved, paired[:, -1:]], axis=1)
+            halved[:, -1] = paired[:, -1]
         return halved
 
 
