@@ -69,16 +69,19 @@ class Combine:
 class Reducer:
     """What a :class:`Cascade` keeps and makes.
 
-    ``lift(rows)`` turns level-0 rows into level-0 state; ``combine`` merges two
-    states; ``state_dtype(level)`` is the dtype with room for ``level``'s windows
-    (None: the state's own); ``finish(state, level, row_counts, col_counts)`` makes
-    ``level``'s pixels from its state.
+    States of the levels are planar, (C, h, w). ``lift(rows)`` turns level-0 rows
+    into level-0 state; ``combine`` merges two states; ``state_dtype(level)`` is
+    the dtype with room for ``level``'s windows (None: the state's own);
+    ``finish(state, level, row_counts, col_counts)`` makes ``level``'s pixels from
+    its state.
     """
 
     lift: Callable[[np.ndarray], np.ndarray]
     combine: Callable[..., np.ndarray]
     state_dtype: Callable[[int], np.dtype | None]
     finish: Callable[[np.ndarray, int, np.ndarray, np.ndarray], np.ndarray]
+    #: The dtype of the pixels ``finish`` makes (None: the dtype it returns).
+    out_dtype: np.dtype | None = None
 
 
 def _same(a: np.ndarray, *_: object) -> np.ndarray:
@@ -126,13 +129,13 @@ def _widener(dtype: np.dtype) -> Callable[[int], np.dtype | None]:
     return lambda level: _sum_dtype_at(dtype, level)
 
 
-def _divisors(rows: np.ndarray, cols: np.ndarray, ndim: int) -> np.ndarray:
-    area = rows[:, None] * cols[None, :]
-    return area.reshape(area.shape + (1,) * (ndim - 2))
+def _divisors(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Pixels per window of a (C, h, w) state, as a (1, h, w) array."""
+    return (rows[:, None] * cols[None, :])[None]
 
 
 def _divided(state: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    area = _divisors(rows, cols, state.ndim)
+    area = _divisors(rows, cols)
     if dtype.kind == "f":
         return (state / area).astype(dtype)
     return divide_half_up(state.copy(), area).astype(dtype)
@@ -145,18 +148,21 @@ def mean_reducer(dtype: np.dtype) -> Reducer:
     def finish(state: np.ndarray, level: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         # whole windows hold 4**level pixels: a shift (or an exact power-of-two
         # product) divides them; only the partial last row and column divide
+        # (the result stays in the state's dtype: the layout copy casts it)
         shift, full = 2 * level, 1 << level
         if dtype.kind == "f":
-            out = (state * (1.0 / (1 << shift))).astype(dtype)
+            out = state * (1.0 / (1 << shift))
         else:
-            out = np.right_shift(state + state.dtype.type(1 << (shift - 1)), shift).astype(dtype)
+            out = state + state.dtype.type(1 << (shift - 1))
+            np.right_shift(out, shift, out=out)
         if rows[-1] < full:
-            out[-1:] = _divided(state[-1:], rows[-1:], cols, dtype)
+            out[:, -1:] = _divided(state[:, -1:], rows[-1:], cols, dtype)
         if cols[-1] < full:
-            out[:, -1:] = _divided(state[:, -1:], rows, cols[-1:], dtype)
+            out[:, :, -1:] = _divided(state[:, :, -1:], rows, cols[-1:], dtype)
         return out
 
-    return Reducer(lift=_same, combine=Combine.SUM, state_dtype=_widener(dtype), finish=finish)
+    return Reducer(lift=_same, combine=Combine.SUM, state_dtype=_widener(dtype), finish=finish,
+                   out_dtype=dtype)  # fmt: skip
 
 
 def sum_reducer(dtype: np.dtype) -> Reducer:
@@ -176,24 +182,26 @@ def weighted_mean_reducer(dtype: np.dtype) -> Reducer:
     channels become ``Σ(c·w) / Σw`` (0 where ``Σw`` is 0) and the last its own mean,
     each rounded half up once, as alpha-premultiplied means are."""
     dtype = np.dtype(dtype)
-    top = int(value_range(dtype)[1])
+    assert dtype.kind == "u", "unsigned weights only"
+    assert dtype.itemsize <= 2, "8- and 16-bit weights only"
+    # c * w of 8-bit pixels fits 16 bits (255 * 255), of 16-bit pixels 32 bits
+    product = np.dtype(np.uint16 if dtype.itemsize == 1 else np.uint32)
 
     def lift(rows: np.ndarray) -> np.ndarray:
-        state = rows.astype(np.uint64)
+        state = rows.astype(product)
         state[..., :-1] *= state[..., -1:]
         return state
 
     def finish(state: np.ndarray, level: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        weights = state[..., -1:]
+        state = state.astype(np.uint64)  # room for 2 * Σ(c·w) + Σw
+        weights = state[-1:]
         out = np.empty(state.shape, dtype)
-        colour = (2 * state[..., :-1] + weights) // np.maximum(2 * weights, 1)
-        out[..., :-1] = np.where(weights > 0, colour, 0)
-        area = _divisors(rows, cols, 2).astype(np.uint64)
-        out[..., -1] = divide_half_up(weights[..., 0].copy(), area)
+        colour = (2 * state[:-1] + weights) // np.maximum(2 * weights, 1)
+        out[:-1] = np.where(weights > 0, colour, 0)
+        out[-1] = divide_half_up(weights[0].copy(), _divisors(rows, cols)[0].astype(np.uint64))
         return out
 
-    assert top * top < 1 << 33, "8- and 16-bit weights only"
-    return Reducer(lift=lift, combine=Combine.SUM, state_dtype=_kept, finish=finish)
+    return Reducer(lift=lift, combine=Combine.SUM, state_dtype=_widener(product), finish=finish)
 
 
 class Cascade:
@@ -207,9 +215,11 @@ class Cascade:
         self.height, self.width, self.levels, self.reducer = height, width, levels, reducer
         self._pending: list[np.ndarray | None] = [None] * levels
         self._next = [0] * levels
+        self.flat = False
 
     def feed(self, band: np.ndarray) -> list[LevelBand]:
         """Level-0 rows, the next in order: the levels' rows they complete."""
+        self.flat = band.ndim == 2
         return self._run(self.reducer.lift(band), final=False)
 
     def close(self) -> list[LevelBand]:
@@ -217,43 +227,71 @@ class Cascade:
         return self._run(None, final=True)
 
     def _run(self, carry: np.ndarray | None, *, final: bool) -> list[LevelBand]:
+        # level 0's rows come (h, w, C); every other level's state is kept planar,
+        # (C, h, w), where pairing columns reads long runs (measured: 5x faster on
+        # RGB than pairing interleaved pixels)
         out: list[LevelBand] = []
+        if carry is not None and carry.ndim == 2:
+            carry = carry[..., None]
         for level in range(1, self.levels):
+            axis = 0 if level == 1 else 1  # the rows of level - 1's state
             held = self._pending[level]
-            parts = [a for a in (held, carry) if a is not None and a.shape[0]]
+            parts = [a for a in (held, carry) if a is not None and a.shape[axis]]
             if not parts:
                 carry = None
                 continue
-            rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            paired = rows.shape[0] if final else rows.shape[0] - rows.shape[0] % 2
-            self._pending[level] = None if final else rows[paired:].copy()
+            rows = np.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+            count = rows.shape[axis]
+            paired = count if final else count - count % 2
+            kept = rows[paired:] if axis == 0 else rows[:, paired:]
+            self._pending[level] = None if final else kept.copy()
             if paired == 0:
                 carry = None
                 continue
-            state = self._halve(rows[:paired], self.reducer.state_dtype(level))
+            taken = rows[:paired] if axis == 0 else rows[:, :paired]
+            state = self._halve(taken, self.reducer.state_dtype(level), planar=axis == 1)
             start = self._next[level]
-            self._next[level] += state.shape[0]
+            self._next[level] += state.shape[1]
             row_counts = counts(self.height, level, start, self._next[level])
-            col_counts = counts(self.width, level, 0, state.shape[1])
-            out.append((level, self.reducer.finish(state, level, row_counts, col_counts)))
+            col_counts = counts(self.width, level, 0, state.shape[2])
+            made = self.reducer.finish(state, level, row_counts, col_counts)
+            out.append((level, self._layout(made, self.reducer.out_dtype)))
             carry = state
         return out
 
-    def _halve(self, rows: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
-        """The 2x2 (ceil) merge of ``rows``, in ``dtype``: rows, then columns, each
-        into a new array (no copy of the input for odd sides)."""
+    def _layout(self, planar: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+        """A (C, h, w) level band in level 0's layout, (h, w) or (h, w, C), and in
+        ``dtype`` (None: its own), in one copy."""
+        channels, height, width = planar.shape
+        dtype = planar.dtype if dtype is None else dtype
+        if self.flat:
+            return planar[0].astype(dtype, copy=False)
+        narrow = planar.astype(dtype, copy=False)  # contiguous casts, then strided copies
+        out = np.empty((height, width, channels), dtype)
+        for c in range(channels):
+            out[..., c] = narrow[c]
+        return out
+
+    def _halve(self, rows: np.ndarray, dtype: np.dtype | None, *, planar: bool) -> np.ndarray:
+        """The 2x2 (ceil) merge of ``rows`` ((h, w, C) level-0 rows, or a planar
+        (C, h, w) state) into a planar state of ``dtype``: rows, then columns."""
         combine = self.reducer.combine
         dtype = rows.dtype if dtype is None else dtype
-        height, width = rows.shape[:2]
-        rest = rows.shape[2:]
-        paired = np.empty(((height + 1) // 2, width, *rest), dtype)
+        if planar:
+            rows = np.moveaxis(rows, 0, -1)  # a view: index as (h, w, C)
+        height, width, channels = rows.shape
+        paired = np.empty(((height + 1) // 2, width, channels), dtype)
+        if planar:
+            paired = np.moveaxis(np.empty((channels, (height + 1) // 2, width), dtype), 0, -1)
         combine(rows[0 : height - 1 : 2], rows[1::2], out=paired[: height // 2], dtype=dtype)
         if height % 2:
             paired[-1] = rows[-1]
-        halved = np.empty((paired.shape[0], (width + 1) // 2, *rest), dtype)
-        combine(paired[:, 0 : width - 1 : 2], paired[:, 1::2], out=halved[:, : width // 2])
-        if width % 2:
-            halved[:, -1] = paired[:, -1]
+        halved = np.empty((channels, paired.shape[0], (width + 1) // 2), dtype)
+        for c in range(channels):
+            lane = paired[:, :, c]
+            combine(lane[:, 0 : width - 1 : 2], lane[:, 1::2], out=halved[c, :, : width // 2])
+            if width % 2:
+                halved[c, :, -1] = lane[:, -1]
         return halved
 
 
