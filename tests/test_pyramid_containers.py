@@ -297,3 +297,28 @@ def test_tiff_levels_that_arrive_after_level_zeros_last_tile_are_written(tmp_pat
     with tifffile.TiffFile(tmp_path / "t.tif") as tif:
         np.testing.assert_array_equal(tif.pages[0].asarray(), level0)
         np.testing.assert_array_equal(tif.pages[1].asarray(), level1)
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra"), [("max", []), ("median", []), ("avg", ["--linear"]), ("rms", [])]
+)
+def test_rgba_levels_follow_the_pool_policy(tmp_path, mode, extra):
+    # visible pixels only (max, median), linear light, rms: the direct path, through
+    # the very policy poolcli pool applies
+    from poolcli.images.engine_route.route import pool_channels
+    from poolcli.images.modes import mode_of
+    from poolcli.spec.settings import PoolSettings
+
+    x = np.random.default_rng(10).integers(0, 256, (50, 70, 4), dtype=np.uint8)
+    x[:16, :16, 3] = 0
+    Image.fromarray(x, "RGBA").save(tmp_path / "in.png")
+    out = tmp_path / "out.ome.zarr"
+    assert run(str(tmp_path / "in.png"), "-o", str(out), "-m", mode, "--levels", "4",
+               *extra).exit_code == 0  # fmt: skip
+    group = zarr.open_group(str(out), mode="r")
+    for level in range(1, 4):
+        counting = {"count_include_pad": False} if mode in ("avg", "rms") else {}
+        one = PoolSettings.make(2**level, mode=mode, ceil_mode=True,
+                                linear=bool(extra), **counting)  # fmt: skip
+        expected = pool_channels(x, mode_of("RGBA"), one, [])
+        np.testing.assert_array_equal(np.moveaxis(group[str(level)][:], 0, -1), expected)
