@@ -133,3 +133,22 @@ def test_weighted_mean_equals_pool_image_premultiplied(dtype):
     for level in range(1, 6):
         one = PoolSettings.make(2**level, mode="avg", ceil_mode=True, count_include_pad=False)
         np.testing.assert_array_equal(got[level], pool_channels(x, record, one, []))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(1, 70),
+    width=st.integers(1, 70),
+    dtype=st.sampled_from(["uint8", "int16", "uint32", "int64"]),
+    values=st.integers(1, 5),
+    band=st.integers(1, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_sorted_modes_equal_one_shot_mode_pooling(height, width, dtype, values, band, seed):
+    from poolcli.pooling.pyramid_modes import SortedModes
+
+    x = np.random.default_rng(seed).integers(-1, values, (height, width)).astype(dtype)
+    levels = levels_to_one(height, width)
+    got = levels_of(x, SortedModes(height, width, levels), band)
+    for level, rows in enumerate(got):
+        np.testing.assert_array_equal(rows, one_shot(x, level, "mode"))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -343,7 +344,16 @@ class Direct:
         return out
 
 
-def level_bands(bands: Iterable[np.ndarray], maker: Cascade | Direct) -> Iterator[LevelBand]:
+class LevelMaker(Protocol):
+    """What :func:`level_bands` drives: a :class:`Cascade`, a :class:`Direct`, or
+    :class:`~.pyramid_modes.SortedModes`."""
+
+    def feed(self, band: np.ndarray) -> list[LevelBand]: ...
+
+    def close(self) -> list[LevelBand]: ...
+
+
+def level_bands(bands: Iterable[np.ndarray], maker: LevelMaker) -> Iterator[LevelBand]:
     """Every level's rows from level 0's ``bands``: ``(0, band)`` for each band as
     given, then the other levels' rows as ``maker`` completes them."""
     for band in bands:

@@ -28,7 +28,7 @@ class _Aborted(Exception):
 class Handoff:
     """``write(bands)`` on a thread, fed by :meth:`put`; :meth:`close` waits for it."""
 
-    def __init__(self, write: Callable[[Iterator[np.ndarray]], Any], depth: int = 2) -> None:
+    def __init__(self, write: Callable[[Iterator[Any]], Any], depth: int = 2) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -55,7 +55,7 @@ class Handoff:
         finally:
             self._done.set()
 
-    def put(self, band: np.ndarray) -> None:
+    def put(self, band: Any) -> None:
         """Hand ``band`` over (waits while the writer is a few bands behind)."""
         while not self._done.is_set():
             try:

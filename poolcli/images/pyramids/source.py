@@ -35,6 +35,7 @@ from ...pooling.pyramid import (
     sum_reducer,
     weighted_mean_reducer,
 )
+from ...pooling.pyramid_modes import SortedModes
 from ...spec.modes import AlphaPolicy, PoolMode
 from ...spec.settings import PoolSettings
 from ..modes import Mode, array_mode
@@ -193,7 +194,7 @@ def level_settings(settings: PoolSettings, level: int) -> PoolSettings:
 
 def level_maker(
     level0: LevelInput, settings: PoolSettings, levels: int, notes: list[str]
-) -> Cascade | Direct:
+) -> Cascade | Direct | SortedModes:
     """The engine's level maker for ``level0`` under ``settings``' mode (module docstring)."""
     mode, record, dtype = settings.mode, level0.record, level0.dtype
     height, width = level0.height, level0.width
@@ -209,6 +210,8 @@ def level_maker(
         return Cascade(height, width, levels, extreme_reducer(mode is PoolMode.MAX))
     if mode is PoolMode.SUM and record is None and fits_sums(dtype, levels):
         return Cascade(height, width, levels, sum_reducer(dtype))
+    if mode is PoolMode.MODE and len(level0.shape) == 2 and dtype.kind in "iu":
+        return SortedModes(height, width, levels)  # label maps: sorted windows merged
     return Direct(height, width, levels, _direct(level0, settings, notes))
 
 

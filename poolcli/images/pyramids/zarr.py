@@ -15,11 +15,13 @@ image's ``labels/NAME``, with the ``image-label`` metadata NGFF gives them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..streams.writers import ome_attributes, zstd
+from .handoff import Handoff
 
 
 class ZarrPyramid:
@@ -70,6 +72,15 @@ class ZarrPyramid:
         self._held: list[list[np.ndarray]] = [[] for _ in shapes]
         self._count = [0] * len(shapes)
         self._written = [0] * len(shapes)
+        # chunks are encoded and stored on a writer thread, beside the pooling
+        self._handoff = Handoff(self._store)
+
+    def _store(self, items: Iterator[Any]) -> None:
+        for level, start, data in items:
+            if self.channels:
+                self.arrays[level][:, start : start + data.shape[0]] = np.moveaxis(data, -1, 0)
+            else:
+                self.arrays[level][start : start + data.shape[0]] = data
 
     def add(self, level: int, band: np.ndarray) -> None:
         """The next rows of ``level``."""
@@ -80,8 +91,17 @@ class ZarrPyramid:
 
     def close(self) -> None:
         """Write what every level still holds (its last, shorter chunk row)."""
-        for level in range(len(self.arrays)):
-            self._flush(level, whole=False)
+        try:
+            for level in range(len(self.arrays)):
+                self._flush(level, whole=False)
+        except BaseException:
+            self._handoff.abort()
+            raise
+        self._handoff.close()
+
+    def abort(self) -> None:
+        """Stop writing (the caller failed)."""
+        self._handoff.abort()
 
     def _flush(self, level: int, *, whole: bool) -> None:
         held = self._held[level]
@@ -89,12 +109,7 @@ class ZarrPyramid:
             return
         rows = np.concatenate(held) if len(held) > 1 else held[0]
         take = rows.shape[0] - rows.shape[0] % self.tile if whole else rows.shape[0]
-        start = self._written[level]
-        data = rows[:take]
-        if self.channels:
-            self.arrays[level][:, start : start + take] = np.moveaxis(data, -1, 0)
-        else:
-            self.arrays[level][start : start + take] = data
+        self._handoff.put((level, self._written[level], rows[:take]))
         self._written[level] += take
         rest = rows[take:]
         self._held[level] = [rest] if rest.shape[0] else []
