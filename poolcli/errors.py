@@ -82,6 +82,7 @@ PARAMETERS = frozenset(
         "dtype", "existing", "output", "workers", "recursive", "shard", "scheduler",
         "files_from", "null", "executor", "include", "exclude", "follow_symlinks", "dry_run",
         "fail_fast", "scheduler_timeout", "band", "memory", "nodata", "min_valid",
+        "levels", "tile_size", "overlap", "container", "label", "image",
     }
 )  # fmt: skip
 #: A parameter named in a message, in backticks: divisor, or max_pixels=none.

@@ -223,7 +223,8 @@ def test_version():
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["pool", "--help"], ["info", "--help"]]
+    "args",
+    [["--help"], ["--version"], ["pool", "--help"], ["info", "--help"], ["pyramid", "--help"]],
 )
 def test_help_and_version_import_neither_numpy_nor_pillow_nor_dask(args):
     probe = (
@@ -251,7 +252,9 @@ def test_python_m_poolcli_importtime_has_no_numpy_or_pillow():
     )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["pool", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["pool", "--help"], ["pyramid", "--help"]]
+)
 def test_help_and_version_load_only_the_command_lines_own_modules(args):
     """Options are built from light modules (enums, limits, choices); the batch
     library, the image layer and the settings load when a command runs."""
@@ -264,6 +267,8 @@ def test_help_and_version_load_only_the_command_lines_own_modules(args):
         "poolcli.batch.sharding", "poolcli.cli", "poolcli.cli.app", "poolcli.cli.options",
         "poolcli.cli.console", "poolcli.cli.spelling", "poolcli.cli.completion",
         "poolcli.cli.raster_options",
+        "poolcli.cli.guards", "poolcli.cli.pyramid", "poolcli.cli.pyramid_options",
+        "poolcli.spec.pyramids",
     }, sorted(ours)  # fmt: skip
 
 

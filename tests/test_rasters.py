@@ -423,3 +423,18 @@ def test_a_multiband_raster_is_described_and_pooled_band_by_band(
         pooled = np.moveaxis(dataset.read(), 0, -1)
     want = reference_pool(np.moveaxis(values, 0, -1), 2, mode="avg", nodata=0)
     np.testing.assert_allclose(pooled, want, rtol=1e-6)
+
+
+def test_a_tiff_pyramid_of_a_geotiff_has_overviews_gdal_places_like_level_0(tmp_path):
+    values = dem(tmp_path / "dem.tif", shape=(300, 420))
+    done = run("pyramid", tmp_path / "dem.tif", "-o", tmp_path / "pyr.tif", "-m", "max",
+               "--tile-size", "64")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with rasterio.open(tmp_path / "pyr.tif") as dataset:
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.nodata == -9999
+        assert dataset.transform.to_gdal() == pytest.approx(expected_transform(1, 1, 0))
+        assert dataset.overviews(1)[:2] == [2, 4]
+        np.testing.assert_array_equal(dataset.read(1), values)
+        half = dataset.read(1, out_shape=(150, 210))  # overview 2, placed by GDAL
+    np.testing.assert_array_equal(half, reference_pool(values, 2, mode="max"))

@@ -70,9 +70,10 @@ def test_backticks_that_name_no_parameter_are_left_alone():
 
 def test_every_flag_the_command_line_names_is_one_of_its_options():
     pool_options, info_options = options_of(app.pool), options_of(app.info)
+    pyramid_options = options_of(app.pyramid)
     for name in sorted(PARAMETERS - LIBRARY_ONLY):
         for said in flag(name, None).split(" or "):
-            assert said in pool_options or said in info_options, (name, said)
+            assert said in {**pool_options, **info_options, **pyramid_options}, (name, said)
     for key, said in FLAGS.items():
         assert set(said.split(" or ")) <= set(pool_options), key
     assert flag("format", None) in pool_options

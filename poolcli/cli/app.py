@@ -16,18 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ExitStatus, PoolcliError
+from ..errors import ExitStatus
 from ..spec.arrays import DEFAULT_LAYOUT
 from ..version import __version__
 from . import options
 from .completion import PATHS
 from .console import Console, binary, data, discard_stdout, said
+from .guards import clean_errors as _clean_errors
+from .guards import interruptible as _interruptible
+from .pyramid import pyramid
 from .spelling import flag
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ def info(ctx: click.Context, **params: Any) -> None:
         status = _info(arguments, pooling=not arguments.given.isdisjoint(_POOL_OPTIONS))
     ctx.exit(status)
 
+
+cli.add_command(pyramid)
 
 _POOL_OPTIONS = ("mode", "kernel", "stride", "padding", "dilation", "ceil_mode", "exclude_pad",
                  "divisor", "p", "size", "repeat", "alpha", "linear")  # fmt: skip
@@ -349,44 +352,6 @@ def _info(arguments: InfoArguments, *, pooling: bool) -> ExitStatus:
 def _usage(message: str) -> None:
     """Bad usage: click prints the message under the usage line and exits with 2."""
     raise click.UsageError(message)
-
-
-@contextmanager
-def _clean_errors(show_traceback: bool) -> Iterator[None]:
-    """A PoolcliError becomes one line and its exit status; a bug, one line asking
-    for a report (the traceback with --traceback)."""
-    try:
-        yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise
-    except PoolcliError as error:
-        if error.exit_code == ExitStatus.USAGE:
-            raise click.UsageError(said(error.message)) from None
-        Console().error(f"error: {said(error.message)}")
-        raise click.exceptions.Exit(error.exit_code) from None
-    except KeyboardInterrupt as interrupt:
-        Console().line("interrupted", always=True)
-        raise click.exceptions.Exit(ExitStatus.of_interrupt(interrupt)) from None
-    except BrokenPipeError:
-        raise
-    except Exception as error:
-        if show_traceback:
-            raise
-        message = (
-            f"internal error: {type(error).__name__}: {error} "
-            "(a poolcli bug: please report it; --traceback shows where)"
-        )
-        Console().error(message)
-        raise click.exceptions.Exit(ExitStatus.INPUT_FAILED) from None
-
-
-@contextmanager
-def _interruptible() -> Iterator[None]:
-    """SIGTERM interrupts like Ctrl-C while the block runs."""
-    from ..batch.workers import sigterm_as_interrupt
-
-    with sigterm_as_interrupt():
-        yield
 
 
 def _wxh(pair: tuple[int, int]) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 from ...errors import InputError
 from ..formats import is_deep_png
 from ..georef import Georef, parse_nodata
+from .segments import segment_rows
 
 #: TIFF photometric interpretations streamed as they are.
 _PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
@@ -161,7 +162,6 @@ def _open_npy(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
 
 def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
     import tifffile
-    import zarr
 
     try:
         tif = tifffile.TiffFile(path)
@@ -181,7 +181,13 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
             tif.close()
             return None
         level = series.levels[0]
-        array = zarr.open(level.aszarr(), mode="r")
+        # tifffile's own readers cost a millisecond a tile: the page's segments
+        # are read directly where they can be (zarr, and its import, are not needed)
+        array: Any = segment_rows(page, tif.filehandle) if axes != "SYX" else None
+        if array is None:
+            import zarr
+
+            array = zarr.open(level.aszarr(), mode="r")
         tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
         chunk_rows = page.tilelength if page.is_tiled else page.rowsperstrip
         icc = page.tags.valueof(34675)
@@ -191,6 +197,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tif.close()
         return None
     rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=axes == "SYX")
+    rows._closers[:0] = [array] if hasattr(array, "close") else []
     rows._closers.append(tif)
     facts = Facts(
         "TIFF",

@@ -14,6 +14,7 @@ import math
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -111,8 +112,34 @@ def write_tiff(
     import tifffile
 
     samples = shape[2] if len(shape) == 3 else 1
-    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    options = tiff_options(shape, dtype, photometric=photometric, compression=compression,
+                           predictor=predictor, dpi=dpi, icc_profile=icc_profile)  # fmt: skip
+    options["metadata"] = None
+    if ome is not None:
+        options.update(ome=True, metadata={"axes": "YXS" if samples > 1 else "YX", **ome})
+    with short_writes():
+        tifffile.imwrite(
+            stream, tiles(shape, bands), planarconfig="contig" if samples > 1 else None,
+            bigtiff=size > BIGTIFF_BYTES, extratags=extratags, **options,
+        )  # fmt: skip
+
+
+def tiff_options(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    *,
+    photometric: str,
+    compression: str | None = "zlib",
+    predictor: bool = False,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+    tile: int = TILE,
+) -> dict[str, Any]:
+    """tifffile ``write`` options of a tiled page of an (H, W[, S]) image: the tile,
+    photometric, compression (JPEG only for 8 bits), predictor, resolution, profile."""
+    samples = shape[2] if len(shape) == 3 else 1
+    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
     options: dict[str, Any] = {}
     if dpi is not None:
         options.update(resolution=dpi, resolutionunit="INCH")
@@ -124,28 +151,31 @@ def write_tiff(
         compression = "zlib"  # JPEG holds 8-bit samples only
     if predictor and compression in ("zlib", "lzw", "zstd"):
         options["predictor"] = True
-    options.update(shape=shape, dtype=dtype, tile=(TILE, TILE), photometric=photometric)
-    options.update(compression=compression, bigtiff=size > BIGTIFF_BYTES, metadata=None)
-    if ome is not None:
-        options.update(ome=True, metadata={"axes": "YXS" if samples > 1 else "YX", **ome})
+    options.update(shape=shape, dtype=dtype, tile=(tile, tile), photometric=photometric)
+    options["compression"] = compression
+    return options
+
+
+@contextmanager
+def short_writes() -> Iterator[None]:
+    """tifffile's own check of a short write as the full disk it means (ENOSPC)."""
     try:
-        tifffile.imwrite(
-            stream, _tiles(shape, bands), planarconfig="contig" if samples > 1 else None,
-            extratags=extratags, **options,
-        )  # fmt: skip
+        yield
     except OSError as error:
-        if error.errno is None:  # tifffile's own check of a short write
+        if error.errno is None:
             message = f"a short write, the disk is probably full ({error})"
             raise OSError(errno.ENOSPC, message) from None
         raise
 
 
-def _tiles(shape: tuple[int, ...], bands: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def tiles(
+    shape: tuple[int, ...], bands: Iterable[np.ndarray], tile: int = TILE
+) -> Iterator[np.ndarray]:
     """Tiles in TIFF order (rows of tiles, left to right) from bands of any height."""
     width = shape[1]
-    for rows in regroup(bands, TILE, axis=0):
-        for x in range(0, width, TILE):
-            yield rows[:, x : x + TILE]
+    for rows in regroup(bands, tile, axis=0):
+        for x in range(0, width, tile):
+            yield rows[:, x : x + tile]
 
 
 def regroup(bands: Iterable[np.ndarray], height: int, *, axis: int) -> Iterator[np.ndarray]:
@@ -196,15 +226,9 @@ def create_zarr(
     array's ``nodata`` attribute (``"NaN"`` for NaN, as JSON has no NaN).
     """
     import zarr
-    import zarr.codecs
 
     chunks = tuple(TILE if a in (row_axis, row_axis + 1) else n for a, n in enumerate(shape))
-    if zarr_format == 2:
-        import numcodecs
-
-        codecs: Any = numcodecs.Zstd(level=3)
-    else:
-        codecs = zarr.codecs.ZstdCodec(level=3)
+    codecs = zstd(zarr_format)
     if axes is None:
         array = zarr.create_array(
             path,
@@ -222,35 +246,73 @@ def create_zarr(
     group = zarr.open_group(path, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
     _set_nodata(array, nodata)
-    kinds = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
     transforms = transforms or {}
-    units = transforms.get("units") or [None] * len(axes)
-    placed = [{"type": "scale", "scale": transforms.get("scale") or [1.0] * len(axes)}]
-    if transforms.get("translation") and any(transforms["translation"]):
-        placed.append({"type": "translation", "translation": transforms["translation"]})
-    described = []
-    for name, unit in zip(axes, units, strict=True):
-        axis = {"name": name, "type": kinds[name]}
-        described.append({**axis, "unit": unit} if unit else axis)
-    multiscales: dict[str, Any] = {
-        "multiscales": [
-            {
-                "axes": described,
-                "datasets": [{"path": "0", "coordinateTransformations": placed}],
-            }
-        ],
-    }
-    if zarr_format == 2:  # NGFF 0.4: the metadata at the top of the attributes
-        multiscales["multiscales"][0]["version"] = "0.4"
-        group.attrs.update(multiscales)
-    else:
-        group.attrs["ome"] = {"version": "0.5", **multiscales}
+    scale = list(transforms.get("scale") or [1.0] * len(axes))
+    translation = transforms.get("translation")
+    group.attrs.update(ome_attributes(
+        axes, [scale], zarr_format, units=transforms.get("units"),
+        translations=[translation] if translation and any(translation) else None,
+    ))  # fmt: skip
     return array
 
 
 def _set_nodata(array: Any, nodata: int | float | None) -> None:
     if nodata is not None:
         array.attrs["nodata"] = "NaN" if nodata != nodata else nodata
+
+
+def zstd(zarr_format: int) -> Any:
+    """The zstd compressor of poolcli's Zarr outputs, in the form ``zarr_format`` takes."""
+    if zarr_format == 2:
+        import numcodecs
+
+        return numcodecs.Zstd(level=3)
+    import zarr.codecs
+
+    return zarr.codecs.ZstdCodec(level=3)
+
+
+#: OME axis types by name.
+_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+
+
+def ome_attributes(
+    axes: str,
+    scales: list[list[float]],
+    zarr_format: int,
+    *,
+    unit: str | None = None,
+    name: str | None = None,
+    units: Sequence[str | None] | None = None,
+    translations: list[list[float]] | None = None,
+) -> dict[str, Any]:
+    """The group attributes of an OME-Zarr image whose level ``k`` is the array ``"k"``
+    at ``scales[k]`` (one factor per axis), translated by ``translations[k]`` when
+    given: NGFF 0.5 on Zarr v3, 0.4 on v2.
+
+    ``unit``: the unit of the space axes, when known; ``units``: one per axis instead.
+    """
+    described = []
+    for i, a in enumerate(axes):
+        axis: dict[str, Any] = {"name": a, "type": _AXIS_TYPES[a]}
+        own = units[i] if units is not None and i < len(units) else None
+        if own:
+            axis["unit"] = own
+        elif unit is not None and axis["type"] == "space":
+            axis["unit"] = unit
+        described.append(axis)
+    datasets = []
+    for k, s in enumerate(scales):
+        placed: list[dict[str, Any]] = [{"type": "scale", "scale": s}]
+        if translations is not None:
+            placed.append({"type": "translation", "translation": translations[k]})
+        datasets.append({"path": str(k), "coordinateTransformations": placed})
+    image: dict[str, Any] = {"axes": described, "datasets": datasets}
+    if name is not None:
+        image["name"] = name
+    if zarr_format == 2:  # NGFF 0.4: the metadata at the top of the attributes
+        return {"multiscales": [{"version": "0.4", **image}]}
+    return {"ome": {"version": "0.5", "multiscales": [image]}}
 
 
 def write_zarr_whole(

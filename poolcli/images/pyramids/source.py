@@ -1,0 +1,231 @@
+"""A pyramid's input as level-0 rows, and the level maker its mode needs.
+
+TIFF/BigTIFF/OME-TIFF, .npy, Zarr/OME-Zarr and deep PNGs are read a band of rows
+at a time by the streamed readers (:mod:`..streams.readers`); any other image
+Pillow reads (JPEG, PNG, WebP...) is decoded whole, as ``poolcli pool`` decodes it,
+and then fed in bands. Every input becomes (H, W[, C]) rows, channels last; an
+array whose layout puts channels first (``chw``, OME ``cyx``) is turned as it is
+read. Four-dimensional arrays are refused.
+
+:func:`level_maker` picks the engine's level maker (:mod:`poolcli.pooling.pyramid`):
+the cascade for means (alpha-weighted on images with alpha, as ``pool`` weights
+them), max and min, and sums of arrays; the direct maker, which pools level 0 with
+a ``2**k`` window through the same policy as ``poolcli pool``
+(:func:`~..engine_route.route.pool_channels`), for everything else: median, mode,
+lp, rms, linear light, and max/min of colour under alpha (visible pixels only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from ...pooling.pyramid import (
+    Cascade,
+    Direct,
+    extreme_reducer,
+    fits_sums,
+    mean_reducer,
+    sum_reducer,
+    weighted_mean_reducer,
+)
+from ...pooling.pyramid_modes import SortedModes
+from ...spec.modes import AlphaPolicy, PoolMode
+from ...spec.settings import PoolSettings
+from ..modes import Mode, array_mode
+from ..requests import ReadOptions
+from ..streams.readers import Facts, open_rows
+
+
+@dataclass
+class LevelInput:
+    """Level 0 of a pyramid: ``rows(start, stop)`` gives (rows, W[, C]) arrays."""
+
+    source: Any
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    facts: Facts
+    #: The image record its pixels pool as (None: an array with no image meaning).
+    record: Mode | None
+    #: Physical (y, x) size of a level-0 pixel, and its unit, where the input says.
+    pixel_size: tuple[float, float] = (1.0, 1.0)
+    unit: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    @property
+    def channels(self) -> int:
+        return self.shape[2] if len(self.shape) == 3 else 1
+
+    @property
+    def row_bytes(self) -> int:
+        return math.prod(self.shape[1:]) * self.dtype.itemsize
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        band = self.source.rows(start, stop)
+        return np.moveaxis(band, 0, -1) if self._channels_first else band
+
+    _channels_first: bool = False
+
+    def bands(self, rows: int) -> Iterator[np.ndarray]:
+        """Level 0, ``rows`` rows at a time."""
+        for start in range(0, self.height, rows):
+            yield self.rows(start, min(start + rows, self.height))
+
+
+class _Whole:
+    """A decoded image's pixels as a row source."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.pixels = pixels
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        return np.ascontiguousarray(self.pixels[start:stop])
+
+
+@contextmanager
+def opened_input(path: str, fmt: str | None, read: ReadOptions) -> Iterator[LevelInput]:
+    """``path`` as level 0 (``fmt``: TIFF, NPY, ZARR, PNG for a deep PNG, or None for
+    whatever Pillow reads, decoded whole)."""
+    opened = open_rows(path, fmt, read.layout) if fmt is not None else None
+    if opened is None:
+        yield _decoded(path, read)
+        return
+    rows, facts = opened
+    with rows:
+        yield _streamed(rows, facts, path)
+
+
+def _streamed(rows: Any, facts: Facts, path: str) -> LevelInput:
+    shape = tuple(rows.shape)
+    first = rows.row_axis == 1 and len(shape) == 3
+    if len(shape) > 3 or rows.row_axis > 1 or (rows.row_axis == 1 and not first):
+        message = f"a pyramid is made of 2-D images, with channels; this array is {shape}"
+        raise InputError(message)
+    if first:
+        shape = shape[1:] + shape[:1]
+    channels = shape[2] if len(shape) == 3 else 1
+    record = array_mode(str(rows.dtype), channels)
+    if record is not None and not record.poolable:
+        record = None
+    made = LevelInput(rows, shape, rows.dtype, facts, record)
+    made._channels_first = first
+    if facts.format == "ZARR":
+        made.pixel_size, made.unit = _ome_pixel_size(path)
+    return made
+
+
+def _ome_pixel_size(path: str) -> tuple[tuple[float, float], str | None]:
+    """Level 0's (y, x) scale and unit in an OME-Zarr image, (1, 1) where it has none."""
+    import zarr
+
+    try:
+        group: Any = zarr.open_group(path, mode="r")
+        attrs = dict(group.attrs)
+    except Exception:  # noqa: BLE001 - a bare array: no physical size
+        return (1.0, 1.0), None
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales") or [{}]
+    first = multiscales[0]
+    axes = first.get("axes", [])
+    names = [a["name"] if isinstance(a, dict) else a for a in axes]
+    scale = [1.0] * len(names)
+    for transform in first.get("datasets", [{}])[0].get("coordinateTransformations", []):
+        if transform.get("type") == "scale":
+            scale = [float(s) for s in transform["scale"]]
+    if "y" not in names or "x" not in names or len(scale) != len(names):
+        return (1.0, 1.0), None
+    units = {a.get("name"): a.get("unit") for a in axes if isinstance(a, dict)}
+    return (scale[names.index("y")], scale[names.index("x")]), units.get("x")
+
+
+def _decoded(path: str, read: ReadOptions) -> LevelInput:
+    """An image Pillow reads, decoded whole (its first frame, upright), as poolcli
+    pool decodes it; palette images become RGB or RGBA."""
+    from ..engine_route.pixels import view
+    from ..policy import _poolable
+    from ..reading.frames import decoding
+
+    notes: list[str] = []
+    with decoding(path, max_pixels=read.max_pixels, frame=read.frame) as decoded:
+        if decoded.is_array:
+            name, laid = next(iter(decoded.arrays.items()))
+            if len(decoded.arrays) > 1 or laid.layout not in ("hw", "hwc", "chw"):
+                message = "a pyramid takes one 2-D array (hw, hwc or chw); write it as .npy"
+                raise InputError(message)
+            pixels = laid.array if laid.layout != "chw" else np.moveaxis(laid.array, 0, -1)
+            facts = Facts(decoded.format, "array")
+        else:
+            image = next(decoded.frames)
+            image = _poolable(image, PoolMode.AVG, notes)  # a palette: its colours
+            pixels = np.array(view(image, padded=False))
+            metadata = decoded.metadata
+            dpi = getattr(metadata, "dpi", None)
+            facts = Facts(decoded.format, "image", dpi=dpi,
+                          icc_profile=getattr(metadata, "icc_profile", None))  # fmt: skip
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    record = array_mode(str(pixels.dtype), channels)
+    if record is not None and not record.poolable:
+        record = None
+    return LevelInput(_Whole(pixels), pixels.shape, pixels.dtype, facts, record, notes=notes)
+
+
+def level_settings(settings: PoolSettings, level: int) -> PoolSettings:
+    """One-shot pooling of level 0 into ``level``: a ``2**level`` window, ceil mode,
+    real pixels only; the mode, alpha policy, power and linear light of ``settings``."""
+    counting = settings.mode in (PoolMode.AVG, PoolMode.RMS)
+    return PoolSettings.make(
+        1 << level, mode=settings.mode, ceil_mode=True, count_include_pad=not counting,
+        p=settings.p, alpha=settings.alpha, linear=settings.linear,
+    )  # fmt: skip
+
+
+def level_maker(
+    level0: LevelInput, settings: PoolSettings, levels: int, notes: list[str]
+) -> Cascade | Direct | SortedModes:
+    """The engine's level maker for ``level0`` under ``settings``' mode (module docstring)."""
+    mode, record, dtype = settings.mode, level0.record, level0.dtype
+    height, width = level0.height, level0.width
+    alpha = record is not None and record.alpha and settings.alpha is AlphaPolicy.PREMULTIPLIED
+    linear = settings.linear and record is not None and record.srgb and mode.weighted_by_alpha
+    if mode is PoolMode.AVG and not linear:
+        if alpha and dtype.kind == "u" and dtype.itemsize <= 2:
+            return Cascade(height, width, levels, weighted_mean_reducer(dtype))
+        if not alpha and fits_sums(dtype, levels):
+            return Cascade(height, width, levels, mean_reducer(dtype))
+    visible = alpha and dtype.kind == "u" and level0.channels > 1
+    if mode in (PoolMode.MAX, PoolMode.MIN) and not visible:
+        return Cascade(height, width, levels, extreme_reducer(mode is PoolMode.MAX))
+    if mode is PoolMode.SUM and record is None and fits_sums(dtype, levels):
+        return Cascade(height, width, levels, sum_reducer(dtype))
+    if mode is PoolMode.MODE and len(level0.shape) == 2 and dtype.kind in "iu":
+        return SortedModes(height, width, levels)  # label maps: sorted windows merged
+    return Direct(height, width, levels, _direct(level0, settings, notes))
+
+
+def _direct(level0: LevelInput, settings: PoolSettings, notes: list[str]) -> Any:
+    from ..engine_route.passes import pool_all
+    from ..engine_route.route import pool_channels
+
+    record = level0.record
+
+    def compute(rows: np.ndarray, level: int) -> np.ndarray:
+        single = level_settings(settings, level)
+        if record is not None:
+            return pool_channels(rows, record, single, notes)
+        whole = settings.mode is PoolMode.MODE and rows.ndim == 3
+        return pool_all(rows, single, channel_axis=2 if whole else None)
+
+    return compute

@@ -1,0 +1,29 @@
+"""Extra TIFF tags of each pyramid level, as tifffile ``extratags``.
+
+One function, so that what a level's page carries beside its pixels has one home:
+level 0 carries the input's GeoTIFF georeferencing and GDAL tags as they are
+(:class:`~..georef.Georef`; level 0 is the input's own grid), which GDAL applies to
+the reduced pages too (its overviews take the main page's georeferencing); every
+level carries a classified raster's colour table.
+"""
+
+from __future__ import annotations
+
+from ..georef import COLORMAP, Georef
+from ..streams.readers import Facts
+
+#: tifffile's ``extratags`` entries: (code, dtype, count, value, writeonce).
+ExtraTag = tuple[int, int | str, int, object, bool]
+
+
+def level_extratags(facts: Facts, level: int, shape: tuple[int, ...]) -> list[ExtraTag]:
+    """The extra tags of the page of ``level`` (``shape``: its (H, W[, S]) pixels),
+    from the level-0 input's ``facts``. Level ``k``'s pixels are ``2**k`` level-0
+    pixels wide, with the same top-left corner."""
+    georef: Georef | None = facts.georef
+    if georef is None:
+        return []
+    if level > 0:
+        kept = {code: v for code, v in georef.tags.items() if code == COLORMAP}
+        georef = Georef(kept)
+    return list(georef.extratags())
