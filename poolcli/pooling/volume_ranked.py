@@ -1,0 +1,182 @@
+"""Median and mode over three spatial axes: whole ``kd*kh*kw`` windows, band by band.
+
+A 3-D window is a 2-D window over a stack of depth slices: for a run of output
+depths that read the same depth taps, the slices each tap reads are laid side by
+side along the height axis (``(outputs, taps*H, W, ...)``), and one 2-D window of
+``taps*kh`` rows (every tap's rows) by ``kw`` columns covers the whole 3-D window.
+The 2-D median and mode (:mod:`.ranked`) then run on it unchanged, so ties, NaN,
+whole-pixel votes and ignored values mean exactly what they mean in 2-D. Work goes
+in bands of output depths on threads; nothing larger than a band's window stack
+is ever allocated (no ``(out..., kd, kh, kw)`` copy of the volume).
+
+Windows of a single value are most windows of a label volume: for integers their
+median and mode are that value, found with one comparison per tap, and only the
+other windows are gathered and ranked (the result is the same, much sooner).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec.modes import PoolMode
+from . import ranked
+from .geometry import AxisWindows, Tap, regular_windows
+from .reduction import Reduction
+from .threads import share, thread_count
+
+#: A band's window stacks take about this much memory.
+_STACK_BYTES = 8 << 20
+_THREAD_MIN_OUTPUT = 1 << 15
+
+
+def run(
+    x: np.ndarray,
+    axes: tuple[int, int, int],
+    channel_axis: int | None,
+    windows: tuple[AxisWindows, AxisWindows, AxisWindows],
+    reduction: Reduction,
+    threads: int | None,
+) -> np.ndarray:
+    """Median or mode of ``x`` over ``windows`` along ``axes`` (depth, height, width)."""
+    gd, gh, gw = windows
+    shape = list(x.shape)
+    for axis, w in zip(axes, windows, strict=True):
+        shape[axis] = w.out
+    out = np.empty(shape, reduction.out_dtype(x.dtype))
+    if out.size == 0:
+        return out
+    # depth, height, width first: views, so that slicing depth reads the input in place
+    v = np.moveaxis(x, axes, (0, 1, 2))
+    o = np.moveaxis(out, axes, (0, 1, 2))
+    channel = None
+    if channel_axis is not None:
+        channel = [a for a in range(x.ndim) if a not in axes].index(channel_axis) + 3
+    positions = _positions(gd)
+    per_output = v[0].size * v.dtype.itemsize * len(gd.taps) + o[0].size * (
+        reduction.temporary_bytes(x.dtype.itemsize, len(gd.taps) * gh.max_taps * gw.max_taps)
+    )
+    rows = max(1, _STACK_BYTES // per_output)
+    workers = thread_count(threads, out.size, _THREAD_MIN_OUTPUT)
+    if workers > 1:
+        rows = min(rows, -(-gd.out // workers))
+    bands = [(start, min(start + rows, gd.out)) for start in range(0, gd.out, rows)]
+
+    def band(item: tuple[int, int]) -> None:
+        for a, b in _runs(positions, *item):
+            present = positions[:, a] >= 0
+            taps = int(present.sum())
+            stack = _depth_stack(v, positions[present, a:b], taps)
+            _rank(stack, _stacked(gh, taps), gw, o[a:b], reduction, channel)
+
+    if workers == 1 or len(bands) == 1:
+        for item in bands:
+            band(item)
+    else:
+        share(band, bands, workers, reduction.errstate)
+    return out
+
+
+def _positions(gd: AxisWindows) -> np.ndarray:
+    """(taps, outputs): the input depth each tap reads for each output, -1 where none."""
+    positions = np.full((len(gd.taps), gd.out), -1, np.int64)
+    for t, tap in enumerate(gd.taps):
+        positions[t, _indices(tap.dst)] = _indices(tap.src)
+    return positions
+
+
+def _indices(index) -> np.ndarray:
+    if isinstance(index, slice):
+        return np.arange(index.start, index.stop, index.step or 1)
+    return np.asarray(index)
+
+
+def _runs(positions: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Runs of outputs ``start:stop`` whose windows read the same depth taps."""
+    present = positions[:, start:stop] >= 0
+    runs, a = [], start
+    for i in range(start + 1, stop):
+        if not (present[:, i - start] == present[:, i - 1 - start]).all():
+            runs.append((a, i))
+            a = i
+    runs.append((a, stop))
+    return runs
+
+
+def _depth_stack(v: np.ndarray, positions: np.ndarray, taps: int) -> np.ndarray:
+    """(outputs, taps*H, W, ...): each output's depth slices side by side along height."""
+    outputs = positions.shape[1]
+    base = int(positions[0, 0])
+    expected = base + np.arange(outputs)[None, :] * taps + np.arange(taps)[:, None]
+    if (positions == expected).all():
+        # windows of adjacent slices, side by side (stride == kernel): the input itself
+        slab = v[base : base + outputs * taps]
+        return slab.reshape(outputs, taps * v.shape[1], *v.shape[2:])
+    stack = np.stack([v[positions[t]] for t in range(taps)], axis=1)
+    return stack.reshape(outputs, taps * v.shape[1], *v.shape[2:])
+
+
+def _stacked(gh: AxisWindows, taps: int) -> AxisWindows:
+    """``gh``'s windows repeated for each of ``taps`` stacked copies of the height axis."""
+    shifted = tuple(
+        Tap(tap.dst, _shift(tap.src, t * gh.length)) for t in range(taps) for tap in gh.taps
+    )
+    return AxisWindows(gh.length * taps, shifted, gh.real * taps, gh.padded * taps)
+
+
+def _shift(index, by: int):
+    if isinstance(index, slice):
+        return slice(index.start + by, index.stop + by, index.step)
+    return index + by
+
+
+def _rank(
+    y: np.ndarray,
+    gh: AxisWindows,
+    gw: AxisWindows,
+    target: np.ndarray,
+    reduction: Reduction,
+    channel: int | None,
+) -> None:
+    """Median or mode of the 2-D windows ``gh`` x ``gw`` of ``y`` (axes 1, 2) into ``target``."""
+    mode = reduction.mode
+    pixels = channel is not None and mode is PoolMode.MODE
+    whole = all(_full(g, tap) for g in (gh, gw) for tap in g.taps)
+    if whole and not pixels and reduction.ignore is None and y.dtype.kind in "biu":
+        _uniform_first(y, gh, gw, target, mode)
+        return
+    ranked.band(y, gh, target, statistic=mode, axes=(1, 2), channel_axis=channel, gw=gw,
+                ignore=reduction.ignore)  # fmt: skip
+
+
+def _full(g: AxisWindows, tap: Tap) -> bool:
+    return isinstance(tap.src, slice) and g.covers_all(tap)
+
+
+def _uniform_first(
+    y: np.ndarray, gh: AxisWindows, gw: AxisWindows, target: np.ndarray, mode: PoolMode
+) -> None:
+    """Windows holding one value give it; only the others are ranked (integers only:
+    equal integers are the same value, where floats have NaN and signed zeros)."""
+    views = [y[:, th.src, tw.src] for th in gh.taps for tw in gw.taps]
+    first = views[0]
+    same = np.ones(first.shape, bool)
+    scratch = np.empty(first.shape, bool)
+    for view in views[1:]:
+        np.equal(view, first, out=scratch)
+        same &= scratch
+    np.copyto(target, first)
+    if same.all():
+        return
+    where = np.nonzero(~same)
+    count = len(where[0])
+    stack = np.empty((len(views), 1, count), y.dtype)
+    for j, view in enumerate(views):
+        stack[j, 0] = view[where]
+    kernel = regular_windows(len(views), len(views), len(views), 0, 1, False, axis=0)
+    unit = regular_windows(1, 1, 1, 0, 1, False, axis=1)
+    if mode is PoolMode.MEDIAN:
+        result = ranked.median(stack, kernel, unit)
+    else:
+        result = ranked.mode(stack, kernel, unit)
+    target[where] = result.reshape(count)
+
