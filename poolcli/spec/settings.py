@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InputError, ParameterError
 from .bands import RowBand
 from .modes import AlphaPolicy, PoolMode
+from .volumes import Depth
 from .parameters import (
     Pair,
     check_mode_options,
@@ -37,6 +38,8 @@ class PoolSettings:
     to keep the aspect ratio. ``repeat`` applies the pooling that many times.
     ``bands``, one per pass, restricts the passes to bands of output rows (a
     streamed input pooled a band at a time, see :mod:`poolcli.pooling.streaming`).
+    ``depth``: a volume pooling's window along depth (``WxHxD`` sizes on the
+    command line); None pools images (and volumes slice by slice).
     """
 
     kernel: Pair = (2, 2)
@@ -54,6 +57,7 @@ class PoolSettings:
     linear: bool = False
     threads: int | None = field(default=None, compare=False)
     bands: tuple[RowBand, ...] = field(default=(), compare=False)
+    depth: Depth | None = None
 
     @classmethod
     def make(cls, kernel: int | Pair = 2, **options: object) -> PoolSettings:
@@ -96,6 +100,14 @@ class PoolSettings:
         image than the limit allows is refused too, before any file is read.
         """
         check_window(self.kernel, self.effective_stride, self.padding, self.dilation)
+        padding: tuple[int, ...] = self.padding
+        if self.depth is not None:
+            d = self.depth
+            check_window((d.kernel,), (d.effective_stride,), (d.padding,), (d.dilation,))
+            padding = (*self.padding, d.padding)
+            if d.size is not None and d.size < 1:
+                message = f"`size` depth must be at least 1, got {d.size}"
+                raise ParameterError(message, parameter="size", value=d.size)
         check_repeat(self.repeat)
         if self.size is not None:
             check_size(self.size, self.repeat, **self._window_given())
@@ -103,7 +115,7 @@ class PoolSettings:
             self.mode,
             divisor=self.divisor,
             p=self.p,
-            padding=self.padding,
+            padding=padding,
             count_include_pad=self.count_include_pad,
         )
         check_threads(self.threads)
