@@ -38,10 +38,14 @@ def reference_pool_nd(
     return _pool_windows(x, windows, mode, count_include_pad, divisor, p, axes, channel_axis)
 
 
-def reference_adaptive_pool_nd(x, output_size, mode="avg", p=2.0, axes=(0, 1, 2), channel_axis=None):
+def reference_adaptive_pool_nd(
+    x, output_size, mode="avg", p=2.0, axes=(0, 1, 2), channel_axis=None
+):
     n = len(axes)
-    sizes = [x.shape[a] if o is None else o for a, o in zip(axes, _sizes(output_size, n))]
-    windows = [adaptive_windows(x.shape[a], o) for a, o in zip(axes, sizes)]
+    sizes = [
+        x.shape[a] if o is None else o for a, o in zip(axes, _sizes(output_size, n), strict=True)
+    ]
+    windows = [adaptive_windows(x.shape[a], o) for a, o in zip(axes, sizes, strict=True)]
     return _pool_windows(x, windows, mode, True, None, p, axes, channel_axis)
 
 
@@ -59,7 +63,7 @@ def _pool_windows(x, windows, mode, count_include_pad, divisor, p, axes, channel
         moved = [a for a in range(x.ndim) if a not in axes]
         pixel_axis = moved.index(channel_axis % x.ndim)
     for where in product(*(range(len(w)) for w in windows)):
-        chosen = [w[i] for w, i in zip(windows, where)]
+        chosen = [w[i] for w, i in zip(windows, where, strict=True)]
         real = math.prod(len(r) for r, _ in chosen)
         padded = math.prod(c for _, c in chosen)
         div = divisor if divisor is not None else (padded if count_include_pad else real)

@@ -138,7 +138,9 @@ def test_volume_threads_give_identical_results(case, threads):
     x, options = case
     if not fits(x, options):
         return
-    np.testing.assert_array_equal(pool(x, **options, threads=1), pool(x, **options, threads=threads))
+    np.testing.assert_array_equal(
+        pool(x, **options, threads=1), pool(x, **options, threads=threads)
+    )
 
 
 @SETTINGS
@@ -203,9 +205,7 @@ def test_max_avg_lp_agree_with_torch_in_1d_and_3d(data):
     n = data.draw(st.sampled_from([1, 3]))
     mode = data.draw(st.sampled_from(["max", "avg", "lp"]))
     shape = tuple(data.draw(st.integers(1, 9 if n == 3 else 40)) for _ in range(n))
-    x = data.draw(
-        hnp.arrays(np.float64, (2, *shape), elements=st.floats(-100, 100, width=64))
-    )
+    x = data.draw(hnp.arrays(np.float64, (2, *shape), elements=st.floats(-100, 100, width=64)))
     kernel = tuple(data.draw(st.integers(1, min(3, side))) for side in shape)
     stride = tuple(data.draw(st.integers(1, 3)) for _ in range(n))
     padding = (0,) * n if mode == "lp" else tuple(data.draw(st.integers(0, k // 2)) for k in kernel)

@@ -68,7 +68,7 @@ class PoolingArguments:
         """The pooling settings; ParameterError for values no image could satisfy, or
         for options given that would change nothing (``-k`` with ``--size``)."""
         named = {"count_include_pad" if name == "exclude_pad" else name for name in self.given}
-        window: dict[str, Any] = dict(
+        window: dict[str, Any] = dict(  # Any: pairs once a depth is split off
             kernel=self.kernel, stride=self.stride, padding=self.padding,
             dilation=self.dilation, size=self.size,
         )  # fmt: skip

@@ -13,8 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import InputError, OutputError
-from ..spec.arrays import VOLUME_LAYOUTS
+from ..errors import InputError
 from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut
 from .requests import ReadOptions, Report, WriteOptions
@@ -65,8 +64,8 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
                 raise InputError(message)
             layout = "dhwc" if channels else "dhw"
             order = others + ["Y", "X"] + channels
-            _check_size(tuple(shape[axes.index(a)] for a in order) if others else (1, *[
-                shape[axes.index(a)] for a in order]), layout, max_pixels, "")  # fmt: skip
+            plane = tuple(shape[axes.index(a)] for a in order)
+            _check_size(plane if others else (1, *plane), layout, max_pixels, "")
             data = series.asarray().reshape([shape[i] for i in kept])
     except (tifffile.TiffFileError, ValueError, OSError) as error:
         message = f"cannot read the TIFF as a volume: {error}"
@@ -75,32 +74,3 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
     if not others:
         data = data[None]  # one page: a volume one slice deep
     return LaidOut(np.ascontiguousarray(data), layout)
-
-
-def write_volume(target: BinaryIO, laid: LaidOut, fmt: str) -> int:
-    """A pooled volume as a multi-page TIFF (pages are depth); returns the page count."""
-    import tifffile
-
-    if laid.layout not in VOLUME_LAYOUTS:
-        message = f"a signal ({laid.layout} array) is written as .npy, .npz or Zarr, not {fmt}"
-        raise OutputError(message)
-    if fmt != "TIFF":
-        message = f"a volume is written as TIFF (pages are depth), .npy, .npz or Zarr, not {fmt}"
-        raise OutputError(message)
-    array = laid.array
-    if laid.layout == "cdhw":
-        array = np.moveaxis(array, 0, -1)
-    elif laid.layout == "ncdhw":
-        if array.shape[0] != 1:
-            message = f"a batch of {array.shape[0]} volumes (ncdhw) is written as .npy or Zarr"
-            raise OutputError(message)
-        array = np.moveaxis(array[0], 0, -1)
-    channels = array.shape[3] if array.ndim == 4 else 1
-    if array.dtype == bool:
-        array = array.view(np.uint8)
-    photometric = "rgb" if channels in (3, 4) else "minisblack"
-    axes = "ZYX" if array.ndim == 3 else "ZYXS"
-    tifffile.imwrite(target, np.ascontiguousarray(array), photometric=photometric,
-                     planarconfig="contig" if channels > 1 else None,
-                     metadata={"axes": axes})  # fmt: skip
-    return array.shape[0]

@@ -122,8 +122,9 @@ def pool(
     """
     if spatial_count(axes) != 2:
         return volumes.pool(
-            x, kernel, axes=axes, stride=stride, padding=padding, dilation=dilation, mode=mode,
-            ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor=divisor, p=p,
+            x, kernel, axes=axes, planes=pool, stride=stride, padding=padding,
+            dilation=dilation, mode=mode, ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad, divisor=divisor, p=p,
             channel_axis=channel_axis, threads=threads, band=band, nodata=nodata,
             min_valid=min_valid, _ignore=_ignore,
         )  # fmt: skip
@@ -185,8 +186,9 @@ def adaptive_pool(
     """
     if spatial_count(axes) != 2:
         return volumes.adaptive_pool(
-            x, output_size, axes=axes, mode=mode, p=p, channel_axis=channel_axis,
-            threads=threads, band=band, nodata=nodata, min_valid=min_valid, _ignore=_ignore,
+            x, output_size, axes=axes, planes=adaptive_pool, mode=mode, p=p,
+            channel_axis=channel_axis, threads=threads, band=band, nodata=nodata,
+            min_valid=min_valid, _ignore=_ignore,
         )  # fmt: skip
     mode = PoolMode.parse(mode)
     out_h, out_w = _output_size(output_size)

@@ -39,7 +39,7 @@ def run(
     reduction: Reduction,
     threads: int | None,
 ) -> np.ndarray:
-    """``reduction`` (a separable mode) of ``x`` (native, C order) over ``windows`` along ``axes``."""
+    """``reduction`` (a separable mode) of ``x`` (native, C order), ``windows`` along ``axes``."""
     shape = list(x.shape)
     for axis, w in zip(axes, windows, strict=True):
         shape[axis] = w.out
@@ -63,7 +63,9 @@ def run(
 
     def band(item: tuple[int, int, AxisWindows, int]) -> None:
         start, stop, bw, first = item
-        work(_slice(x, band_axis, first, first + bw.length), bw, _slice(out, band_axis, start, stop))
+        work(
+            _slice(x, band_axis, first, first + bw.length), bw, _slice(out, band_axis, start, stop)
+        )
 
     if workers == 1 or len(bands) == 1:
         with reduction.errstate():
@@ -85,7 +87,12 @@ class _Work:
         reduction: Reduction,
         out_dtype: np.dtype,
     ):
-        self.axes, self.windows, self.reduction, self.out_dtype = axes, windows, reduction, out_dtype
+        self.axes, self.windows, self.reduction, self.out_dtype = (
+            axes,
+            windows,
+            reduction,
+            out_dtype,
+        )
         self.ndim = x.ndim
         mode = reduction.mode
         self.source = x.dtype
@@ -112,8 +119,15 @@ class _Work:
         for axis, w in zip(axes[1:], windows[1:], strict=True):
             trailing = math.prod(shape[axis + 1 :])
             self.later.append(
-                AxisPass.plan(w, trailing, self.dtype, self.ufunc, self.dtype, self.identity,
-                              selects=self.selects)  # fmt: skip
+                AxisPass.plan(
+                    w,
+                    trailing,
+                    self.dtype,
+                    self.ufunc,
+                    self.dtype,
+                    self.identity,
+                    selects=self.selects,
+                )  # fmt: skip
             )
             shape[axis] = w.out
         self.band_trailing = math.prod(x.shape[axes[0] + 1 :])

@@ -179,7 +179,9 @@ def _uniform_first(
         where = np.flatnonzero(mixed)
         itemsize = y.dtype.itemsize
         steps = [stride // itemsize for stride in first.strides]
-        offsets = sum(c * step for c, step in zip(np.unravel_index(where, mixed.shape), steps))
+        offsets = sum(
+            c * step for c, step in zip(np.unravel_index(where, mixed.shape), steps, strict=True)
+        )
         flat = y.reshape(-1)
         origin = y.__array_interface__["data"][0]
         values = [

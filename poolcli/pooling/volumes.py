@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
@@ -48,8 +48,11 @@ def check_kernel_count(kernel: object, axes: object) -> None:
             raise ParameterError(message, parameter="kernel", value=kernel)
 
 
-def pool(x: np.ndarray, kernel: object, *, axes: Sequence[int], **options) -> np.ndarray:
-    """:func:`poolcli.pool` over the 1 or 3 ``axes`` (same options)."""
+def pool(
+    x: np.ndarray, kernel: object, *, axes: Sequence[int], planes: Callable, **options
+) -> np.ndarray:
+    """:func:`poolcli.pool` over the 1 or 3 ``axes`` (same options); ``planes`` is the
+    2-D :func:`poolcli.pool`, which pools signals."""
     count = len(axes)
     k, s, pad, d = window_of(
         count, kernel, options["stride"], options["padding"], options["dilation"]
@@ -61,11 +64,8 @@ def pool(x: np.ndarray, kernel: object, *, axes: Sequence[int], **options) -> np
     )  # fmt: skip
     threads = check_threads(options["threads"])
     if count == 1:
-        # the engine dispatches here: imported on use, as the two import each other
-        from .engine import pool as pool_planes
-
         x, (axis,), channel = _prepare(x, axes, options["channel_axis"])
-        result = pool_planes(
+        result = planes(
             np.expand_dims(x, axis + 1), (k[0], 1), stride=(s[0], 1), padding=(pad[0], 0),
             dilation=(d[0], 1), mode=mode, ceil_mode=options["ceil_mode"],
             count_include_pad=options["count_include_pad"], divisor=options["divisor"],
@@ -84,19 +84,18 @@ def pool(x: np.ndarray, kernel: object, *, axes: Sequence[int], **options) -> np
 
 
 def adaptive_pool(
-    x: np.ndarray, output_size: object, *, axes: Sequence[int], **options
+    x: np.ndarray, output_size: object, *, axes: Sequence[int], planes: Callable, **options
 ) -> np.ndarray:
-    """:func:`poolcli.adaptive_pool` over the 1 or 3 ``axes`` (same options)."""
+    """:func:`poolcli.adaptive_pool` over the 1 or 3 ``axes`` (same options); ``planes``
+    is the 2-D :func:`poolcli.adaptive_pool`, which pools signals."""
     count = len(axes)
     size = _output_size(output_size, count)
     mode = PoolMode.parse(options["mode"])
     reduction = Reduction.make(mode, True, None, options["p"], (0, 0), options["_ignore"])
     threads = check_threads(options["threads"])
     if count == 1:
-        from .engine import adaptive_pool as adaptive_planes  # see pool()
-
         x, (axis,), channel = _prepare(x, axes, options["channel_axis"])
-        result = adaptive_planes(
+        result = planes(
             np.expand_dims(x, axis + 1), (size[0], None), mode=mode, p=options["p"],
             axes=(axis, axis + 1), channel_axis=_beside(channel, axis), threads=threads,
             band=options["band"], nodata=options["nodata"], min_valid=options["min_valid"],
@@ -176,7 +175,10 @@ def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
     """The spatial ``axes`` of an ``ndim``-d array as axis numbers from 0."""
     count = len(axes)
     if ndim < count:
-        message = f"pooling over {count} spatial axes needs an array of {count} or more dimensions, got {ndim}"
+        message = (
+            f"pooling over {count} spatial axes needs an array of {count} or more "
+            f"dimensions, got {ndim}"
+        )
         raise InputError(message)
     try:
         numbers = tuple(int(v) for v in axes)

@@ -14,7 +14,6 @@ from typing import Any
 from ..errors import InputError, ParameterError
 from .bands import RowBand
 from .modes import AlphaPolicy, PoolMode
-from .volumes import Depth
 from .parameters import (
     Pair,
     check_mode_options,
@@ -27,6 +26,7 @@ from .parameters import (
     show,
     show_size,
 )
+from .volumes import Depth
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the rest of :mod:`poolcli.spec`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ParameterError
 
@@ -33,9 +34,7 @@ class Depth:
 FLAT = Depth()
 
 
-def split_depth(
-    values: dict[str, tuple[int, ...] | None],
-) -> tuple[dict[str, tuple[int, ...] | None], Depth | None]:
+def split_depth(values: dict[str, Any]) -> tuple[dict[str, Any], Depth | None]:
     """Window values as parsed (``(h, w)`` pairs or ``(d, h, w)`` triples; ``size`` as
     ``(w, h)`` or ``(w, h, d)``) -> the (h, w) pairs and the :class:`Depth`, None when
     no value has three sides.
@@ -46,7 +45,7 @@ def split_depth(
     triples = [name for name, value in values.items() if value is not None and len(value) == 3]
     if not triples:
         return values, None
-    pairs: dict[str, tuple[int, ...] | None] = {}
+    pairs: dict[str, Any] = {}
     depth: dict[str, int | None] = {}
     for name, value in values.items():
         if value is None:

@@ -72,9 +72,7 @@ def pick_layout(shape: tuple[int, ...], layout: str | None, name: str = "") -> s
         message = f"unknown layout {layout!r}; choose one of: {', '.join(ALL_LAYOUTS)}"
         raise InputError(message)
     if len(layout) != len(shape):
-        fitting = " or ".join(
-            f"`layout={name}`" for name in ALL_LAYOUTS if len(name) == len(shape)
-        )
+        fitting = " or ".join(f"`layout={name}`" for name in ALL_LAYOUTS if len(name) == len(shape))
         message = (
             f"{label} has shape {shape_text(shape)} ({len(shape)} dims) but layout {layout} "
             f"needs {len(layout)}; use {fitting or 'a layout that fits (none does)'}"

@@ -60,10 +60,8 @@ def convert_arrays(
         message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
     if volumes.is_volume_or_signal(first):
-        from ..volumes import write_volume
-
         assert not isinstance(target, str)
-        pages = write_volume(target, first, write.format)
+        pages = volumes.write_volume(target, first, write.format)
         return Report(input_format, in_size, first.size, pages, tuple(notes))
     try:
         frames = to_images(first)

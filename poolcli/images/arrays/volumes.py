@@ -9,14 +9,19 @@ streamed in bands.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, BinaryIO
+
 import numpy as np
 
-from ...errors import InputError, ParameterError
+from ...errors import InputError, OutputError, ParameterError
 from ...pooling import adaptive_pool, pool
 from ...spec.arrays import LAYOUTS, SIGNAL_LAYOUTS, VOLUME_DEFAULT, VOLUME_LAYOUTS
 from ...spec.modes import PoolMode
 from ...spec.settings import PoolSettings
 from ...spec.volumes import FLAT
+
+if TYPE_CHECKING:
+    from typing import Any
 from .layouts import LaidOut, shape_text
 
 _VOLUMES = ", ".join(VOLUME_LAYOUTS)
@@ -58,7 +63,7 @@ def pool_laid(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _options(laid: LaidOut, settings: PoolSettings) -> dict[str, object]:
+def _options(laid: LaidOut, settings: PoolSettings) -> dict[str, Any]:
     """The engine's window options for ``laid``'s spatial axes: (d, h, w) or (w,)."""
     if laid.layout in SIGNAL_LAYOUTS:
         return _signal_options(laid, settings)
@@ -74,7 +79,7 @@ def _options(laid: LaidOut, settings: PoolSettings) -> dict[str, object]:
     return options
 
 
-def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, object]:
+def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, Any]:
     """A signal has only a width: sizes must be one number (``-k 4``, not ``4x2``)."""
     if settings.depth is not None:
         message = f"a WxHxD kernel pools volumes; a {laid.layout} array is a signal: give N"
@@ -86,7 +91,10 @@ def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, object]:
             raise ParameterError(message, parameter="size", value=settings.size)
         return {"output_size": (width,)}
     options = settings.engine_options
-    values = {"kernel": settings.kernel, **{n: options[n] for n in ("stride", "padding", "dilation")}}
+    values = {
+        "kernel": settings.kernel,
+        **{n: options[n] for n in ("stride", "padding", "dilation")},
+    }
     for name, (height, width) in values.items():
         if height != width:
             message = (
@@ -96,3 +104,32 @@ def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, object]:
             raise ParameterError(message, parameter=name, value=(height, width))
         options[name] = (width,)
     return options
+
+
+def write_volume(target: BinaryIO, laid: LaidOut, fmt: str) -> int:
+    """A pooled volume as a multi-page TIFF (pages are depth); returns the page count."""
+    import tifffile
+
+    if laid.layout not in VOLUME_LAYOUTS:
+        message = f"a signal ({laid.layout} array) is written as .npy, .npz or Zarr, not {fmt}"
+        raise OutputError(message)
+    if fmt != "TIFF":
+        message = f"a volume is written as TIFF (pages are depth), .npy, .npz or Zarr, not {fmt}"
+        raise OutputError(message)
+    array = laid.array
+    if laid.layout == "cdhw":
+        array = np.moveaxis(array, 0, -1)
+    elif laid.layout == "ncdhw":
+        if array.shape[0] != 1:
+            message = f"a batch of {array.shape[0]} volumes (ncdhw) is written as .npy or Zarr"
+            raise OutputError(message)
+        array = np.moveaxis(array[0], 0, -1)
+    channels = array.shape[3] if array.ndim == 4 else 1
+    if array.dtype == bool:
+        array = array.view(np.uint8)
+    photometric = "rgb" if channels in (3, 4) else "minisblack"
+    axes = "ZYX" if array.ndim == 3 else "ZYXS"
+    tifffile.imwrite(target, np.ascontiguousarray(array), photometric=photometric,
+                     planarconfig="contig" if channels > 1 else None,
+                     metadata={"axes": axes})  # fmt: skip
+    return array.shape[0]
