@@ -42,7 +42,8 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
     """The first series of a TIFF as a ``dhw`` or ``dhwc`` array (pages are depth).
 
     Axes of length 1 are dropped; what is left must be Y, X, at most one channel
-    axis (S or C) and at most one more axis, the depth.
+    axis (S or C) and at most one more axis, the depth. Pages that only hold
+    channels (an ImageJ ``CYX`` stack) are depth too: pages are depth.
     """
     import tifffile
 
@@ -56,6 +57,8 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
             named = "".join(axes[i] for i in kept)
             channels = [a for a in named if a in _CHANNELS]
             others = [a for a in named if a not in "YX" + _CHANNELS]
+            if not others and channels == ["C"]:
+                others, channels = channels, []  # pages of channels only: pages are depth
             if len(channels) > 1 or len(others) > 1:
                 message = (
                     f"the TIFF's axes {axes} (shape {'x'.join(map(str, shape))}) hold more than "
