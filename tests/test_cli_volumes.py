@@ -66,8 +66,11 @@ def test_adaptive_size_wxhxd(tmp_path, volume):
 @pytest.mark.parametrize("flavour", ["plain", "imagej", "ome"])
 def test_tiff_z_stack_in_and_out(tmp_path, volume, flavour):
     path = tmp_path / ("in.ome.tif" if flavour == "ome" else "in.tif")
-    options = {"plain": {"metadata": {"axes": "ZYX"}}, "imagej": {"imagej": True, "metadata": {"axes": "ZYX"}},
-               "ome": {"ome": True, "metadata": {"axes": "ZYX"}}}[flavour]  # fmt: skip
+    options = {
+        "plain": {"metadata": {"axes": "ZYX"}},
+        "imagej": {"imagej": True, "metadata": {"axes": "ZYX"}},
+        "ome": {"ome": True, "metadata": {"axes": "ZYX"}},
+    }[flavour]
     tifffile.imwrite(path, volume, **options)
     result = run(path, "-k", "2x2x2", "-m", "mode", "-o", tmp_path / "out.tif")
     assert result.exit_code == 0, result.stderr
