@@ -158,7 +158,8 @@ def test_volume_errors_are_one_line(tmp_path, make, args, message):
     result = run(tmp_path / path, *(a.format(tmp=tmp_path) for a in args))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
 
 
 def test_wxh_beside_wxhxd_is_a_usage_error(tmp_path, volume):
