@@ -16,6 +16,8 @@ other windows are gathered and ranked (the result is the same, much sooner).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..spec.modes import PoolMode
@@ -60,9 +62,10 @@ def run(
     if workers > 1:
         rows = min(rows, -(-gd.out // workers))
     bands = [(start, min(start + rows, gd.out)) for start in range(0, gd.out, rows)]
-    # Whether the two-label shortcut of mode pays off, learnt from the bands so far;
-    # both ways give the same values, so threads may race on it.
-    hint = {"pairs": True}
+    # What bands learn for the next ones: whether the two-label shortcut of mode pays
+    # off, and the gather offsets of a band's shape. Both ways give the same values,
+    # so threads may race on it.
+    hint: dict[Any, Any] = {"pairs": True}
 
     def band(item: tuple[int, int]) -> None:
         for a, b in _runs(positions, *item):
@@ -139,7 +142,7 @@ def _rank(
     target: np.ndarray,
     reduction: Reduction,
     channel: int | None,
-    hint: dict[str, bool],
+    hint: dict,
 ) -> None:
     """Median or mode of the 2-D windows ``gh`` x ``gw`` of ``y`` (axes 1, 2) into ``target``."""
     mode = reduction.mode
@@ -162,14 +165,13 @@ def _uniform_first(
     gw: AxisWindows,
     target: np.ndarray,
     mode: PoolMode,
-    hint: dict[str, bool],
+    hint: dict,
 ) -> None:
     """Windows holding one value give it; only the others are ranked (integers only:
     equal integers are the same value, where floats have NaN and signed zeros)."""
     views = [y[:, th.src, tw.src] for th in gh.taps for tw in gw.taps]
     first = views[0]
-    mixed = _mixed(y, gh, gw, views)
-    np.copyto(target, first)
+    mixed = _fill_and_find_mixed(y, gh, gw, views, target)
     if not mixed.any():
         return
     where = None
@@ -178,10 +180,7 @@ def _uniform_first(
         # tap's own offset (fancy indexing with one index array per axis is 5x slower).
         where = np.flatnonzero(mixed)
         itemsize = y.dtype.itemsize
-        steps = [stride // itemsize for stride in first.strides]
-        offsets = sum(
-            c * step for c, step in zip(np.unravel_index(where, mixed.shape), steps, strict=True)
-        )
+        offsets = _offsets(first, itemsize, hint).take(where)
         flat = y.reshape(-1)
         origin = y.__array_interface__["data"][0]
         values = [
@@ -203,8 +202,27 @@ def _uniform_first(
         target[mixed] = result
 
 
-def _mixed(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, views: list) -> np.ndarray:
-    """True where a window holds more than one value."""
+def _offsets(view: np.ndarray, itemsize: int, cache: dict) -> np.ndarray:
+    """The flat element offset of every element of ``view`` from its first, kept in
+    ``cache`` for the next band of this shape (bands repeat one or two shapes)."""
+    steps = tuple(stride // itemsize for stride in view.strides)
+    key = ("offsets", view.shape, steps)
+    offsets = cache.get(key)
+    if offsets is None:
+        grid = np.zeros(view.shape, np.int64)
+        for axis, (length, step) in enumerate(zip(view.shape, steps, strict=True)):
+            shape = [1] * view.ndim
+            shape[axis] = length
+            grid += (np.arange(length, dtype=np.int64) * step).reshape(shape)
+        offsets = cache[key] = grid.reshape(-1)
+    return offsets
+
+
+def _fill_and_find_mixed(
+    y: np.ndarray, gh: AxisWindows, gw: AxisWindows, views: list, target: np.ndarray
+) -> np.ndarray:
+    """``target`` filled with each window's first value; True where a window holds more
+    than one value."""
     first = views[0]
     same = np.empty(first.shape, bool)
     scratch = np.empty(first.shape, bool)
@@ -220,7 +238,15 @@ def _mixed(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, views: list) -> np.n
         for row in rows[1:]:
             np.equal(row, rows[0], out=scratch)
             same &= scratch
+        # Each word's low half is its first value (little-endian): a cast reads the
+        # words in runs, where copying every other value is a slow strided loop (5x).
+        half = f"u{y.dtype.itemsize}"
+        if np.little_endian:
+            np.copyto(target.view(half), rows[0], casting="unsafe")
+        else:
+            np.copyto(target, first)
     else:
+        np.copyto(target, first)
         same[...] = True
         for view in views[1:]:
             np.equal(view, first, out=scratch)
@@ -228,7 +254,7 @@ def _mixed(y: np.ndarray, gh: AxisWindows, gw: AxisWindows, views: list) -> np.n
     return np.logical_not(same, out=same)
 
 
-def _small_mode(values: list[np.ndarray], hint: dict[str, bool]) -> np.ndarray:
+def _small_mode(values: list[np.ndarray], hint: dict) -> np.ndarray:
     """The most frequent of ``values[j][i]`` over j for each i; ties go to the smallest.
 
     The same rule as :func:`ranked.mode`, on a few 1-d arrays of integers: sorted by
