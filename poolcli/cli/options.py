@@ -210,19 +210,19 @@ mode = click.option(
     show_default=True, help="How a window becomes one value (modes listed below).",
 )  # fmt: skip
 kernel = click.option(
-    "-k", "--kernel", type=WindowType(1), metavar="N|WxH", default="2", show_default=True,
+    "-k", "--kernel", type=WindowType(1), metavar="N|WxH[xD]", default="2", show_default=True,
     help="Window size: N, or WxH (3x2 = 3 wide, 2 tall), or WxHxD for volumes.",
 )  # fmt: skip
 stride = click.option(
-    "-s", "--stride", type=WindowType(1), metavar="N|WxH", default=None,
+    "-s", "--stride", type=WindowType(1), metavar="N|WxH[xD]", default=None,
     help="Step between windows, N, WxH or WxHxD  [default: the kernel]",
 )  # fmt: skip
 padding = click.option(
-    "-p", "--padding", type=WindowType(0), metavar="N|WxH", default="0", show_default=True,
+    "-p", "--padding", type=WindowType(0), metavar="N|WxH[xD]", default="0", show_default=True,
     help="Zero padding on each side, N, WxH or WxHxD; at most half the kernel.",
 )  # fmt: skip
 dilation = click.option(
-    "--dilation", type=WindowType(1), metavar="N|WxH", default="1", show_default=True,
+    "--dilation", type=WindowType(1), metavar="N|WxH[xD]", default="1", show_default=True,
     help="Spacing between window taps, N, WxH or WxHxD.",
 )  # fmt: skip
 ceil_mode = click.option(
@@ -240,7 +240,7 @@ power = click.option(
     "--p", "p", type=float, default=2.0, show_default=True, help="lp: the power p.",
 )  # fmt: skip
 size = click.option(
-    "--size", type=SizeType(), metavar="WxH", default=None,
+    "--size", type=SizeType(), metavar="WxH[xD]", default=None,
     help="Adaptive pooling to WxH pixels; Wx or xH keeps the aspect ratio; WxHxD for volumes.",
 )  # fmt: skip
 repeat = click.option(
