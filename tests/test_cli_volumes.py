@@ -167,3 +167,14 @@ def test_wxh_beside_wxhxd_is_a_usage_error(tmp_path, volume):
     result = run(tmp_path / "v.npy", "-k", "2x2x2", "-s", "2x1")
     assert result.exit_code == 2
     assert "--stride is WxH while --kernel is WxHxD (a volume)" in result.stderr
+
+
+def test_dry_run_plans_signals_and_volumes_from_headers(tmp_path, volume):
+    np.save(tmp_path / "s.npy", np.zeros(100))
+    np.save(tmp_path / "v.npy", volume)
+    signal = run(tmp_path / "s.npy", "-k", "4", "--dry-run", "-o", tmp_path / "o.npy")
+    assert signal.exit_code == 0, signal.stderr
+    assert "100x1 -> 25x1" in signal.stdout + signal.stderr
+    planes = run(tmp_path / "v.npy", "-k", "2x2x2", "--dry-run", "-o", tmp_path / "p.npy")
+    assert planes.exit_code == 0, planes.stderr
+    assert "12x10 -> 6x5" in planes.stdout + planes.stderr  # each slice's plane

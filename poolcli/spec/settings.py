@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, ParameterError
+from .arrays import SIGNAL_LAYOUTS
 from .bands import RowBand
 from .modes import AlphaPolicy, PoolMode
 from .parameters import (
@@ -193,6 +194,17 @@ class PoolSettings:
                 )
                 raise InputError(message) from None
         return w, h
+
+    def planned_size(self, width: int, height: int, layout: str | None) -> tuple[int, int]:
+        """:meth:`output_size` of a plane of an array in ``layout``: a signal's planes
+        are (width, 1), and only its width is pooled."""
+        if layout not in SIGNAL_LAYOUTS:
+            return self.output_size(width, height)
+        if self.size is not None:
+            return self.size[0] or width, 1
+        for _ in range(self.repeat):
+            width = self._length(width, 1)
+        return width, 1
 
     def adaptive_size(self, width: int, height: int) -> tuple[int, int]:
         """The ``size`` target for an input of width x height (aspect kept for a missing side)."""
