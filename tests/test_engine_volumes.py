@@ -188,6 +188,16 @@ def test_label_volumes_mostly_uniform_windows(mode, dtype):
     np.testing.assert_array_equal(pool(x, **options), reference_pool_nd(x, **options))
 
 
+@pytest.mark.parametrize("kernel", [(3, 3, 3), (6, 7, 7)])  # 27 taps: a network; 294: np.sort
+def test_label_volumes_with_big_windows(kernel):
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 3, (12, 14, 14)).astype(np.int32)
+    x[:6] = 1  # uniform windows beside mixed ones, two labels and more
+    x[6:, :7] ^= x[6:, :7] > 0
+    options = dict(kernel=kernel, mode="mode", axes=(0, 1, 2))
+    np.testing.assert_array_equal(pool(x, **options), reference_pool_nd(x, **options))
+
+
 def test_volume_2x2x2_mode_breaks_ties_to_the_smallest_value():
     x = np.array([[[7, 3], [3, 7]], [[5, 5], [1, 2]]], np.uint32)  # 7, 3 and 5 twice each
     assert pool(x, 2, axes=(0, 1, 2), mode="mode").item() == 3

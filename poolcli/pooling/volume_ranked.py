@@ -183,8 +183,8 @@ def _uniform_first(
         offsets = _offsets(first, itemsize, hint).take(where)
         flat = y.reshape(-1)
         origin = y.__array_interface__["data"][0]
-        values = [
-            flat.take(offsets + (view.__array_interface__["data"][0] - origin) // itemsize)
+        values = [  # each tap's offset is where its flat view starts
+            flat[(view.__array_interface__["data"][0] - origin) // itemsize :].take(offsets)
             for view in views
         ]
     else:
@@ -283,28 +283,34 @@ def _count(values: list[np.ndarray], value: np.ndarray) -> np.ndarray:
     """How many of ``values`` equal ``value``, element by element."""
     count = np.zeros(value.shape, np.uint8 if len(values) < 256 else np.uint16)
     same = np.empty(value.shape, bool)
+    # bools seen as bytes: adding them to bytes is a plain loop, not a cast
+    step = same.view(np.uint8) if count.dtype == np.uint8 else same
     for v in values:
         np.equal(v, value, out=same)
-        count += same
+        count += step
     return count
 
 
 def _sorted_mode(values: list[np.ndarray]) -> np.ndarray:
     """:func:`_small_mode` by sorting: the longest run of equal values, the first wins."""
-    spare = np.empty_like(values[0])
-    for i, j in ranked._network(len(values)):
-        np.minimum(values[i], values[j], out=spare)
-        np.maximum(values[i], values[j], out=values[j])
-        values[i], spare = spare, values[i]
+    if len(values) > ranked._NETWORK_LIMIT:  # as ranked.sort_stack: np.sort beyond it
+        values = list(np.sort(np.stack(values), axis=0))
+    else:
+        spare = np.empty_like(values[0])
+        for i, j in ranked._network(len(values)):
+            np.minimum(values[i], values[j], out=spare)
+            np.maximum(values[i], values[j], out=values[j])
+            values[i], spare = spare, values[i]
     best = values[0].copy()
     runs = np.uint8 if len(values) < 256 else np.uint16
     best_run = np.ones(best.shape, runs)
     run = np.ones(best.shape, runs)
     same = np.empty(best.shape, bool)
+    step = same.view(np.uint8) if runs is np.uint8 else same
     better = np.empty(best.shape, bool)
     for j in range(1, len(values)):
         np.equal(values[j], values[j - 1], out=same)
-        np.multiply(run, same, out=run)  # a new value restarts the run at 1
+        np.multiply(run, step, out=run)  # a new value restarts the run at 1
         run += 1
         np.greater(run, best_run, out=better)
         np.maximum(best_run, run, out=best_run)
