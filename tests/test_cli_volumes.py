@@ -100,6 +100,20 @@ def test_rgb_tiff_stack_keeps_its_channels(tmp_path):
         assert (image.n_frames, image.mode, image.size) == (2, "RGB", (4, 3))
 
 
+def test_tiff_volume_compression(tmp_path, volume):
+    tifffile.imwrite(tmp_path / "in.tif", volume)
+    for asked, expected in ((None, "ADOBE_DEFLATE"), ("tiff_lzw", "LZW"), ("raw", "NONE")):
+        options = () if asked is None else ("-O", f"compression={asked}")
+        out = tmp_path / f"{asked}.tif"
+        result = run(tmp_path / "in.tif", "-k", "2x2x2", *options, "-o", out)
+        assert result.exit_code == 0, result.stderr
+        with tifffile.TiffFile(out) as tif:
+            assert tif.pages[0].compression.name == expected
+            np.testing.assert_array_equal(
+                tif.series[0].asarray(), reference_pool_nd(volume, 2, mode="avg")
+            )
+
+
 def test_tiff_stack_into_npy(tmp_path, volume):
     tifffile.imwrite(tmp_path / "in.tif", volume)
     result = run(tmp_path / "in.tif", "-k", "1x1x2", "-m", "sum", "-o", tmp_path / "o.npy")

@@ -61,7 +61,7 @@ def convert_arrays(
         raise OutputError(message)
     if volumes.is_volume_or_signal(first):
         assert not isinstance(target, str)
-        pages = volumes.write_volume(target, first, write.format)
+        pages = volumes.write_volume(target, first, write.format, write.save_options)
         return Report(input_format, in_size, first.size, pages, tuple(notes))
     try:
         frames = to_images(first)

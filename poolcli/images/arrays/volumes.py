@@ -9,6 +9,7 @@ streamed in bands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
@@ -106,9 +107,14 @@ def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, Any]:
     return options
 
 
-def write_volume(target: BinaryIO, laid: LaidOut, fmt: str) -> int:
-    """A pooled volume as a multi-page TIFF (pages are depth); returns the page count."""
+def write_volume(
+    target: BinaryIO, laid: LaidOut, fmt: str, save_options: Mapping[str, object]
+) -> int:
+    """A pooled volume as a multi-page TIFF (pages are depth), deflated unless
+    ``-O compression=`` says otherwise; returns the page count."""
     import tifffile
+
+    from ..streams.writers import PILLOW_NAMES, tiff_compression
 
     if laid.layout not in VOLUME_LAYOUTS:
         message = f"a signal ({laid.layout} array) is written as .npy, .npz or Zarr, not {fmt}"
@@ -129,7 +135,11 @@ def write_volume(target: BinaryIO, laid: LaidOut, fmt: str) -> int:
         array = array.view(np.uint8)
     photometric = "rgb" if channels in (3, 4) else "minisblack"
     axes = "ZYX" if array.ndim == 3 else "ZYXS"
+    asked = save_options.get("compression")
+    compression = tiff_compression(PILLOW_NAMES[str(asked)] if asked is not None else None)
+    if compression == "jpeg" and array.dtype != np.uint8:
+        compression = "zlib"  # JPEG holds 8-bit samples only
     tifffile.imwrite(target, np.ascontiguousarray(array), photometric=photometric,
-                     planarconfig="contig" if channels > 1 else None,
+                     planarconfig="contig" if channels > 1 else None, compression=compression,
                      metadata={"axes": axes})  # fmt: skip
     return array.shape[0]
