@@ -115,14 +115,15 @@ def test_info_describes_what_pooling_would_refuse_and_shows_values(tmp_path):
     assert facts["status"] == "ok"
     assert facts["size"] == [200, 100]
     assert "20,000 pixels, over the limit of 1,000" in facts["pooling"]
-    # an .npz with a 1-D array: the others are described, the 1-D one named
-    np.savez(tmp_path / "maps.npz", features=np.zeros((3, 8, 8)), bias=np.zeros(5))
+    # an .npz with a 6-D array: the others are described, the 6-D one named
+    np.savez(tmp_path / "maps.npz", features=np.zeros((3, 8, 8)), bias=np.zeros((1,) * 5 + (5,)))
     facts = json.loads(run(tmp_path / "maps.npz", "--json").stdout)
     assert facts["status"] == "ok"
     assert [plane["name"] for plane in facts["planes"]] == ["features"]
     assert facts["skipped_arrays"] == [
-        "array 'bias' has 1 dims (shape 5); poolcli pools 2- to 4-dim arrays "
-        "(layouts hw, hwc, chw, nchw, nhwc)"
+        "array 'bias' has 6 dims (shape 1x1x1x1x1x5); poolcli pools 1- to 5-dim arrays "
+        "(layouts: images hw, hwc, chw, nchw, nhwc; volumes dhw, dhwc, cdhw, ncdhw; "
+        "signals w, wc, cw, ncw)"
     ]
     # an animation: its loop and durations
     frames = [Image.new("L", (8, 8), shade) for shade in (0, 120, 240)]

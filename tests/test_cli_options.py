@@ -47,11 +47,11 @@ def test_window_is_width_by_height_returned_as_height_width(text, pair):
     [
         ("0", "'0': each side must be at least 1"),
         ("3x0", "'3x0': each side must be at least 1"),
-        ("x2", "'x2' is not N or WxH (e.g. 2 or 3x2)"),
-        ("2x", "'2x' is not N or WxH (e.g. 2 or 3x2)"),
-        ("-1", "'-1' is not N or WxH (e.g. 2 or 3x2)"),
-        ("2.5", "'2.5' is not N or WxH (e.g. 2 or 3x2)"),
-        ("2x3x4", "'2x3x4' is not N or WxH (e.g. 2 or 3x2)"),
+        ("x2", "'x2' is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)"),
+        ("2x", "'2x' is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)"),
+        ("-1", "'-1' is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)"),
+        ("2.5", "'2.5' is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)"),
+        ("2x3x4x5", "'2x3x4x5' is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)"),
     ],
 )
 def test_window_rejects(text, message):

@@ -123,7 +123,7 @@ def test_dilated_kernel_reach_is_named():
         ({"kernel": 3, "padding": 2}, r"padding must be between 0 and half the kernel .* got 2"),
         ({"kernel": 2, "padding": -1}, r"padding must be between 0 and half the kernel"),
         ({"kernel": 2.5}, r"kernel must be an int or an \(h, w\) pair of ints, got 2.5"),
-        ({"kernel": (1, 2, 3)}, r"kernel must be an int or an \(h, w\) pair of ints"),
+        ({"kernel": (1, 2, 3)}, r"kernel \(1, 2, 3\) has 3 value\(s\) but axes \(0, 1\) names 2"),
         ({"kernel": True}, r"kernel must be an int"),
         (
             {"kernel": 2, "mode": "mean"},

@@ -85,11 +85,11 @@ def test_a_layout_that_does_not_fit_names_the_ones_that_do():
     with pytest.raises(
         InputError,
         match=r"shape 8x12x10 \(3 dims\) but layout nchw needs 4; "
-        r"use layout='hwc' or layout='chw'$",
+        r"use layout='hwc' or layout='chw' or layout='dhw' or layout='ncw'$",
     ):
         run(npy(FEATURES), layout="nchw")
-    with pytest.raises(InputError, match="has 5 dims"):
-        run(npy(np.zeros((1, 1, 1, 4, 4))))
+    with pytest.raises(InputError, match="has 6 dims"):
+        run(npy(np.zeros((1, 1, 1, 1, 4, 4))))
 
 
 def test_object_arrays_and_pickles_are_refused_without_unpickling():

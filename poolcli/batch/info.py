@@ -67,7 +67,7 @@ def inspect(
             facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
         if settings is not None:
             try:
-                facts["out_size"] = list(settings.output_size(*first.size))
+                facts["out_size"] = list(settings.planned_size(*first.size, first.layout))
             except PoolcliError as error:
                 facts.update(out_size=None, pooling=error.said(spelling))
             else:

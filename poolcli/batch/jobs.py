@@ -176,7 +176,9 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
         planes = description.planes
         if work.read.frame is not None and not description.is_array:
             planes = [planes[frame_index(work.read.frame, len(planes))]]
-        sizes = [(plane.size, work.settings.output_size(*plane.size)) for plane in planes]
+        sizes = [
+            (plane.size, work.settings.planned_size(*plane.size, plane.layout)) for plane in planes
+        ]
         in_size, out_size = sizes[0]
     except PoolcliError as error:
         return _failure(job, Failure.of(error), started)

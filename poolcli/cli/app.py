@@ -103,7 +103,10 @@ def pool(ctx: click.Context, **params: Any) -> None:
     outputs are refused unless --overwrite or --skip-existing.
 
     Sizes are WIDTH x HEIGHT, as in --size and ImageMagick geometry: -k 3x2 is a
-    window 3 pixels wide and 2 tall; -k 2 is 2x2.
+    window 3 pixels wide and 2 tall; -k 2 is 2x2. WxHxD pools volumes: a multi-page
+    TIFF (pages are depth, written back as pages) or arrays in layouts dhw, dhwc,
+    cdhw, ncdhw; signals are layouts w, wc, cw, ncw with -k N. Volumes and signals
+    are pooled whole in memory, never streamed in bands.
 
     In directories, files are found by extension (what Pillow reads, plus .npy and
     .npz), hidden ones skipped and the output directory never read back; a file
@@ -128,6 +131,7 @@ def pool(ctx: click.Context, **params: Any) -> None:
       poolcli pool -r photos -o thumbs -k 4 --include '*.jpg'
       poolcli pool mask.png -m mode -k 3x2 -o mask_small.png
       poolcli pool scan.tif --size 1024x -o preview.png
+      poolcli pool stack.tif -k 2x2x2 -m mode -o labels_half.tif
       cat in.png | poolcli pool - -o - --format png > out.png
       find . -name '*.tif' -print0 | poolcli pool --files-from - -0 -o out -j 4
       poolcli pool -r photos -o thumbs --skip-existing --json > log.jsonl

@@ -20,6 +20,7 @@ from ..images.requests import ReadOptions
 from ..spec.modes import PoolMode
 from ..spec.parameters import check_given
 from ..spec.settings import PoolSettings
+from ..spec.volumes import split_depth
 
 
 class PoolingArguments:
@@ -27,15 +28,15 @@ class PoolingArguments:
 
     inputs: tuple[str, ...]
     mode: str
-    kernel: tuple[int, int]
-    stride: tuple[int, int] | None
-    padding: tuple[int, int]
-    dilation: tuple[int, int]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...] | None
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
     ceil_mode: bool
     exclude_pad: bool
     divisor: int | None
     p: float
-    size: tuple[int | None, int | None] | None
+    size: tuple[int | None, ...] | None
     repeat: int
     alpha: str
     linear: bool
@@ -69,18 +70,24 @@ class PoolingArguments:
         """The pooling settings; ParameterError for values no image could satisfy, or
         for options given that would change nothing (``-k`` with ``--size``)."""
         named = {"count_include_pad" if name == "exclude_pad" else name for name in self.given}
-        check_given(PoolMode.parse(self.mode), self.size, self.padding, named)
+        window: dict[str, Any] = dict(  # Any: pairs once a depth is split off
+            kernel=self.kernel, stride=self.stride, padding=self.padding,
+            dilation=self.dilation, size=self.size,
+        )  # fmt: skip
+        window, depth = split_depth(window)  # WxHxD sizes: a volume
+        check_given(PoolMode.parse(self.mode), window["size"], window["padding"], named)
         return PoolSettings.make(
-            self.kernel,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
+            window["kernel"],
+            stride=window["stride"],
+            padding=window["padding"],
+            dilation=window["dilation"],
+            depth=depth,
             mode=self.mode,
             ceil_mode=self.ceil_mode,
             count_include_pad=not self.exclude_pad,
             divisor=self.divisor,
             p=self.p,
-            size=self.size,
+            size=window["size"],
             repeat=self.repeat,
             alpha=self.alpha,
             linear=self.linear,

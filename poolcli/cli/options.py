@@ -15,10 +15,8 @@ Pool options (:data:`pool_options`): ``-m/--mode``, ``-k/--kernel``,
 ``--linear``, ``--nodata``, ``--min-valid`` (:mod:`.raster_options`).
 
 Read options (:data:`read_options`): ``--frame``, ``--layout``, ``--max-pixels``.
-
 Write options (:data:`write_options`): ``--format``, ``-O KEY=VALUE``, ``--dtype``,
 ``--overwrite``, ``--skip-existing``, ``--dry-run``.
-
 Input options (:data:`input_options`): ``-r/--recursive``, ``--include``,
 ``--exclude``, ``--follow-symlinks``, ``--files-from``, ``-0/--null``.
 
@@ -44,7 +42,7 @@ import click
 from ..batch.choices import CONNECT_SECONDS, Executor
 from ..batch.sharding import Shard
 from ..errors import ParameterError
-from ..spec.arrays import DTYPE_NAMES, LAYOUTS
+from ..spec.arrays import ALL_LAYOUTS, DTYPE_NAMES
 from ..spec.limits import DEFAULT_MAX_PIXELS
 from ..spec.modes import AlphaPolicy, PoolMode
 from .completion import complete_formats
@@ -66,12 +64,13 @@ def stack(*decorators: Decorator) -> Decorator:
 
 # --- parameter types -------------------------------------------------------------
 
-_PAIR = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?$")
-_SIZE = re.compile(r"^\s*(\d*)\s*[xX]\s*(\d*)\s*$")
+_PAIR = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?(?:[xX]\s*(\d+)\s*)?$")
+_SIZE = re.compile(r"^\s*(\d*)\s*[xX]\s*(\d*)\s*(?:[xX]\s*(\d+)\s*)?$")
 
 
 class WindowType(click.ParamType):
-    """``N`` or ``WxH`` (width x height) -> an (h, w) pair of ints of at least ``minimum``."""
+    """``N`` or ``WxH`` (width x height) -> an (h, w) pair of ints of at least ``minimum``;
+    ``WxHxD`` (a volume) -> (d, h, w)."""
 
     name = "WxH"
 
@@ -80,17 +79,18 @@ class WindowType(click.ParamType):
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[int, int]:
+    ) -> tuple[int, ...]:
         if isinstance(value, tuple):
             return value
         match = _PAIR.match(str(value))
         if not match:
-            self.fail(f"{value!r} is not N or WxH (e.g. 2 or 3x2)", param, ctx)
+            self.fail(f"{value!r} is not N, WxH or WxHxD (e.g. 2, 3x2 or 2x2x2)", param, ctx)
         width = int(match.group(1))
         height = int(match.group(2)) if match.group(2) is not None else width
-        if min(width, height) < self.minimum:
+        sides = (height, width) if match.group(3) is None else (int(match.group(3)), height, width)
+        if min(sides) < self.minimum:
             self.fail(f"{value!r}: each side must be at least {self.minimum}", param, ctx)
-        return height, width
+        return sides
 
 
 class SizeType(click.ParamType):
@@ -100,16 +100,16 @@ class SizeType(click.ParamType):
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[int | None, int | None]:
+    ) -> tuple[int | None, ...]:
         if isinstance(value, tuple):
             return value
         match = _SIZE.match(str(value))
         if not match or not (match.group(1) or match.group(2)):
-            self.fail(f"{value!r} is not WxH, Wx or xH (e.g. 320x240, 320x, x240)", param, ctx)
-        width, height = (int(g) if g else None for g in match.groups())
-        if 0 in (width, height):
+            self.fail(f"{value!r} is not WxH, Wx, xH or WxHxD (e.g. 320x240, x240)", param, ctx)
+        width, height, depth = (int(g) if g else None for g in match.groups())
+        if 0 in (width, height, depth):
             self.fail(f"{value!r}: sides must be at least 1 pixel", param, ctx)
-        return width, height
+        return (width, height) if depth is None else (width, height, depth)
 
 
 class KeyValueType(click.ParamType):
@@ -209,20 +209,20 @@ mode = click.option(
     show_default=True, help="How a window becomes one value (modes listed below).",
 )  # fmt: skip
 kernel = click.option(
-    "-k", "--kernel", type=WindowType(1), metavar="N|WxH", default="2", show_default=True,
-    help="Window size: N, or WxH (3x2 = 3 wide, 2 tall).",
+    "-k", "--kernel", type=WindowType(1), metavar="N|WxH[xD]", default="2", show_default=True,
+    help="Window size: N, or WxH (3x2 = 3 wide, 2 tall), or WxHxD for volumes.",
 )  # fmt: skip
 stride = click.option(
-    "-s", "--stride", type=WindowType(1), metavar="N|WxH", default=None,
-    help="Step between windows, N or WxH  [default: the kernel]",
+    "-s", "--stride", type=WindowType(1), metavar="N|WxH[xD]", default=None,
+    help="Step between windows, N, WxH or WxHxD  [default: the kernel]",
 )  # fmt: skip
 padding = click.option(
-    "-p", "--padding", type=WindowType(0), metavar="N|WxH", default="0", show_default=True,
-    help="Zero padding on each side, N or WxH; at most half the kernel.",
+    "-p", "--padding", type=WindowType(0), metavar="N|WxH[xD]", default="0", show_default=True,
+    help="Zero padding on each side, N, WxH or WxHxD; at most half the kernel.",
 )  # fmt: skip
 dilation = click.option(
-    "--dilation", type=WindowType(1), metavar="N|WxH", default="1", show_default=True,
-    help="Spacing between window taps, N or WxH.",
+    "--dilation", type=WindowType(1), metavar="N|WxH[xD]", default="1", show_default=True,
+    help="Spacing between window taps, N, WxH or WxHxD.",
 )  # fmt: skip
 ceil_mode = click.option(
     "--ceil-mode", is_flag=True, help="Keep a last, partial window at the right and bottom edges.",
@@ -239,8 +239,8 @@ power = click.option(
     "--p", "p", type=float, default=2.0, show_default=True, help="lp: the power p.",
 )  # fmt: skip
 size = click.option(
-    "--size", type=SizeType(), metavar="WxH", default=None,
-    help="Adaptive pooling to WxH pixels; Wx or xH keeps the aspect ratio.",
+    "--size", type=SizeType(), metavar="WxH[xD]", default=None,
+    help="Adaptive pooling to WxH pixels; Wx or xH keeps the aspect ratio; WxHxD for volumes.",
 )  # fmt: skip
 repeat = click.option(
     "--repeat", type=click.IntRange(min=1), default=1, show_default=True,
@@ -266,8 +266,9 @@ frame = click.option(
     help="Pool only frame N of a multi-frame image (0 is the first, -1 the last).",
 )  # fmt: skip
 layout = click.option(
-    "--layout", type=click.Choice(list(LAYOUTS)), default=None,
-    help="Axes of .npy/.npz arrays  [default: hw, chw, nchw for 2, 3, 4 dims]",
+    "--layout", type=click.Choice(list(ALL_LAYOUTS)), default=None,
+    help="Axes of .npy/.npz/Zarr arrays (volumes: dhw..., signals: w...)  [default: hw, "
+    "chw, nchw, ncdhw, w for 2-5 and 1 dims; dhw, cdhw, ncdhw for 3-5 with WxHxD sizes]",
 )  # fmt: skip
 max_pixels = click.option(
     "--max-pixels", type=MaxPixelsType(), metavar="N|none", default=str(DEFAULT_MAX_PIXELS),

@@ -54,6 +54,10 @@ def convert(
     notes: list[str] = []
     if isinstance(source, str):
         streamable = streamable_format(source)
+        if streamable == "TIFF" and settings.depth is not None:
+            from .volumes import convert_tiff_volume  # pages are depth
+
+            return convert_tiff_volume(source, target, settings, write, read, notes)
         if streamable is not None:
             from .streaming import convert_streamed
 
@@ -69,6 +73,12 @@ def convert(
             return route.convert_arrays(
                 decoded.arrays, decoded.format, target, settings, write, notes
             )
+        if settings.depth is not None:
+            message = (
+                "a WxHxD kernel pools volumes: a multi-page TIFF file, or a .npy/.npz/Zarr "
+                f"array (layouts dhw, dhwc, cdhw, ncdhw); this input is a {decoded.format} image"
+            )
+            raise InputError(message)
         array_out = record_of(write.format).array
         notes += unused_options(read, write, array_out=array_out)
         settings = resolve_nodata(settings, decoded.metadata.nodata, notes)

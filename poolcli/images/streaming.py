@@ -32,7 +32,7 @@ from ..pooling.streaming import RowPlan, split, stream
 from ..spec.bands import RowBand
 from ..spec.limits import check_pixels, over_limit
 from ..spec.settings import PoolSettings
-from .arrays.layouts import LaidOut, pick_layout
+from .arrays.layouts import LaidOut, is_plane_layout, pick_layout
 from .arrays.route import _pool_laid_out, cast
 from .formats import record_of
 from .modes import array_mode, image_mode
@@ -76,7 +76,14 @@ def convert_streamed(
             name = depth.name if depth is not None else str(source.dtype)
             add_note(notes, f"{name} pixels read by Pillow, as it reads them: {write.format} "
                      "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
-        if out is None or (small and not deep):
+        # volumes and signals are pooled whole (bands are rows of planes)
+        whole = settings.depth is not None or (
+            facts.kind != "image"
+            and not is_plane_layout(
+                read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
+            )
+        )
+        if out is None or (small and not deep) or whole:
             if input_format != "ZARR":
                 if facts.georef is not None and facts.georef.georeferenced:
                     where = f"{write.format} holds no georeferencing"
@@ -180,10 +187,11 @@ def _whole_zarr(
     from .arrays.files import _check_size
     from .arrays.route import convert_arrays
 
-    layout = read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
+    named = read.layout or facts.extra.get("layout")
+    layout = named or pick_layout(source.shape, None)
     _check_size(source.shape, layout, read.max_pixels, "")
-    laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout)
-    if out is None or write.format != "ZARR":
+    laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout, defaulted=not named)
+    if out is None or write.format != "ZARR" or settings.depth or not is_plane_layout(layout):
         return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
     pooled = cast(_pool_laid_out(laid, settings), write.dtype)
     placement = settings.placement(*laid.size)

@@ -13,6 +13,9 @@ load NumPy.
 - :mod:`.separable_work`: max, min and the sum-based modes on one band.
 - :mod:`.separable`: one planned max/min/sum pass along one axis.
 - :mod:`.ranked`: median and mode over window stacks.
+- :mod:`.volumes`: signals (one spatial axis) and volumes (three): the checks, and
+  the dispatch to :mod:`.volume_passes` (max, min and sums, a pass per axis) and
+  :mod:`.volume_ranked` (median and mode over whole 3-D windows).
 - :mod:`.numeric`: dtype rules, accumulators and exact integer rounding.
 - :mod:`.threads`: the thread pool and thread counts.
 """

@@ -16,26 +16,27 @@ from ..errors import InputError, ParameterError
 from ..spec.bands import RowBand
 from ..spec.modes import PoolMode
 from ..spec.parameters import check_threads, pair, window
-from . import numeric
+from . import numeric, volumes
 from .bands import run
 from .geometry import AxisWindows, adaptive_windows, regular_windows
 from .nodata import check_nodata, pool_valid
 from .reduction import Reduction
+from .volumes import check_kernel_count, spatial_count
 
 
 def pool(
     x: np.ndarray,
-    kernel: int | tuple[int, int],
+    kernel: int | tuple[int, ...],
     *,
-    stride: int | tuple[int, int] | None = None,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
     mode: str | PoolMode = "max",
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor: int | None = None,
     p: float = 2.0,
-    axes: tuple[int, int] = (0, 1),
+    axes: tuple[int, ...] = (0, 1),
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
@@ -43,19 +44,21 @@ def pool(
     min_valid: float = 0.0,
     _ignore: object = None,
 ) -> np.ndarray:
-    """Pool the two spatial ``axes`` of ``x`` with windows of size ``kernel``.
+    """Pool the spatial ``axes`` of ``x`` (two by default) with windows of size ``kernel``.
 
-    Semantics follow PyTorch's ``MaxPool2d`` / ``AvgPool2d`` / ``LPPool2d``; every
-    other axis (channels, frames, batch) is pooled independently.
+    Semantics follow PyTorch's ``MaxPool2d`` / ``AvgPool2d`` / ``LPPool2d`` (and their
+    1-d and 3-d kin for one or three ``axes``); every other axis (channels, frames,
+    batch) is pooled independently.
 
     Parameters
     ----------
     x : (..., H, ..., W, ...) array_like
         Any dtype in :data:`poolcli.pooling.numeric.SUPPORTED`, two or more dims.
         Never modified.
-    kernel, stride, padding, dilation : int or (h, w) pair
+    kernel, stride, padding, dilation : int or tuple of one int per axis in ``axes``
         Window size, step (default: the kernel), zero padding on each side (at most
-        half the kernel) and spacing between taps.
+        half the kernel) and spacing between taps: ``(h, w)`` for images, ``(w,)``
+        for signals, ``(d, h, w)`` for volumes.
     mode : {'max', 'min', 'avg', 'sum', 'lp', 'rms', 'median', 'mode'}
         How a window is reduced (see :class:`PoolMode`).
     ceil_mode : bool
@@ -67,8 +70,9 @@ def pool(
         ``avg`` only: divide every window sum by this instead.
     p : float
         ``lp`` only: the power; ``(sum of x**p) ** (1/p)``.
-    axes : (int, int)
-        The spatial axes, height first.
+    axes : (int, int), (int,) or (int, int, int)
+        The spatial axes, outermost first: (height, width) by default; one axis pools
+        a signal, three a volume (depth, height, width).
     channel_axis : int, optional
         ``mode`` only: the axis holding a pixel's channels, so that whole pixels vote
         and the result holds only colours that occur in the window.
@@ -79,7 +83,8 @@ def pool(
         rows tall; ``x`` then holds just the input rows they read
         (:func:`poolcli.pooling.streaming.band_input` says which). The rows equal
         the same rows of the whole result, byte for byte: this is how inputs larger
-        than memory are pooled a band at a time.
+        than memory are pooled a band at a time. One or two ``axes`` only: volumes
+        are pooled whole.
     nodata : number, optional
         Pixels of this value (``float('nan')``: NaN pixels) count in no window, nor in
         any divisor; a window with none valid (or, with ``min_valid``, fewer than
@@ -87,6 +92,7 @@ def pool(
         value lands on it moves one step away. See :mod:`poolcli.pooling.nodata`.
     min_valid : float
         With ``nodata``: the fraction of a window's real pixels that must be valid.
+        ``nodata`` takes one or two ``axes`` (not three).
 
     Returns
     -------
@@ -111,7 +117,19 @@ def pool(
            [13, 15]])
     >>> pool(np.array([[1, 2], [3, 5]], np.uint8), 2, mode="avg")  # 11/4 = 2.75
     array([[3]], dtype=uint8)
+    >>> pool(np.arange(8).reshape(2, 2, 2), 2, axes=(0, 1, 2), mode="sum")  # a volume
+    array([[[28]]])
     """
+    if spatial_count(axes) != 2:
+        return volumes.pool(
+            x, kernel, axes=axes, planes=pool, stride=stride, padding=padding,
+            dilation=dilation, mode=mode, ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad, divisor=divisor, p=p,
+            channel_axis=channel_axis, threads=threads, band=band, nodata=nodata,
+            min_valid=min_valid, _ignore=_ignore,
+        )  # fmt: skip
+    if type(kernel) is not int:
+        check_kernel_count(kernel, axes)
     mode = PoolMode.parse(mode)
     k, s, pad, d = window(kernel, stride, padding, dilation)
     # _ignore (median, mode): values that count in no window; the image layer's, for
@@ -131,11 +149,11 @@ def pool(
 
 def adaptive_pool(
     x: np.ndarray,
-    output_size: int | tuple[int | None, int | None],
+    output_size: int | tuple[int | None, ...],
     *,
     mode: str | PoolMode = "avg",
     p: float = 2.0,
-    axes: tuple[int, int] = (0, 1),
+    axes: tuple[int, ...] = (0, 1),
     channel_axis: int | None = None,
     threads: int | None = None,
     band: RowBand | None = None,
@@ -144,7 +162,8 @@ def adaptive_pool(
     _ignore: object = None,
 ) -> np.ndarray:
     """Pool ``x`` down to exactly ``output_size`` (h, w), as PyTorch's adaptive pooling;
-    None on a side keeps that axis's length, as PyTorch's ``(None, 7)`` does.
+    None on a side keeps that axis's length, as PyTorch's ``(None, 7)`` does. With one
+    or three ``axes`` (a signal, a volume), ``output_size`` has one or three sides.
 
     Output ``i`` of an axis of ``n`` pixels covers ``floor(i*n/out)`` up to
     ``ceil((i+1)*n/out)``; windows may overlap by one pixel and differ in size by
@@ -162,7 +181,15 @@ def adaptive_pool(
     >>> import numpy as np
     >>> adaptive_pool(np.arange(15.0).reshape(3, 5), (1, 2))  # columns 0-2 and 2-4
     array([[6., 8.]])
+    >>> adaptive_pool(np.arange(5.0), 2, axes=(0,))  # a signal: 0-2 and 2-4
+    array([1., 3.])
     """
+    if spatial_count(axes) != 2:
+        return volumes.adaptive_pool(
+            x, output_size, axes=axes, planes=adaptive_pool, mode=mode, p=p,
+            channel_axis=channel_axis, threads=threads, band=band, nodata=nodata,
+            min_valid=min_valid, _ignore=_ignore,
+        )  # fmt: skip
     mode = PoolMode.parse(mode)
     out_h, out_w = _output_size(output_size)
     reduction = Reduction.make(mode, True, None, p, (0, 0), _ignore)
@@ -182,13 +209,13 @@ def adaptive_pool(
 
 def output_shape(
     shape: Sequence[int],
-    kernel: int | tuple[int, int],
+    kernel: int | tuple[int, ...],
     *,
-    stride: int | tuple[int, int] | None = None,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
     ceil_mode: bool = False,
-    axes: tuple[int, int] = (0, 1),
+    axes: tuple[int, ...] = (0, 1),
 ) -> tuple[int, ...]:
     """The shape :func:`pool` returns for an input of ``shape``, without pooling.
 
@@ -196,7 +223,16 @@ def output_shape(
     (240, 320, 3)
     >>> output_shape((7, 7), 2, ceil_mode=True)
     (4, 4)
+    >>> output_shape((64, 512, 512), (1, 2, 2), axes=(0, 1, 2))
+    (64, 256, 256)
     """
+    if spatial_count(axes) != 2:
+        return volumes.output_shape(
+            shape, kernel, axes=axes, stride=stride, padding=padding, dilation=dilation,
+            ceil_mode=ceil_mode,
+        )  # fmt: skip
+    if type(kernel) is not int:
+        check_kernel_count(kernel, axes)
     k, s, pad, d = window(kernel, stride, padding, dilation)
     shape = tuple(int(n) for n in shape)
     axes = _normalise_axes(axes, len(shape))
@@ -241,7 +277,10 @@ def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, int]:
     try:
         a, b = (int(v) for v in axes)
     except (TypeError, ValueError):
-        message = f"`axes` must be two distinct axis numbers, got {axes!r}"
+        message = (
+            "`axes` must be two distinct axis numbers (one or three for signals and "
+            f"volumes), got {axes!r}"
+        )
         raise ParameterError(message, parameter="axes", value=axes) from None
     if not (-ndim <= a < ndim and -ndim <= b < ndim) or a % ndim == b % ndim:
         message = f"`axes` must be two distinct axes of a {ndim}-d array, got {axes!r}"

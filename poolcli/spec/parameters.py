@@ -56,14 +56,55 @@ def window(
     return k, s, p, d
 
 
-def check_window(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> None:
-    """Raise :class:`ParameterError` for window pairs no input could satisfy."""
+#: Sizes along 1, 2 or 3 spatial axes, outermost first: (w,), (h, w) or (d, h, w).
+Sizes = tuple[int, ...]
+_AXIS_NAMES = {1: "(w,)", 2: "(h, w)", 3: "(d, h, w)"}
+
+
+def sizes(name: str, value: object, count: int) -> Sizes:
+    """``value`` as ``count`` ints, one per spatial axis; an int means the same on every axis.
+
+    ``count`` 2 is :func:`pair`; 1 and 3 are signals and volumes.
+    """
+    if count == 2:
+        return pair(name, value)
+    if type(value) is int:
+        return (value,) * count
+    sequence = isinstance(value, (tuple, list)) or getattr(value, "ndim", None) == 1
+    items: list[Any] = list(value) if sequence else [value] * count  # type: ignore[call-overload]
+    try:
+        if len(items) != count or any(isinstance(v, bool) for v in items):
+            raise TypeError
+        result = tuple(operator.index(v) for v in items)
+    except TypeError:
+        message = (
+            f"`{name}` must be an int or a {_AXIS_NAMES[count]} tuple of ints for "
+            f"{count} spatial ax{'is' if count == 1 else 'es'}, got {value!r}"
+        )
+        raise ParameterError(message, parameter=name, value=value) from None
+    return result
+
+
+def window_of(
+    count: int, kernel: object, stride: object = None, padding: object = 0, dilation: object = 1
+) -> tuple[Sizes, Sizes, Sizes, Sizes]:
+    """:func:`window` for ``count`` spatial axes (1, 2 or 3): checked tuples of that length."""
+    k = sizes("kernel", kernel, count)
+    s = k if stride is None else sizes("stride", stride, count)
+    p = sizes("padding", padding, count)
+    d = sizes("dilation", dilation, count)
+    check_window(k, s, p, d)
+    return k, s, p, d
+
+
+def check_window(kernel: Sizes, stride: Sizes, padding: Sizes, dilation: Sizes) -> None:
+    """Raise :class:`ParameterError` for window sizes no input could satisfy."""
     for name, values in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
         if min(values) < 1:
             message = f"`{name}` must be at least 1, got {show(values)}"
             raise ParameterError(message, parameter=name, value=values)
-    half = (kernel[0] // 2, kernel[1] // 2)
-    if min(padding) < 0 or padding[0] > half[0] or padding[1] > half[1]:
+    half = tuple(k // 2 for k in kernel)
+    if min(padding) < 0 or any(p > h for p, h in zip(padding, half, strict=True)):
         message = (
             f"`padding` must be between 0 and half the kernel (kernel {show(kernel)} "
             f"allows at most {show(half)}), got {show(padding)}"
@@ -76,7 +117,7 @@ COUNTING_MODES = (PoolMode.AVG, PoolMode.RMS)
 
 
 def check_mode_options(
-    mode: PoolMode, *, divisor: object, p: object, padding: Pair, count_include_pad: object = True
+    mode: PoolMode, *, divisor: object, p: object, padding: Sizes, count_include_pad: object = True
 ) -> tuple[int | None, float]:
     """``divisor`` and ``p`` checked against ``mode``; returned as int (or None), float.
 
@@ -239,11 +280,14 @@ def fitted_length(
 
 
 def show(values: tuple[int, ...]) -> str:
-    """A pair as messages show it: ``3`` when both sides agree, else ``(h=2, w=3)``."""
+    """Sizes as messages show them: ``3`` when all sides agree, else ``(h=2, w=3)``
+    (``(d=1, h=2, w=3)`` for a volume)."""
     if len(set(values)) == 1:
         return str(values[0])
     if len(values) == 2:
         return f"(h={values[0]}, w={values[1]})"
+    if len(values) == 3:
+        return f"(d={values[0]}, h={values[1]}, w={values[2]})"
     return str(values)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InputError, ParameterError
+from .arrays import SIGNAL_LAYOUTS
 from .bands import RowBand
 from .modes import NO_NODATA, AlphaPolicy, PoolMode
 from .parameters import (
@@ -26,6 +27,7 @@ from .parameters import (
     show,
     show_size,
 )
+from .volumes import Depth
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class PoolSettings:
     (see :func:`poolcli.pool`); None takes each file's own (a GeoTIFF's GDAL_NODATA,
     a Zarr array's ``nodata`` attribute), ``"none"`` pools every value as data.
     ``min_valid``: with nodata, the fraction of a window that must be valid.
+
+    ``depth``: a volume pooling's window along depth (``WxHxD`` sizes on the
+    command line); None pools images (and volumes slice by slice).
     """
 
     kernel: Pair = (2, 2)
@@ -61,6 +66,7 @@ class PoolSettings:
     min_valid: float = 0.0
     threads: int | None = field(default=None, compare=False)
     bands: tuple[RowBand, ...] = field(default=(), compare=False)
+    depth: Depth | None = None
 
     @classmethod
     def make(cls, kernel: int | Pair = 2, **options: object) -> PoolSettings:
@@ -117,6 +123,14 @@ class PoolSettings:
         image than the limit allows is refused too, before any file is read.
         """
         check_window(self.kernel, self.effective_stride, self.padding, self.dilation)
+        padding: tuple[int, ...] = self.padding
+        if self.depth is not None:
+            d = self.depth
+            check_window((d.kernel,), (d.effective_stride,), (d.padding,), (d.dilation,))
+            padding = (*self.padding, d.padding)
+            if d.size is not None and d.size < 1:
+                message = f"`size` depth must be at least 1, got {d.size}"
+                raise ParameterError(message, parameter="size", value=d.size)
         check_repeat(self.repeat)
         if self.size is not None:
             check_size(self.size, self.repeat, **self._window_given())
@@ -124,7 +138,7 @@ class PoolSettings:
             self.mode,
             divisor=self.divisor,
             p=self.p,
-            padding=self.padding,
+            padding=padding,
             count_include_pad=self.count_include_pad,
         )
         check_threads(self.threads)
@@ -203,6 +217,17 @@ class PoolSettings:
                 )
                 raise InputError(message) from None
         return w, h
+
+    def planned_size(self, width: int, height: int, layout: str | None) -> tuple[int, int]:
+        """:meth:`output_size` of a plane of an array in ``layout``: a signal's planes
+        are (width, 1), and only its width is pooled."""
+        if layout not in SIGNAL_LAYOUTS:
+            return self.output_size(width, height)
+        if self.size is not None:
+            return self.size[0] or width, 1
+        for _ in range(self.repeat):
+            width = self._length(width, 1)
+        return width, 1
 
     def adaptive_size(self, width: int, height: int) -> tuple[int, int]:
         """The ``size`` target for an input of width x height (aspect kept for a missing side)."""

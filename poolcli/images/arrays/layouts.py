@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import InputError
-from ...spec.arrays import DEFAULT_LAYOUT, LAYOUTS
+from ...errors import InputError, OutputError
+from ...spec.arrays import ALL_LAYOUTS, DEFAULT_LAYOUT, LAYOUTS, OTHER_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -21,18 +21,18 @@ class LaidOut:
     defaulted: bool = False
 
     @property
-    def axes(self) -> tuple[int, int]:
-        return LAYOUTS[self.layout][0]
+    def axes(self) -> tuple[int, ...]:
+        """The spatial axes: (height, width); (depth, height, width) or (width,)."""
+        return ALL_LAYOUTS[self.layout][0]
 
     @property
     def channel_axis(self) -> int | None:
-        return LAYOUTS[self.layout][1]
+        return ALL_LAYOUTS[self.layout][1]
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height)."""
-        h, w = (self.array.shape[a] for a in self.axes)
-        return w, h
+        """(width, height); a volume's slices', a signal's length by 1."""
+        return plane_size(self.array.shape, self.layout)
 
     def with_array(self, array: np.ndarray) -> LaidOut:
         return LaidOut(array, self.layout, self.name, self.defaulted)
@@ -42,7 +42,7 @@ class LaidOut:
         pixels (the last axis 1 to 4 long, the channel axis longer): hwc/nhwc meant?"""
         shape = self.array.shape
         meant = {"chw": "hwc", "nchw": "nhwc"}.get(self.layout)
-        channel = LAYOUTS[self.layout][1]
+        channel = ALL_LAYOUTS[self.layout][1]
         if not self.defaulted or meant is None or channel is None:
             return None
         if not (1 <= shape[-1] <= 4 < shape[channel]):
@@ -59,18 +59,20 @@ def pick_layout(shape: tuple[int, ...], layout: str | None, name: str = "") -> s
     """``layout`` checked against ``shape``, or the default for its number of dims."""
     label = f"array {name!r}" if name else "the array"
     if layout is None:
-        if len(shape) not in DEFAULT_LAYOUT:
+        default = DEFAULT_LAYOUT.get(len(shape)) or OTHER_DEFAULT.get(len(shape))
+        if default is None:
             message = (
-                f"{label} has {len(shape)} dims (shape {shape_text(shape)}); poolcli pools 2- to "
-                "4-dim arrays (layouts hw, hwc, chw, nchw, nhwc)"
+                f"{label} has {len(shape)} dims (shape {shape_text(shape)}); poolcli pools 1- to "
+                "5-dim arrays (layouts: images hw, hwc, chw, nchw, nhwc; volumes dhw, dhwc, "
+                "cdhw, ncdhw; signals w, wc, cw, ncw)"
             )
             raise InputError(message)
-        return DEFAULT_LAYOUT[len(shape)]
-    if layout not in LAYOUTS:
-        message = f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}"
+        return default
+    if layout not in ALL_LAYOUTS:
+        message = f"unknown layout {layout!r}; choose one of: {', '.join(ALL_LAYOUTS)}"
         raise InputError(message)
     if len(layout) != len(shape):
-        fitting = " or ".join(f"`layout={name}`" for name in LAYOUTS if len(name) == len(shape))
+        fitting = " or ".join(f"`layout={name}`" for name in ALL_LAYOUTS if len(name) == len(shape))
         message = (
             f"{label} has shape {shape_text(shape)} ({len(shape)} dims) but layout {layout} "
             f"needs {len(layout)}; use {fitting or 'a layout that fits (none does)'}"
@@ -91,13 +93,29 @@ class ArrayHeader:
     @property
     def size(self) -> tuple[int, int]:
         """(width, height)."""
-        (ah, aw), _ = LAYOUTS[self.layout]
-        return self.shape[aw], self.shape[ah]
+        return plane_size(self.shape, self.layout)
+
+
+def plane_size(shape: tuple[int, ...], layout: str) -> tuple[int, int]:
+    """(width, height) of the planes of an array of ``shape`` in ``layout``: a
+    volume's slices, a signal's length by 1."""
+    axes = ALL_LAYOUTS[layout][0]
+    if len(axes) == 1:
+        return shape[axes[0]], 1
+    return shape[axes[-1]], shape[axes[-2]]
+
+
+def is_plane_layout(layout: str) -> bool:
+    """True for image layouts (two spatial axes), False for volumes and signals."""
+    return layout in LAYOUTS
 
 
 def to_nhwc(laid: LaidOut) -> np.ndarray:
     """The array as (N, H, W, C): a batch of channels-last planes (a view)."""
     a = laid.array
+    if laid.layout not in LAYOUTS:
+        message = f"a {laid.layout} array (a volume or signal) is not an image; write .npy/.npz"
+        raise OutputError(message)
     return {
         "hw": lambda: a[None, :, :, None],
         "hwc": lambda: a[None],

@@ -19,7 +19,7 @@ from ..formats import record_of
 from ..modes import MODES, image_mode
 from ..requests import Report, WriteOptions, add_note
 from ..writing.save import save
-from . import files
+from . import files, volumes
 from .layouts import LaidOut, to_nhwc
 
 
@@ -33,11 +33,13 @@ def convert_arrays(
 ) -> Report:
     """Pool every array of a .npy/.npz input in its layout; write arrays or an image."""
     pooled = {}
+    arrays = {name: volumes.relaid(laid, settings) for name, laid in arrays.items()}
     for name, laid in arrays.items():
         hint = laid.channels_last_hint()
         if hint is not None:
             add_note(notes, hint)
-        settings.output_size(*laid.size)  # image-worded errors before the engine's
+        if not volumes.is_volume_or_signal(laid):
+            settings.output_size(*laid.size)  # image-worded errors before the engine's
         result = _pool_laid_out(laid, settings)
         pooled[name] = laid.with_array(cast(result, write.dtype))
     first = next(iter(pooled.values()))
@@ -57,6 +59,10 @@ def convert_arrays(
     if len(pooled) > 1:
         message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
+    if volumes.is_volume_or_signal(first):
+        assert not isinstance(target, str)
+        pages = volumes.write_volume(target, first, write.format, write.save_options)
+        return Report(input_format, in_size, first.size, pages, tuple(notes))
     try:
         frames = to_images(first)
     except OutputError as error:
@@ -73,6 +79,8 @@ def convert_arrays(
 
 def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     """Pool an array in its layout: spatial axes first for the engine, then back."""
+    if volumes.is_volume_or_signal(laid):
+        return volumes.pool_laid(laid, settings)
     moved = np.moveaxis(laid.array, laid.axes, (0, 1))
     channel = None
     if laid.channel_axis is not None and settings.mode is PoolMode.MODE:

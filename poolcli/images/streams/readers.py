@@ -98,13 +98,13 @@ def open_rows(path: str, fmt: str, layout: str | None = None) -> tuple[_Rows, Fa
 
 
 def _row_axis(ndim: int, layout: str | None) -> int:
-    from ...spec.arrays import DEFAULT_LAYOUT, LAYOUTS
+    from ...spec.arrays import ALL_LAYOUTS, DEFAULT_LAYOUT, OTHER_DEFAULT
 
-    name = layout or DEFAULT_LAYOUT.get(ndim)
+    name = layout or DEFAULT_LAYOUT.get(ndim) or OTHER_DEFAULT.get(ndim)
     if name is None or len(name) != ndim:
-        message = f"an array of {ndim} dims needs one of the layouts {', '.join(LAYOUTS)}"
+        message = f"an array of {ndim} dims needs one of the layouts {', '.join(ALL_LAYOUTS)}"
         raise InputError(message)
-    return LAYOUTS[name][0][0]
+    return ALL_LAYOUTS[name][0][0]
 
 
 class _NpyRows(_Rows):
@@ -360,8 +360,9 @@ def _ome_transforms(multiscale: dict[str, Any]) -> dict[str, Any] | None:
 
 def _layout_of_axes(axes: str) -> str | None:
     """The poolcli layout of OME axis names: yx -> hw, cyx -> chw, tcyx -> nchw."""
-    known = {"yx": "hw", "cyx": "chw", "yxc": "hwc", "tcyx": "nchw"}
+    known = {"yx": "hw", "cyx": "chw", "yxc": "hwc", "tcyx": "nchw",
+             "zyx": "dhw", "czyx": "cdhw", "tczyx": "ncdhw"}  # fmt: skip
     if axes.lower() in known:
         return known[axes.lower()]
-    message = f"OME-Zarr axes {axes!r} are not 2 to 4 axes ending in y, x; name an array instead"
+    message = f"OME-Zarr axes {axes!r} are not 2 to 5 axes ending in y, x; name an array instead"
     raise InputError(message)

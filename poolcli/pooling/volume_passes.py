@@ -1,0 +1,227 @@
+"""Max, min and the sum-based modes over three spatial axes: one pass per axis, band by band.
+
+A box window's max (or sum) is the max of its maxes along each axis, so a 3-D pool
+is three :class:`~.separable.AxisPass` passes, the same planned passes the 2-D
+engine runs. The work is split into bands of outputs along the outermost spatial
+axis (in memory order), each band reading only the input slices its windows need,
+run on threads; every output is combined in the same order in whichever band it
+falls, so results do not depend on the thread count.
+
+Sums are taken in the accumulator's dtype (integers exactly, floats in float64)
+through all three passes, and turned into the mode's values once at the end: one
+exact division rounded half up for integer means, one root for ``lp``/``rms``. The
+divisor is the product of the per-axis counts (padding counted as
+``count_include_pad`` says), as in 2-D.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..spec.modes import PoolMode
+from . import numeric
+from .geometry import AxisWindows
+from .reduction import Reduction
+from .separable import AxisPass
+from .threads import share, thread_count
+
+#: Bands touch about this much memory (as the 2-D scheduler's, measured there).
+_BAND_BYTES = 4 << 20
+_THREAD_MIN_OUTPUT = 1 << 16
+
+
+def run(
+    x: np.ndarray,
+    axes: tuple[int, ...],
+    windows: tuple[AxisWindows, ...],
+    reduction: Reduction,
+    threads: int | None,
+) -> np.ndarray:
+    """``reduction`` (a separable mode) of ``x`` (native, C order), ``windows`` along ``axes``."""
+    shape = list(x.shape)
+    for axis, w in zip(axes, windows, strict=True):
+        shape[axis] = w.out
+    out = np.empty(shape, reduction.out_dtype(x.dtype))
+    if out.size == 0:
+        return out
+    # Outermost axis first: its band is a contiguous slab, and every pass shrinks the
+    # data before the next one reads it; the innermost (strided) pass reads the least.
+    order = sorted(range(len(axes)), key=lambda i: axes[i])
+    work = _Work(x, [axes[i] for i in order], [windows[i] for i in order], reduction, out.dtype)
+    gb = work.windows[0]
+    row_bytes = work.bytes_per_output(x)
+    rows = max(1, _BAND_BYTES // row_bytes)
+    workers = thread_count(threads, out.size, _THREAD_MIN_OUTPUT)
+    if threads is None:
+        workers = min(workers, max(1, row_bytes * gb.out // _BAND_BYTES))
+    if workers > 1:
+        rows = min(rows, -(-gb.out // workers))
+    bands = gb.bands(rows)
+    band_axis = work.axes[0]
+
+    def band(item: tuple[int, int, AxisWindows, int]) -> None:
+        start, stop, bw, first = item
+        work(
+            _slice(x, band_axis, first, first + bw.length), bw, _slice(out, band_axis, start, stop)
+        )
+
+    if workers == 1 or len(bands) == 1:
+        with reduction.errstate():
+            for item in bands:
+                band(item)
+    else:
+        share(band, bands, workers, reduction.errstate)
+    return out
+
+
+class _Work:
+    """The passes of one call, planned once; :meth:`__call__` pools one band."""
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        axes: list[int],
+        windows: list[AxisWindows],
+        reduction: Reduction,
+        out_dtype: np.dtype,
+    ):
+        self.axes, self.windows, self.reduction, self.out_dtype = (
+            axes,
+            windows,
+            reduction,
+            out_dtype,
+        )
+        self.ndim = x.ndim
+        mode = reduction.mode
+        self.source = x.dtype
+        self.selects = mode in (PoolMode.MAX, PoolMode.MIN)
+        self.ufunc: np.ufunc
+        if self.selects:
+            self.ufunc = np.maximum if mode is PoolMode.MAX else np.minimum
+            self.dtype = x.dtype
+            low = mode is PoolMode.MAX
+            self.identity = numeric.lowest(x.dtype) if low else numeric.highest(x.dtype)
+        else:
+            self.ufunc, self.identity = np.add, 0
+            if mode in (PoolMode.LP, PoolMode.RMS):
+                self.source = np.dtype(np.float64)
+            headroom = self.largest_divisor() // 2 if mode is PoolMode.AVG else 0
+            values = x if self.source == x.dtype else np.empty(0, self.source)
+            taps = math.prod(w.max_taps for w in windows)
+            self.dtype = numeric.accumulator(values, taps, headroom)
+        # The later passes see a fixed trailing block (the band axis comes before
+        # them), so they are planned once; the band's pass once per band windows.
+        shape = list(x.shape)
+        shape[axes[0]] = windows[0].out
+        self.later: list[AxisPass] = []
+        for axis, w in zip(axes[1:], windows[1:], strict=True):
+            trailing = math.prod(shape[axis + 1 :])
+            self.later.append(
+                AxisPass.plan(
+                    w,
+                    trailing,
+                    self.dtype,
+                    self.ufunc,
+                    self.dtype,
+                    self.identity,
+                    selects=self.selects,
+                )  # fmt: skip
+            )
+            shape[axis] = w.out
+        self.band_trailing = math.prod(x.shape[axes[0] + 1 :])
+        self._plans: dict[int, tuple[AxisWindows, AxisPass, object]] = {}
+
+    def bytes_per_output(self, x: np.ndarray) -> int:
+        """Memory one output slice along the band axis touches: its inputs and temporaries."""
+        gb = self.windows[0]
+        elements = x.size // gb.length * max(1, -(-gb.length // gb.out))
+        total = elements * x.dtype.itemsize
+        if self.source != x.dtype:
+            total += elements * self.source.itemsize
+        if self.dtype != self.source:
+            total += elements * self.dtype.itemsize
+        return total + x.size // gb.length * self.dtype.itemsize * 2
+
+    def largest_divisor(self) -> int:
+        reduction = self.reduction
+        if reduction.divisor is not None:
+            return abs(reduction.divisor)
+        return math.prod(int(c.max()) for c in self._counts(self.windows))
+
+    def __call__(self, source: np.ndarray, bw: AxisWindows, target: np.ndarray) -> None:
+        """Pool the band ``source`` (its windows ``bw`` along the band axis) into ``target``."""
+        first, divisor = self._plan(bw)
+        mode = self.reduction.mode
+        if mode in (PoolMode.LP, PoolMode.RMS):
+            power = self.reduction.p if mode is PoolMode.LP else 2.0
+            source = np.power(source.astype(np.float64), power)
+        shape = list(source.shape)
+        shape[self.axes[0]] = bw.out
+        y = first(source).reshape(shape)
+        for axis, axis_pass in zip(self.axes[1:-1], self.later[:-1], strict=True):
+            shape[axis] = axis_pass.out_length
+            y = axis_pass(y).reshape(shape)
+        last = self.later[-1]
+        if self.selects:
+            last(y, target)
+            return
+        sums = last(y).reshape(target.shape)
+        np.copyto(target, self._finish(sums, divisor, bw), casting="unsafe")
+
+    def _plan(self, bw: AxisWindows) -> tuple[AxisPass, object]:
+        # Interior bands share one AxisWindows (see AxisWindows.bands): planned once.
+        plan = self._plans.get(id(bw))
+        if plan is None or plan[0] is not bw:
+            first = AxisPass.plan(bw, self.band_trailing, self.source, self.ufunc, self.dtype,
+                                  self.identity, selects=self.selects)  # fmt: skip
+            divisor = None if self.selects else self._divisor([bw, *self.windows[1:]])
+            plan = self._plans[id(bw)] = (bw, first, divisor)
+        return plan[1], plan[2]
+
+    def _counts(self, windows: list[AxisWindows]) -> list[np.ndarray]:
+        if self.reduction.count_include_pad:
+            return [w.padded for w in windows]
+        return [w.real for w in windows]
+
+    def _divisor(self, windows: list[AxisWindows]) -> int | np.ndarray:
+        """The product of per-axis counts: one int when every window has the same."""
+        if self.reduction.divisor is not None:
+            return self.reduction.divisor
+        counts = self._counts(windows)
+        if all((c == c[0]).all() for c in counts):
+            return math.prod(int(c[0]) for c in counts)
+        result: int | np.ndarray = 1
+        for axis, c in zip(self.axes, counts, strict=True):
+            shape = [1] * self.ndim
+            shape[axis] = len(c)
+            result = result * c.astype(np.int64).reshape(shape)
+        return result
+
+    def _finish(self, sums: np.ndarray, divisor, bw: AxisWindows) -> np.ndarray:
+        """Window sums -> the mode's values, as the 2-D engine's finish does."""
+        reduction = self.reduction
+        if reduction.mode is PoolMode.SUM:
+            return numeric.clip_into(sums, self.out_dtype)
+        if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
+            if reduction.divisor is not None and reduction.divisor < 0:
+                # PyTorch's negative divisor_override, as in 2-D
+                if sums.dtype.kind == "u":
+                    return np.zeros_like(sums)
+                negated = numeric.divide_half_up(np.negative(sums), -reduction.divisor)
+                return numeric.clip_into(negated, self.out_dtype)
+            result = numeric.divide_half_up(sums, divisor)
+            taps = bw.max_taps * math.prod(w.max_taps for w in self.windows[1:])
+            if reduction.divisor is not None and reduction.divisor < taps:
+                result = numeric.clip_into(result, self.out_dtype)
+            return result
+        if reduction.mode is PoolMode.AVG:
+            return numeric.divide_float(sums, divisor)
+        return reduction.power_mean(sums, divisor, self.out_dtype)
+
+
+def _slice(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    index: list[slice] = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
