@@ -16,7 +16,7 @@ from ..errors import InputError, ParameterError
 from ..spec.bands import RowBand
 from ..spec.modes import PoolMode
 from ..spec.parameters import check_threads, pair, window
-from . import numeric, volumes
+from . import volumes
 from .bands import run
 from .geometry import AxisWindows, adaptive_windows, regular_windows
 from .nodata import check_nodata, pool_valid
@@ -291,23 +291,6 @@ def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, int]:
 def _prepare(
     x: np.ndarray, axes: Sequence[int], channel_axis: int | None
 ) -> tuple[np.ndarray, tuple[int, int], int | None]:
-    """``x`` as the bands read it, its spatial axes and channel axis as axis numbers."""
-    try:
-        x = np.asarray(x)
-    except (ValueError, TypeError) as error:
-        message = f"the input is not an array of numbers of one shape: {error}"
-        raise InputError(message) from None
-    dtype = numeric.check_dtype(x.dtype)
-    spatial = _normalise_axes(axes, x.ndim)
-    if channel_axis is not None:
-        given = channel_axis
-        channel_axis = int(channel_axis)
-        if not -x.ndim <= channel_axis < x.ndim or channel_axis % x.ndim in spatial:
-            message = (
-                f"`channel_axis` must be an axis of the {x.ndim}-d array other than the "
-                f"spatial axes {spatial}, got {given}"
-            )
-            raise ParameterError(message, parameter="channel_axis", value=given)
-        channel_axis %= x.ndim
-    # Native byte order and C order: every band is then a cheap view.
-    return np.ascontiguousarray(x, dtype=dtype), spatial, channel_axis
+    """``x`` as the bands read it, its two spatial axes and channel axis as axis numbers."""
+    x, spatial, channel_axis = volumes.prepare(x, axes, channel_axis, _normalise_axes)
+    return x, (spatial[0], spatial[1]), channel_axis

@@ -64,7 +64,7 @@ def pool(
     )  # fmt: skip
     threads = check_threads(options["threads"])
     if count == 1:
-        x, (axis,), channel = _prepare(x, axes, options["channel_axis"])
+        x, (axis,), channel = prepare(x, axes, options["channel_axis"])
         result = planes(
             np.expand_dims(x, axis + 1), (k[0], 1), stride=(s[0], 1), padding=(pad[0], 0),
             dilation=(d[0], 1), mode=mode, ceil_mode=options["ceil_mode"],
@@ -75,7 +75,7 @@ def pool(
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
     _refuse_for_volumes(options["band"], options["nodata"])
-    x, spatial, channel = _prepare(x, axes, options["channel_axis"])
+    x, spatial, channel = prepare(x, axes, options["channel_axis"])
     windows = tuple(
         regular_windows(x.shape[a], k[i], s[i], pad[i], d[i], options["ceil_mode"], axis=a)
         for i, a in enumerate(spatial)
@@ -94,7 +94,7 @@ def adaptive_pool(
     reduction = Reduction.make(mode, True, None, options["p"], (0, 0), options["_ignore"])
     threads = check_threads(options["threads"])
     if count == 1:
-        x, (axis,), channel = _prepare(x, axes, options["channel_axis"])
+        x, (axis,), channel = prepare(x, axes, options["channel_axis"])
         result = planes(
             np.expand_dims(x, axis + 1), (size[0], None), mode=mode, p=options["p"],
             axes=(axis, axis + 1), channel_axis=_beside(channel, axis), threads=threads,
@@ -103,7 +103,7 @@ def adaptive_pool(
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
     _refuse_for_volumes(options["band"], options["nodata"])
-    x, spatial, channel = _prepare(x, axes, options["channel_axis"])
+    x, spatial, channel = prepare(x, axes, options["channel_axis"])
     windows = tuple(
         adaptive_windows(x.shape[a], x.shape[a] if out is None else out, axis=a)
         for a, out in zip(spatial, size, strict=True)
@@ -191,17 +191,21 @@ def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
     return tuple(a % ndim for a in numbers)
 
 
-def _prepare(
-    x: np.ndarray, axes: Sequence[int], channel_axis: int | None
+def prepare(
+    x: np.ndarray,
+    axes: Sequence[int],
+    channel_axis: int | None,
+    normalise: Callable[[Sequence[int], int], tuple[int, ...]] | None = None,
 ) -> tuple[np.ndarray, tuple[int, ...], int | None]:
-    """``x`` native and C-ordered, its spatial axes and channel axis as axis numbers."""
+    """``x`` native and C-ordered (every band is then a cheap view), its spatial axes
+    (checked by ``normalise``, default: 1 to 3 axes) and channel axis as axis numbers."""
     try:
         x = np.asarray(x)
     except (ValueError, TypeError) as error:
         message = f"the input is not an array of numbers of one shape: {error}"
         raise InputError(message) from None
     dtype = numeric.check_dtype(x.dtype)
-    spatial = _normalise_axes(axes, x.ndim)
+    spatial = (normalise or _normalise_axes)(axes, x.ndim)
     if channel_axis is not None:
         given = channel_axis
         channel_axis = int(channel_axis)
