@@ -102,6 +102,38 @@ class Reduction:
         counts_h, counts_w = self._counts(gh, gw)
         return int(counts_h.max()) * int(counts_w.max())
 
+    def finish(
+        self,
+        sums: np.ndarray,
+        divisor: int | np.ndarray,
+        *,
+        dtype: np.dtype,
+        out_dtype: np.dtype,
+        taps: int,
+    ) -> np.ndarray:
+        """Window sums (of ``dtype`` inputs, in the accumulator's dtype) -> the mode's
+        values, with ``taps`` pixels in the largest window. Integer sums are divided in
+        place."""
+        if self.mode is PoolMode.SUM:
+            return numeric.clip_into(sums, out_dtype)
+        if self.mode is PoolMode.AVG and dtype.kind != "f":
+            if self.divisor is not None and self.divisor < 0:
+                # PyTorch's negative divisor_override: round_half_up(s/d) = that of
+                # (-s)/(-d); non-negative sums give at most 0, which clips to 0
+                if sums.dtype.kind == "u":
+                    return np.zeros_like(sums)
+                negated = numeric.divide_half_up(np.negative(sums), -self.divisor)
+                return numeric.clip_into(negated, out_dtype)
+            result = numeric.divide_half_up(sums, divisor)
+            # A mean lies between its window's extremes unless the divisor is below
+            # the window's pixel count (only a given ``divisor`` can be): then clip.
+            if self.divisor is not None and self.divisor < taps:
+                result = numeric.clip_into(result, out_dtype)
+            return result
+        if self.mode is PoolMode.AVG:
+            return numeric.divide_float(sums, divisor)
+        return self.power_mean(sums, divisor, out_dtype)
+
     def power_mean(
         self, sums: np.ndarray, divisor: int | np.ndarray, dtype: np.dtype
     ) -> np.ndarray:

@@ -175,29 +175,10 @@ class SeparableWork:
         the band (nodata's windows with their own divisors). Integer sums are
         divided in place.
         """
-        reduction = self.reduction
-        if reduction.mode is PoolMode.SUM:
-            return numeric.clip_into(sums, self.out_dtype)
-        if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
-            if reduction.divisor is not None and reduction.divisor < 0:
-                # PyTorch's negative divisor_override: round_half_up(s/d) = that of
-                # (-s)/(-d); non-negative sums give at most 0, which clips to 0
-                if sums.dtype.kind == "u":
-                    return np.zeros_like(sums)
-                negated = numeric.divide_half_up(np.negative(sums), -reduction.divisor)
-                return numeric.clip_into(negated, self.out_dtype)
-            result = numeric.divide_half_up(sums, divisor)
-            # A mean lies between its window's extremes unless the divisor is below
-            # the window's pixel count (only a given ``divisor`` can be): then clip.
-            if (
-                reduction.divisor is not None
-                and reduction.divisor < windows.max_taps * self.gw.max_taps
-            ):
-                result = numeric.clip_into(result, self.out_dtype)
-            return result
-        if reduction.mode is PoolMode.AVG:
-            return numeric.divide_float(sums, divisor)
-        return reduction.power_mean(sums, divisor, self.out_dtype)
+        taps = windows.max_taps * self.gw.max_taps
+        return self.reduction.finish(
+            sums, divisor, dtype=self.dtype, out_dtype=self.out_dtype, taps=taps
+        )
 
     def _band_plan(self, windows: AxisWindows) -> tuple[AxisPass, object]:
         """The row pass and divisor of a band's windows; interior bands share one.

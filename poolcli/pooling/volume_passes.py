@@ -201,24 +201,10 @@ class _Work:
 
     def _finish(self, sums: np.ndarray, divisor, bw: AxisWindows) -> np.ndarray:
         """Window sums -> the mode's values, as the 2-D engine's finish does."""
-        reduction = self.reduction
-        if reduction.mode is PoolMode.SUM:
-            return numeric.clip_into(sums, self.out_dtype)
-        if reduction.mode is PoolMode.AVG and self.dtype.kind != "f":
-            if reduction.divisor is not None and reduction.divisor < 0:
-                # PyTorch's negative divisor_override, as in 2-D
-                if sums.dtype.kind == "u":
-                    return np.zeros_like(sums)
-                negated = numeric.divide_half_up(np.negative(sums), -reduction.divisor)
-                return numeric.clip_into(negated, self.out_dtype)
-            result = numeric.divide_half_up(sums, divisor)
-            taps = bw.max_taps * math.prod(w.max_taps for w in self.windows[1:])
-            if reduction.divisor is not None and reduction.divisor < taps:
-                result = numeric.clip_into(result, self.out_dtype)
-            return result
-        if reduction.mode is PoolMode.AVG:
-            return numeric.divide_float(sums, divisor)
-        return reduction.power_mean(sums, divisor, self.out_dtype)
+        taps = bw.max_taps * math.prod(w.max_taps for w in self.windows[1:])
+        return self.reduction.finish(
+            sums, divisor, dtype=self.dtype, out_dtype=self.out_dtype, taps=taps
+        )
 
 
 def _slice(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
