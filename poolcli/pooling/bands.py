@@ -95,12 +95,7 @@ def run(
         else:
             valid(source, windows, target, start)
 
-    if workers == 1 or len(bands) == 1:
-        with reduction.errstate():
-            for item in bands:
-                band(item)
-    else:
-        share(band, bands, workers, reduction.errstate)
+    share(band, bands, workers, reduction.errstate)
     if valid is not None:
         valid.finalize(x, out)
     return out

@@ -67,12 +67,7 @@ def run(
             _slice(x, band_axis, first, first + bw.length), bw, _slice(out, band_axis, start, stop)
         )
 
-    if workers == 1 or len(bands) == 1:
-        with reduction.errstate():
-            for item in bands:
-                band(item)
-    else:
-        share(band, bands, workers, reduction.errstate)
+    share(band, bands, workers, reduction.errstate)
     return out
 
 

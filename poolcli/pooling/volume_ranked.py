@@ -74,11 +74,7 @@ def run(
             stack = _depth_stack(v, positions[present, a:b], taps)
             _rank(stack, _stacked(gh, taps), gw, o[a:b], reduction, channel, hint)
 
-    if workers == 1 or len(bands) == 1:
-        for item in bands:
-            band(item)
-    else:
-        share(band, bands, workers, reduction.errstate)
+    share(band, bands, workers, reduction.errstate)
     return out
 
 
