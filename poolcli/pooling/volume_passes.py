@@ -17,6 +17,7 @@ divisor is the product of the per-axis counts (padding counted as
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,10 +41,7 @@ def run(
     threads: int | None,
 ) -> np.ndarray:
     """``reduction`` (a separable mode) of ``x`` (native, C order), ``windows`` along ``axes``."""
-    shape = list(x.shape)
-    for axis, w in zip(axes, windows, strict=True):
-        shape[axis] = w.out
-    out = np.empty(shape, reduction.out_dtype(x.dtype))
+    out = empty_result(x, axes, windows, reduction)
     if out.size == 0:
         return out
     # Outermost axis first: its band is a contiguous slab, and every pass shrinks the
@@ -200,6 +198,16 @@ class _Work:
         return self.reduction.finish(
             sums, divisor, dtype=self.dtype, out_dtype=self.out_dtype, taps=taps
         )
+
+
+def empty_result(
+    x: np.ndarray, axes: Sequence[int], windows: Sequence[AxisWindows], reduction: Reduction
+) -> np.ndarray:
+    """The uninitialised result of pooling ``x`` over ``windows`` along ``axes``."""
+    shape = list(x.shape)
+    for axis, w in zip(axes, windows, strict=True):
+        shape[axis] = w.out
+    return np.empty(shape, reduction.out_dtype(x.dtype))
 
 
 def _slice(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from . import ranked
 from .geometry import AxisWindows, Tap, regular_windows
 from .reduction import Reduction
 from .threads import share, thread_count
+from .volume_passes import empty_result
 
 #: A band's window stacks take about this much memory.
 _STACK_BYTES = 8 << 20
@@ -41,10 +42,7 @@ def run(
 ) -> np.ndarray:
     """Median or mode of ``x`` over ``windows`` along ``axes`` (depth, height, width)."""
     gd, gh, gw = windows
-    shape = list(x.shape)
-    for axis, w in zip(axes, windows, strict=True):
-        shape[axis] = w.out
-    out = np.empty(shape, reduction.out_dtype(x.dtype))
+    out = empty_result(x, axes, windows, reduction)
     if out.size == 0:
         return out
     # depth, height, width first: views, so that slicing depth reads the input in place
