@@ -20,7 +20,7 @@ from ..errors import InputError, LimitError
 from ..spec.modes import PoolMode
 from ..spec.settings import PoolSettings
 from .formats import FORMATS, is_deep_png, record_of, sniff
-from .georef import with_nodata
+from .georef import pooled_tags
 from .metadata import Metadata
 from .policy import pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
@@ -103,14 +103,13 @@ def convert(
     out_size = pooled[0].size
     assert not isinstance(target, str), "only array formats are folders"
     placement = settings.placement(*in_size)
-    georef = metadata.georef.pooled(placement, settings.nodata_value) if metadata.georef else None
     options = metadata.save_options(
         write.format,
         scale=(placement[0][0], placement[1][0]),
         size=out_size,
         frames=frames,
         modes={frame.mode for frame in pooled},
-        georef=with_nodata(georef, settings.nodata_value),
+        georef=pooled_tags(metadata.georef, placement, settings.nodata_value),
     )
     save(pooled, target, write.format, metadata_options=options,
          user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip

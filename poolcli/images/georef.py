@@ -200,13 +200,17 @@ class Georef:
         return ifd
 
 
-def with_nodata(georef: Georef | None, nodata: int | float | None) -> Georef | None:
-    """``georef`` (or nothing) with GDAL's nodata set to ``nodata`` (None: unchanged)."""
-    if nodata is None:
-        return georef
-    tags = dict(georef.tags) if georef is not None else {}
-    tags[GDAL_NODATA] = format_nodata(nodata)
-    return Georef(tags)
+def pooled_tags(
+    georef: Georef | None,
+    placement: tuple[tuple[float, float], tuple[float, float]],
+    nodata: int | float | None,
+) -> Georef | None:
+    """The tags of a pooled output of an input with ``georef`` (or none): moved by
+    ``placement`` (:meth:`Georef.pooled`), GDAL's nodata set to ``nodata`` (None:
+    as the input had it). None when there is nothing to write."""
+    if georef is not None:
+        return georef.pooled(placement, nodata)
+    return None if nodata is None else Georef({GDAL_NODATA: format_nodata(nodata)})
 
 
 def parse_nodata(text: object) -> int | float | None:

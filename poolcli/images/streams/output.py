@@ -21,7 +21,7 @@ from ..arrays.route import _pool_laid_out
 from ..engine_route.passes import pool_all
 from ..engine_route.route import pool_channels
 from ..formats import record_of
-from ..georef import with_nodata
+from ..georef import pooled_tags
 from ..modes import array_mode, image_mode
 from ..requests import ReadOptions, WriteOptions
 from . import writers
@@ -169,8 +169,7 @@ class Output:
         compression = writers.tiff_compression(
             writers.PILLOW_NAMES[str(asked)] if asked is not None else kept
         )
-        georef = facts.georef.pooled(placement, nodata) if facts.georef is not None else None
-        georef = with_nodata(georef, nodata)
+        georef = pooled_tags(facts.georef, placement, nodata)
         writers.write_tiff(
             target,
             shape,
