@@ -105,7 +105,7 @@ def convert(
     placement = settings.placement(*in_size)
     options = metadata.save_options(
         write.format,
-        scale=(placement[0][0], placement[1][0]),
+        scale=settings.scale(*in_size),
         size=out_size,
         frames=frames,
         modes={frame.mode for frame in pooled},

@@ -254,11 +254,8 @@ class PoolSettings:
 
     def scale(self, width: int, height: int) -> tuple[float, float]:
         """How many input pixels one output pixel spans, (x, y): DPI divides by this."""
-        out_w, out_h = self.output_size(width, height)
-        if self.size is None:
-            sy, sx = self.effective_stride
-            return float(sx**self.repeat), float(sy**self.repeat)
-        return width / out_w, height / out_h
+        (scale_x, _), (scale_y, _) = self.placement(width, height)
+        return scale_x, scale_y
 
     def placement(self, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
         """Where output pixels lie on the input: ((scale, offset) along x, along y), so
