@@ -189,3 +189,18 @@ def _full(options):
         full[key] = (full[key], full[key]) if isinstance(full[key], int) else full[key]
     full.setdefault("axes", (0, 1))
     return full
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_signed_zeros_give_the_same_bytes_in_any_band(mode):
+    """fmax/fmin settle -0.0 against +0.0 by where the pair falls in their vector
+    loop: a band of one row once gave -0.0 where the whole array gave +0.0."""
+    x = np.zeros((4, 2, 3), np.float32)
+    x[0, 0, 0] = -0.0
+    x[2, 1, 2] = -0.0
+    options = dict(kernel=(1, 2), stride=(1, 1), mode=mode, axes=(1, 2), nodata=float("nan"))
+    whole = pool(x, **options)
+    for start in range(2):
+        band = pool(x[:, start : start + 1], **options, band=RowBand(2, start, start + 1))
+        assert band.tobytes() == whole[:, start : start + 1].tobytes()
+    assert not np.signbit(whole).any()
