@@ -61,8 +61,8 @@ class PyramidOutcome:
     target: str | None
     status: str
     failure: Failure | None = None
-    in_size: tuple[int, int] | None = None
-    levels: tuple[tuple[int, int], ...] = ()
+    in_size: tuple[int, ...] | None = None  # (w, h), or (w, h, d) for a volume
+    levels: tuple[tuple[int, ...], ...] = ()
     container: Container | None = None
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
@@ -117,6 +117,9 @@ def _stem(relative: str) -> str:
 def run_pyramids(request: PyramidRequest) -> Iterator[PyramidOutcome]:
     """Make every input's pyramid (see the module docstring)."""
     planned = plan_outputs(request)
+    if request.settings.linear and request.options.is_volume(request.read.layout):
+        message = "linear light is for colour images; a volume's samples are pooled as stored"
+        raise ParameterError(message, parameter="linear", value=True)
     if request.container is not None:
         request.options.check_for(request.container)
     for _, _, container in planned:
@@ -192,7 +195,9 @@ def _write(path: str, target: str, container: Container, request: PyramidRequest
         raise InputError(message)
     job, fmt = _job(container, request), _input_format(path)
     replace = request.existing is Existing.OVERWRITE
-    if container in (Container.TIFF, Container.OME_TIFF):
+    if request.options.is_volume(request.read.layout):
+        report = _write_volume(path, fmt, target, job, replace, run_id)
+    elif container in (Container.TIFF, Container.OME_TIFF):
         report = write_atomically(target, lambda stream: build_pyramid(path, fmt, stream, job),
                                   replace=replace, run_id=run_id)  # fmt: skip
     elif container is Container.DZI:
@@ -212,16 +217,32 @@ def _write(path: str, target: str, container: Container, request: PyramidRequest
             target, lambda folder: build_pyramid(path, fmt, folder, job), replace=replace,
             run_id=run_id,
         )  # fmt: skip
-        if request.options.label is not None:
-            from ..images.pyramids.zarr import write_label_metadata
+    if request.options.label is not None:
+        from ..images.pyramids.zarr import write_label_metadata
 
-            write_label_metadata(str(request.options.image), request.options.label, job.zarr_format)
+        write_label_metadata(str(request.options.image), request.options.label, job.zarr_format)
     return report.in_size, report.levels, report.notes, report.streamed
+
+
+def _write_volume(path: str, fmt: str | None, target: str, job: Any, replace: bool,
+                  run_id: str) -> Any:  # fmt: skip
+    from ..images.pyramids.volume import build_volume_pyramid
+
+    return write_directory_atomically(
+        target, lambda folder: build_volume_pyramid(path, fmt, folder, job), replace=replace,
+        run_id=run_id,
+    )  # fmt: skip
 
 
 def _planned(item: Input, target: str, container: Container,
              request: PyramidRequest) -> PyramidOutcome:  # fmt: skip
     from ..images.pyramids.build import plan_sizes
 
-    size, levels = plan_sizes(item.path, _input_format(item.path), _job(container, request))
+    job, fmt = _job(container, request), _input_format(item.path)
+    if request.options.is_volume(request.read.layout):
+        from ..images.pyramids.volume import volume_sizes
+
+        size, levels = volume_sizes(item.path, fmt, job)
+    else:
+        size, levels = plan_sizes(item.path, fmt, job)
     return PyramidOutcome(item.path, target, "planned", None, size, levels, container)

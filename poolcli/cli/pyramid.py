@@ -31,7 +31,15 @@ from level 0 for every level. Labels (-m mode) never gain a value.
 With --json, each input gives one line on stdout:
   {"input": ..., "output": ..., "status": "ok" | "error" | "skipped" | "planned",
    "error": null | "message", "container": ..., "in_size": [w, h],
-   "levels": [[w, h], ...], "seconds": s}"""
+   "levels": [[w, h], ...], "seconds": s}   ([w, h, d] for a volume)
+
+\b
+Volumes (--factors WxHxD, or --layout dhw/dhwc/cdhw/ncdhw): a TIFF Z stack
+(pages are depth), .npy or Zarr, read whole; level k has ceil(n / f**k)
+voxels along an axis of factor f and equals pooling level 0 once with an
+f**k window. Written as OME-Zarr (axes zyx or czyx) or a folder of Z stacks.
+Chunks are 64x64x64 voxels, or 1x256x256 when the depth is kept (--tile-size
+sets the side)."""
 
 
 @click.command(epilog=EPILOG, context_settings={"max_content_width": 100})
@@ -42,8 +50,8 @@ With --json, each input gives one line on stdout:
     "a folder for several inputs.",
 )  # fmt: skip
 @options.stack(options.mode, options.alpha, options.linear, options.power)
-@options.stack(pyr.levels, pyr.tile_size, pyr.overlap, pyr.tile_format, options.save_option,
-               pyr.container, pyr.label, pyr.image)  # fmt: skip
+@options.stack(pyr.levels, pyr.factors, pyr.tile_size, pyr.overlap, pyr.tile_format,
+               options.save_option, pyr.container, pyr.label, pyr.image)  # fmt: skip
 @options.stack(options.layout, options.max_pixels, options.memory)
 @options.stack(options.overwrite, options.skip_existing, options.dry_run)
 @options.stack(options.recursive, options.include, options.exclude, options.fail_fast)
@@ -75,6 +83,7 @@ def pyramid(ctx: click.Context, **params: Any) -> None:
       poolcli pyramid slide.tif -o slide_pyramid.tif
       poolcli pyramid photo.jpg -o photo.dzi
       poolcli pyramid labels.tif -m mode --label cells --image slide.ome.zarr
+      poolcli pyramid stack.tif --factors 2x2x1 -o stack.ome.zarr
       poolcli pyramid -r scans -o pyramids --container ome-tiff --json
     """
     with clean_errors(params["show_traceback"]), interruptible():
@@ -111,6 +120,7 @@ def _run(params: dict[str, Any]) -> ExitStatus:
         options=PyramidOptions(
             levels=params["levels"], tile=params["tile_size"], overlap=params["overlap"],
             tile_format=params["tile_format"], label=params["label"], image=params["image"],
+            factors=params["factors"],
         ),
         container=Container(params["container"]) if params["container"] else None,
         read=ReadOptions(max_pixels=params["max_pixels"], layout=params["layout"],
@@ -160,6 +170,5 @@ def _usage(message: str) -> None:
 def _sizes(outcome: Any) -> str:
     if not outcome.levels:
         return str(outcome.container)
-    first, last = outcome.levels[0], outcome.levels[-1]
-    return (f"{first[0]}x{first[1]} -> {len(outcome.levels)} levels down to "
-            f"{last[0]}x{last[1]} ({outcome.container})")  # fmt: skip
+    first, last = ("x".join(map(str, size)) for size in (outcome.levels[0], outcome.levels[-1]))
+    return f"{first} -> {len(outcome.levels)} levels down to {last} ({outcome.container})"

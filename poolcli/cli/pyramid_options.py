@@ -1,9 +1,9 @@
 """The options only ``poolcli pyramid`` takes (the shared ones live in :mod:`.options`).
 
-``--levels N``, ``--tile-size N``, ``--overlap N`` (Deep Zoom), ``--container``
-(for an output folder of several pyramids), ``--label NAME`` with ``--image
-IMG.ome.zarr`` (an OME-Zarr label pyramid), ``--format`` (Deep Zoom tiles, a
-folder's files). NumPy-free, so ``--help`` stays fast.
+``--levels N``, ``--factors WxHxD`` (volumes), ``--tile-size N``, ``--overlap N``
+(Deep Zoom), ``--container`` (for an output folder of several pyramids), ``--label
+NAME`` with ``--image IMG.ome.zarr`` (an OME-Zarr label pyramid), ``--format`` (Deep
+Zoom tiles, a folder's files). NumPy-free, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ import click
 
 from ..spec.pyramids import Container
 from .completion import complete_formats
+from .options import WindowType
 
 levels = click.option(
     "--levels", type=click.IntRange(min=1), default=None, metavar="N",
     help="Levels to make, level 0 included  [default: down to the first that fits one "
     "tile; Deep Zoom: down to 1x1]",
+)  # fmt: skip
+factors = click.option(
+    "--factors", type=WindowType(), default=None, metavar="WxHxD",
+    help="Volumes: what each level divides width, height and depth by, e.g. 2x2x1 for a "
+    "stack whose depth is kept  [default: 2x2x2 for a volume; images halve, 2x2]. A TIFF "
+    "Z stack, or a .npy/Zarr array in a volume layout, is then read as a volume.",
 )  # fmt: skip
 tile_size = click.option(
     "--tile-size", "tile_size", type=click.IntRange(16, 65536), default=None, metavar="N",

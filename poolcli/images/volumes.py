@@ -9,6 +9,7 @@ as a multi-page TIFF (tifffile's shaped series: pages are depth again), or as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -52,28 +53,59 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            axes, shape = series.axes, tuple(series.shape)
-            kept = [i for i, a in enumerate(axes) if a in "YX" or shape[i] > 1]
-            named = "".join(axes[i] for i in kept)
-            channels = [a for a in named if a in _CHANNELS]
-            others = [a for a in named if a not in "YX" + _CHANNELS]
-            if not others and channels == ["C"]:
-                others, channels = channels, []  # pages of channels only: pages are depth
-            if len(channels) > 1 or len(others) > 1:
-                message = (
-                    f"the TIFF's axes {axes} (shape {'x'.join(map(str, shape))}) hold more than "
-                    "a depth and channels; save the stack as .npy and give `layout`"
-                )
-                raise InputError(message)
-            layout = "dhwc" if channels else "dhw"
-            order = others + ["Y", "X"] + channels
-            plane = tuple(shape[axes.index(a)] for a in order)
-            _check_size(plane if others else (1, *plane), layout, max_pixels, "")
-            data = series.asarray().reshape([shape[i] for i in kept])
+            plan = _Plan.of(series.axes, tuple(series.shape))
+            _check_size(plan.plane if plan.others else (1, *plan.plane), plan.layout,
+                        max_pixels, "")  # fmt: skip
+            data = series.asarray().reshape([plan.shape[i] for i in plan.kept])
     except (tifffile.TiffFileError, ValueError, OSError) as error:
         message = f"cannot read the TIFF as a volume: {error}"
         raise InputError(message) from None
-    data = np.moveaxis(data, [named.index(a) for a in order], range(len(order)))
-    if not others:
+    data = np.moveaxis(data, [plan.named.index(a) for a in plan.order], range(len(plan.order)))
+    if not plan.others:
         data = data[None]  # one page: a volume one slice deep
-    return LaidOut(np.ascontiguousarray(data), layout)
+    return LaidOut(np.ascontiguousarray(data), plan.layout)
+
+
+def tiff_volume_shape(path: str) -> tuple[int, ...]:
+    """The (D, H, W[, C]) shape :func:`read_tiff_volume` reads, from the TIFF's header."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            plan = _Plan.of(tif.series[0].axes, tuple(tif.series[0].shape))
+    except (tifffile.TiffFileError, ValueError, OSError) as error:
+        message = f"cannot read the TIFF as a volume: {error}"
+        raise InputError(message) from None
+    return plan.plane if plan.others else (1, *plan.plane)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a TIFF series' axes become a volume's: ``kept`` axes (``named``), put in
+    ``order`` (depth, Y, X, channels), of shape ``plane`` in that order."""
+
+    shape: tuple[int, ...]
+    kept: list[int]
+    named: str
+    order: list[str]
+    others: list[str]
+    layout: str
+    plane: tuple[int, ...]
+
+    @classmethod
+    def of(cls, axes: str, shape: tuple[int, ...]) -> _Plan:
+        kept = [i for i, a in enumerate(axes) if a in "YX" or shape[i] > 1]
+        named = "".join(axes[i] for i in kept)
+        channels = [a for a in named if a in _CHANNELS]
+        others = [a for a in named if a not in "YX" + _CHANNELS]
+        if not others and channels == ["C"]:
+            others, channels = channels, []  # pages of channels only: pages are depth
+        if len(channels) > 1 or len(others) > 1:
+            message = (
+                f"the TIFF's axes {axes} (shape {'x'.join(map(str, shape))}) hold more than "
+                "a depth and channels; save the stack as .npy and give `layout`"
+            )
+            raise InputError(message)
+        order = others + ["Y", "X"] + channels
+        plane = tuple(shape[axes.index(a)] for a in order)
+        return cls(shape, kept, named, order, others, "dhwc" if channels else "dhw", plane)

@@ -82,6 +82,9 @@ class PyramidOptions:
     tile_format: str | None = None
     label: str | None = None
     image: str | None = None
+    #: What each level divides an axis by: (h, w), or (d, h, w) for a volume (None:
+    #: 2 along every axis).
+    factors: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.levels is not None and self.levels < 1:
@@ -96,6 +99,22 @@ class PyramidOptions:
         if (self.label is None) != (self.image is None):
             message = "`label` and `image` go together: a label pyramid is written into an image"
             raise ParameterError(message, parameter="label", value=self.label)
+        factors = self.factors
+        if factors is not None and len(factors) == 2 and factors != (2, 2):
+            message = (
+                "a pyramid of images halves both sides at each level (2x2); other `factors` "
+                "are for volumes: give WxHxD, e.g. 2x2x1"
+            )
+            raise ParameterError(message, parameter="factors", value=factors)
+        if factors is not None and (min(factors) < 1 or max(factors) < 2):
+            message = f"`factors` must be at least 1 each and one of them 2 or more, got {factors}"
+            raise ParameterError(message, parameter="factors", value=factors)
+
+    def is_volume(self, layout: str | None) -> bool:
+        """Whether the input is a volume: ``factors`` has a depth, or ``layout`` does."""
+        from .arrays import VOLUME_LAYOUTS
+
+        return (self.factors is not None and len(self.factors) == 3) or layout in VOLUME_LAYOUTS
 
     def tile_for(self, container: Container) -> int:
         """The tile side of ``container``."""
@@ -112,6 +131,13 @@ class PyramidOptions:
             if self.tile is not None and self.tile % 16:
                 message = f"TIFF tiles are multiples of 16 pixels, got `tile_size` {self.tile}"
                 raise ParameterError(message, parameter="tile_size", value=self.tile)
+        volume = self.factors is not None and len(self.factors) == 3
+        if volume and container not in (Container.OME_ZARR, Container.FOLDER):
+            message = (
+                f"a volume pyramid is written as OME-Zarr (NAME.ome.zarr) or a folder of "
+                f"levels (DIR/), not {container}: TIFF pages and Deep Zoom tiles are planes"
+            )
+            raise ParameterError(message, parameter="factors", value=self.factors)
         if self.label is not None and container is not Container.OME_ZARR:
             message = "`label` writes into an OME-Zarr image: it takes no output name"
             raise ParameterError(message, parameter="label", value=self.label)

@@ -5,4 +5,5 @@
 - :mod:`.zarr`, :mod:`.tiff`, :mod:`.dzi`, :mod:`.folder`: the containers' writers.
 - :mod:`.tags`: each TIFF level's extra tags (georeferencing's home).
 - :mod:`.handoff`: bands handed to a writer that pulls, on its own thread.
+- :mod:`.volume`, :mod:`.volume_input`: volume pyramids (``--factors WxHxD``), in memory.
 """

@@ -56,8 +56,8 @@ class PyramidReport:
     (``extra``: Deep Zoom's descriptor)."""
 
     input_format: str
-    in_size: tuple[int, int]
-    levels: tuple[tuple[int, int], ...]
+    in_size: tuple[int, ...]
+    levels: tuple[tuple[int, ...], ...]
     notes: tuple[str, ...] = ()
     streamed: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
