@@ -192,3 +192,16 @@ def test_dry_run_plans_signals_and_volumes_from_headers(tmp_path, volume):
     planes = run(tmp_path / "v.npy", "-k", "2x2x2", "--dry-run", "-o", tmp_path / "p.npy")
     assert planes.exit_code == 0, planes.stderr
     assert "12x10 -> 6x5" in planes.stdout + planes.stderr  # each slice's plane
+
+
+def test_a_volume_refuses_compressions_tifffile_cannot_write(tmp_path):
+    source = tmp_path / "stack.tif"
+    tifffile.imwrite(source, np.zeros((4, 8, 8), np.uint8), photometric="minisblack")
+    out = tmp_path / "out.tif"
+    done = CliRunner().invoke(
+        cli, ["pool", str(source), "-k", "2x2x2", "-o", str(out), "-O", "compression=webp"]
+    )
+    assert done.exit_code == 1
+    assert "-O compression=webp is written by Pillow" in done.output
+    assert "Traceback" not in done.output
+    assert not out.exists()

@@ -125,12 +125,40 @@ def run_pyramids(request: PyramidRequest) -> Iterator[PyramidOutcome]:
     for _, _, container in planned:
         if container is not None:
             request.options.check_for(container)
+    if request.save_options:
+        from ..images.writing.options import check_save_options
+
+        containers = {container for _, _, container in planned if container is not None}
+        check_save_options(request.save_options, _written_formats(request, containers))
     run_id = uuid.uuid4().hex[:12]
     for item, target, container in planned:
         outcome = _one(item, target, container, request, run_id)
         yield outcome
         if outcome.failed and request.fail_fast:
             return
+
+
+def _written_formats(request: PyramidRequest, containers: set[Container]) -> set[str]:
+    """The file formats the pyramids write, for checking ``-O`` keys: Zarr, TIFF, the
+    Deep Zoom tiles' (JPEG or PNG unless ``--format``), a folder's levels'."""
+    from ..images.formats import format_named
+
+    asked = request.options.tile_format
+    named = format_named(asked) if asked is not None else None
+    tiles = {named.name} if named is not None else set()
+    formats: set[str] = set()
+    for container in containers:
+        if container is Container.OME_ZARR:
+            formats.add("ZARR")
+        elif container in (Container.TIFF, Container.OME_TIFF):
+            formats.add("TIFF")
+        elif container is Container.DZI:
+            formats |= tiles or {"JPEG", "PNG"}
+        elif request.options.is_volume(request.read.layout):
+            formats |= tiles or {"TIFF"}
+        else:
+            formats |= tiles or {"PNG"}
+    return formats
 
 
 def _one(item: Input, target: str | None, container: Container | None,

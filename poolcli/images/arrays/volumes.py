@@ -114,7 +114,7 @@ def write_volume(
     ``-O compression=`` says otherwise; returns the page count."""
     import tifffile
 
-    from ..streams.writers import PILLOW_NAMES, tiff_compression
+    from ..streams.writers import asked_compression
 
     if laid.layout not in VOLUME_LAYOUTS:
         message = f"a signal ({laid.layout} array) is written as .npy, .npz or Zarr, not {fmt}"
@@ -135,8 +135,7 @@ def write_volume(
         array = array.view(np.uint8)
     photometric = "rgb" if channels in (3, 4) else "minisblack"
     axes = "ZYX" if array.ndim == 3 else "ZYXS"
-    asked = save_options.get("compression")
-    compression = tiff_compression(PILLOW_NAMES[str(asked)] if asked is not None else None)
+    compression = asked_compression(save_options, None)
     if compression == "jpeg" and array.dtype != np.uint8:
         compression = "zlib"  # JPEG holds 8-bit samples only
     tifffile.imwrite(target, np.ascontiguousarray(array), photometric=photometric,

@@ -189,11 +189,8 @@ def _sink(
         assert not isinstance(target, str)
         facts = level0.facts
         photometric = "rgb" if len(shapes[0]) == 3 and shapes[0][2] >= 3 else "minisblack"
-        asked = job.save_options.get("compression")
         kept = facts.compression if facts.format == "TIFF" else None
-        compression = writers.tiff_compression(
-            writers.PILLOW_NAMES[str(asked)] if asked is not None else kept
-        )
+        compression = writers.asked_compression(job.save_options, kept)
         return TiffPyramid(
             target, shapes, dtype, tile=tile, facts=facts, photometric=photometric,
             compression=compression, predictor=bool(facts.predictor and facts.predictor > 1),

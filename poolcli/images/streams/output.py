@@ -164,11 +164,8 @@ class Output:
         photometric = facts.photometric or (
             "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
         )
-        asked = self.save_options.get("compression")
         kept = facts.compression if facts.format == "TIFF" else None
-        compression = writers.tiff_compression(
-            writers.PILLOW_NAMES[str(asked)] if asked is not None else kept
-        )
+        compression = writers.asked_compression(self.save_options, kept)
         georef = pooled_tags(facts.georef, placement, nodata)
         writers.write_tiff(
             target,

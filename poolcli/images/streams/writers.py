@@ -19,6 +19,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ...errors import OutputError
+
 #: Tile side of TIFF outputs and chunk side of Zarr outputs.
 TILE = 256
 #: Past this many bytes of pixels a TIFF is written as BigTIFF (TIFF's offsets are 32-bit).
@@ -83,6 +85,22 @@ PILLOW_NAMES = {
     "zstd": "ZSTD",
     "lzma": "LZMA",
 }
+
+
+def asked_compression(save_options: Mapping[str, object], kept: str | None) -> str | None:
+    """The tifffile compression of a TIFF tifffile writes: ``-O compression=`` (Pillow's
+    names), else ``kept`` (the input TIFF's), else deflate. An :class:`OutputError` for
+    a name only Pillow writes (``group3``, ``group4``, ``webp``)."""
+    asked = save_options.get("compression")
+    if asked is None:
+        return tiff_compression(kept)
+    if str(asked) not in PILLOW_NAMES:
+        message = (
+            f"-O compression={asked} is written by Pillow, for images pooled in memory; "
+            f"this TIFF is written by tifffile, which takes {', '.join(PILLOW_NAMES)}"
+        )
+        raise OutputError(message)
+    return tiff_compression(PILLOW_NAMES[str(asked)])
 
 
 def tiff_compression(name: str | None) -> str | None:

@@ -1,0 +1,71 @@
+"""``poolcli pyramid -O KEY=VALUE``: keys checked against the formats each container
+writes, before any work; values tifffile cannot write refused in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from poolcli.cli import cli
+
+
+@pytest.fixture
+def rgb(tmp_path):
+    path = tmp_path / "in.tif"
+    x = np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    tifffile.imwrite(path, x, photometric="rgb")
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["pyramid", *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("output", "option", "said"),
+    [
+        ("out.ome.zarr", "qualty=3", "-O qualty is not a save option of ZARR (its options: zarr"),
+        ("out.tif", "zarr_format=3", "-O zarr_format is not a save option of TIFF"),
+        ("out.tif", "compression=zlib", "TIFF's compression takes one of raw, tiff_lzw"),
+        ("out.dzi", "compress_level=12", "PNG's compress_level takes a whole number from 0 to 9"),
+        ("out.ome.zarr", "zarr_format=4", "ZARR's zarr_format takes one of 2, 3"),
+    ],
+)  # fmt: skip
+def test_unknown_keys_and_bad_values_are_usage_errors(rgb, tmp_path, output, option, said):
+    done = run(str(rgb), "-o", str(tmp_path / output), "-O", option)
+    assert done.exit_code == 2, done.output
+    assert said in done.output
+    assert list(tmp_path.iterdir()) == [rgb]
+
+
+def test_compressions_only_pillow_writes_are_refused_in_one_line(rgb, tmp_path):
+    done = run(str(rgb), "-o", str(tmp_path / "out.tif"), "-O", "compression=group4")
+    assert done.exit_code == 1
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "-O compression=group4 is written by Pillow" in lines[0]
+    assert "takes raw, tiff_lzw" in lines[0]
+    assert list(tmp_path.iterdir()) == [rgb]
+
+
+@pytest.mark.parametrize(
+    ("output", "option", "compression"),
+    [("out.tif", "compression=tiff_lzw", 5), ("out.ome.tif", "compression=raw", 1)],
+)
+def test_known_tiff_compressions_are_written(rgb, tmp_path, output, option, compression):
+    done = run(str(rgb), "-o", str(tmp_path / output), "-O", option, "--tile-size", "32")
+    assert done.exit_code == 0, done.output
+    with tifffile.TiffFile(tmp_path / output) as tif:
+        assert tif.pages[0].compression == compression
+
+
+def test_jpeg_quality_reaches_deep_zoom_tiles(rgb, tmp_path):
+    sizes = []
+    for quality in (10, 95):
+        out = tmp_path / f"q{quality}.dzi"
+        done = run(str(rgb), "-o", str(out), "-O", f"quality={quality}")
+        assert done.exit_code == 0, done.output
+        sizes.append((tmp_path / f"q{quality}_files" / "7" / "0_0.jpeg").stat().st_size)
+    assert sizes[0] < sizes[1] / 2
