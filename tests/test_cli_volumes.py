@@ -191,7 +191,34 @@ def test_dry_run_plans_signals_and_volumes_from_headers(tmp_path, volume):
     assert "100x1 -> 25x1" in signal.stdout + signal.stderr
     planes = run(tmp_path / "v.npy", "-k", "2x2x2", "--dry-run", "-o", tmp_path / "p.npy")
     assert planes.exit_code == 0, planes.stderr
-    assert "12x10 -> 6x5" in planes.stdout + planes.stderr  # each slice's plane
+    assert "12x10x6 -> 6x5x3" in planes.stdout + planes.stderr  # width x height x depth
+
+
+def test_volumes_are_told_as_wxhxd_by_dry_runs_runs_json_and_info(tmp_path, volume):
+    import json
+
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, volume, photometric="minisblack")  # 6 pages of 12x10
+    planned = run(stack, "-k", "2x2x2", "--ceil-mode", "--dry-run", "-o", tmp_path / "o.tif")
+    assert planned.exit_code == 0, planned.stderr
+    assert planned.stdout.strip().endswith("12x10x6 -> 6x5x3")
+    done = run(stack, "-k", "2x2x4", "--ceil-mode", "--json", "-o", tmp_path / "o.tif")
+    assert done.exit_code == 0, done.stderr
+    told = json.loads(done.stdout)
+    assert (told["in_size"], told["out_size"], told["frames"]) == ([12, 10, 6], [6, 5, 2], 1)
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert tif.series[0].shape == (2, 5, 6)
+    verbose = run(stack, "-k", "2x2x3", "-v", "-o", tmp_path / "v.tif")
+    assert "kernel 2x2x3, stride 2x2x3, padding 0x0x0, dilation 1x1x1" in verbose.stderr
+    assert "arrays without --layout are read as dhw (3 dims)" in verbose.stderr
+    np.save(tmp_path / "v.npy", volume)
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "v.npy"), "-k", "2x2x3", "--json"])
+    facts = json.loads(info.stdout)
+    assert (facts["volume"], facts["out_size"]) == ([12, 10, 6], [6, 5, 2])
+    assert facts["planes"][0]["layout"] == "dhw"
+    text = CliRunner().invoke(cli, ["info", str(stack), "-k", "2x2x3"]).stdout
+    assert "volume: 12x10x6 (width x height x depth)" in text
+    assert "pooled size: 6x5x2" in text
 
 
 def test_a_volume_refuses_compressions_tifffile_cannot_write(tmp_path):

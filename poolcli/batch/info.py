@@ -16,7 +16,7 @@ from ..images.modes import mode_of
 from ..images.requests import ReadOptions
 from ..spec.settings import PoolSettings
 from .discovery import STDIN
-from .report import shown
+from .report import shown, size_text
 from .writing import reason
 
 
@@ -65,7 +65,9 @@ def inspect(
             facts["skipped_arrays"] = description.skipped
         if refusal is not None:
             facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
-        if settings is not None:
+        if settings is not None and settings.depth is not None:
+            _volume(facts, source, description, settings, read, spelling)
+        elif settings is not None:
             try:
                 facts["out_size"] = list(settings.planned_size(*first.size, first.layout))
             except PoolcliError as error:
@@ -105,7 +107,7 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     lines.append(f"  format: {facts['format']}")
     if facts["mode"] is not None:
         lines.append(f"  mode: {facts['mode']}")
-    lines.append(f"  size: {_size(facts['size'])}")
+    lines.append(f"  size: {size_text(facts['size'])}")
     frames = facts["frames"]
     lines.append(f"  frames: {'not counted (over the pixel limit)' if frames is None else frames}")
     lines.append(f"  dtype: {facts['dtype']}")
@@ -121,7 +123,7 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     elif len({(p["mode"], tuple(p["size"])) for p in planes}) > 1:
         for first, last, mode, size in _runs(planes):
             label = f"frame {first}" if first == last else f"frames {first}-{last}"
-            lines.append(f"  {label}: {mode} {_size(size)}")
+            lines.append(f"  {label}: {mode} {size_text(size)}")
     if facts.get("storage"):
         stored = ", ".join(f"{k} {_value(v)}" for k, v in facts["storage"].items())
         lines.append(f"  storage: {stored}")
@@ -129,8 +131,10 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
         if facts.get(key):
             said = ", ".join(f"{k} {_raster_value(v)}" for k, v in facts[key].items())
             lines.append(f"  {label}: {said}")
+    if facts.get("volume"):
+        lines.append(f"  volume: {size_text(facts['volume'])} (width x height x depth)")
     if facts.get("out_size"):
-        lines.append(f"  pooled size: {_size(facts['out_size'])}")
+        lines.append(f"  pooled size: {size_text(facts['out_size'])}")
     if facts.get("pooling"):
         lines.append(f"  pooling: {facts['pooling']}")
     return lines
@@ -197,8 +201,20 @@ def _value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _size(size: list[int]) -> str:
-    return f"{size[0]}x{size[1]}"
+def _volume(facts: dict[str, Any], source: Any, description: Any, settings: Any, read: Any,
+            spelling: Any) -> None:  # fmt: skip
+    """A WxHxD kernel's facts: the volume's (w, h, d) as it reads it, and pooled."""
+    from ..images.volumes import volume_extent
+    from ..spec.arrays import VOLUME_DEFAULT
+
+    try:
+        extent = volume_extent(source, description, read.layout)
+        facts["volume"] = list(extent)
+        for plane in facts["planes"] if description.is_array else ():
+            plane["layout"] = read.layout or VOLUME_DEFAULT[len(plane["shape"])]
+        facts["out_size"] = list(settings.planned_volume(*extent))
+    except PoolcliError as error:
+        facts.update(out_size=None, pooling=error.said(spelling))
 
 
 def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) -> None:

@@ -71,8 +71,9 @@ class Result:
     index: int
     status: Status
     failure: Failure | None = None
-    in_size: tuple[int, int] | None = None
-    out_size: tuple[int, int] | None = None
+    #: (width, height); (width, height, depth) for a volume
+    in_size: tuple[int, ...] | None = None
+    out_size: tuple[int, ...] | None = None
     frames: int | None = None
     seconds: float = 0.0
     #: Notes on what was done (a conversion that lost something), parameter names
@@ -172,7 +173,15 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
             if work.existing is Existing.SKIP:
                 return Result(job.index, Status.SKIPPED)
             return _failure(job, _exists(f"{job.target} exists"), started)
-        description = describe(_source(job, stdin), work.read)
+        source = _source(job, stdin)
+        description = describe(source, work.read)
+        if work.settings.depth is not None:  # a volume: one frame of (w, h, d)
+            from ..images.volumes import volume_extent
+
+            extent = volume_extent(source, description, work.read.layout)
+            return Result(job.index, Status.PLANNED, in_size=extent,
+                          out_size=work.settings.planned_volume(*extent), frames=1,
+                          seconds=time.perf_counter() - started)  # fmt: skip
         planes = description.planes
         if work.read.frame is not None and not description.is_array:
             planes = [planes[frame_index(work.read.frame, len(planes))]]

@@ -66,7 +66,7 @@ def file_line(
     source, target = shown(source), shown(target or "?")
     if result.status is Status.SKIPPED:
         return f"{source} -> {target}: skipped, the output exists"
-    sizes = f"{_size(result.in_size)} -> {_size(result.out_size)}"
+    sizes = f"{size_text(result.in_size)} -> {size_text(result.out_size)}"
     frames = f", {result.frames} frames" if result.frames and result.frames > 1 else ""
     timing = f", {result.seconds:.3f} s" if result.status is Status.OK else ""
     streamed = f", streamed {result.streamed}" if result.streamed else ""
@@ -140,8 +140,9 @@ def _escape(char: str) -> str:
     return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
 
 
-def _size(size: tuple[int, int] | None) -> str:
-    return "?" if size is None else f"{size[0]}x{size[1]}"
+def size_text(size: tuple[int, ...] | list[int] | None) -> str:
+    """``WxH``, or ``WxHxD`` for a volume."""
+    return "?" if size is None else "x".join(map(str, size))
 
 
 def ordered(results: Iterable[Result]) -> Iterable[Result]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ExitStatus
-from ..spec.arrays import DEFAULT_LAYOUT
+from ..spec.arrays import DEFAULT_LAYOUT, VOLUME_DEFAULT
 from ..version import __version__
 from . import options
 from .completion import PATHS
@@ -49,8 +49,9 @@ With --json, each file gives one line on stdout:
   {"input": ..., "output": ..., "status": "ok" | "error" | "skipped",
    "error": null | "message", "in_size": [w, h], "out_size": [w, h],
    "frames": n, "seconds": s, "streamed": true | false}
-(--dry-run: status "planned"; "streamed": pooled in bands of rows. A name that
-is not UTF-8 also gives "input_bytes"/"output_bytes": its bytes, base64.)"""
+(--dry-run: status "planned"; "streamed": pooled in bands of rows; a volume's
+sizes are [w, h, d]. A name that is not UTF-8 also gives "input_bytes"/
+"output_bytes": its bytes, base64.)"""
 
 
 @click.group(context_settings=CONTEXT)
@@ -292,16 +293,21 @@ def _verbose_settings(console: Console, settings: PoolSettings, batch: Batch) ->
         width, height = settings.size
         geometry = f"--size {'' if width is None else width}x{'' if height is None else height}"
     else:
-        geometry = (
-            f"kernel {_wxh(settings.kernel)}, stride {_wxh(settings.effective_stride)}, "
-            f"padding {_wxh(settings.padding)}, dilation {_wxh(settings.dilation)}, "
-            f"repeat {settings.repeat}"
+        d = settings.depth
+        sides = (
+            ("kernel", settings.kernel, None if d is None else d.kernel),
+            ("stride", settings.effective_stride, None if d is None else d.effective_stride),
+            ("padding", settings.padding, None if d is None else d.padding),
+            ("dilation", settings.dilation, None if d is None else d.dilation),
         )
+        geometry = ", ".join(f"{name} {_wxh(pair, along)}" for name, pair, along in sides)
+        geometry += f", repeat {settings.repeat}"
     where = ""
     if batch.workers is not None:  # None: a Dask cluster, described below
         where = f"; {min(batch.workers, max(1, len(batch.plan.jobs)))} worker(s)"
     console.line(f"{batch.total} input(s); mode {settings.mode}, {geometry}{where}")
-    layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in DEFAULT_LAYOUT.items())
+    defaults = DEFAULT_LAYOUT if settings.depth is None else VOLUME_DEFAULT
+    layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in defaults.items())
     console.line(f"arrays without --layout are read as {layouts}")
     if batch.client is not None:
         threads = batch.client.nthreads()
@@ -358,6 +364,6 @@ def _usage(message: str) -> None:
     raise click.UsageError(message)
 
 
-def _wxh(pair: tuple[int, int]) -> str:
+def _wxh(pair: tuple[int, int], depth: int | None = None) -> str:
     height, width = pair
-    return f"{width}x{height}"
+    return f"{width}x{height}" if depth is None else f"{width}x{height}x{depth}"

@@ -74,11 +74,9 @@ def convert(
                 decoded.arrays, decoded.format, target, settings, write, notes
             )
         if settings.depth is not None:
-            message = (
-                "a WxHxD kernel pools volumes: a multi-page TIFF file, or a .npy/.npz/Zarr "
-                f"array (layouts dhw, dhwc, cdhw, ncdhw); this input is a {decoded.format} image"
-            )
-            raise InputError(message)
+            from .volumes import not_a_volume
+
+            raise not_a_volume(decoded.format)
         array_out = record_of(write.format).array
         notes += unused_options(read, write, array_out=array_out)
         settings = resolve_nodata(settings, decoded.metadata.nodata, notes)

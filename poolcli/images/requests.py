@@ -38,8 +38,9 @@ class Report:
     """What one conversion did, for the batch report and ``--json``."""
 
     input_format: str
-    in_size: tuple[int, int]
-    out_size: tuple[int, int]
+    #: (width, height); (width, height, depth) for a volume
+    in_size: tuple[int, ...]
+    out_size: tuple[int, ...]
     frames: int
     notes: tuple[str, ...] = ()
     #: How a streamed input was pooled ("in bands of 512 rows"); None: whole, in memory.

@@ -10,7 +10,7 @@ as a multi-page TIFF (tifffile's shaped series: pages are depth again), or as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -37,6 +37,38 @@ def convert_tiff_volume(
 
     laid = read_tiff_volume(path, read.max_pixels)
     return convert_arrays({"": laid}, "TIFF", target, settings, write, notes)
+
+
+def not_a_volume(fmt: str) -> InputError:
+    """The error for a WxHxD kernel on an input that holds no volume."""
+    message = (
+        "a WxHxD kernel pools volumes: a multi-page TIFF file, or a .npy/.npz/Zarr array "
+        f"(layouts dhw, dhwc, cdhw, ncdhw); this input is a {fmt} image"
+    )
+    return InputError(message)
+
+
+def volume_extent(source: object, description: Any, layout: str | None) -> tuple[int, int, int]:
+    """(width, height, depth) of the volume a WxHxD kernel reads from ``source``, whose
+    header facts are ``description`` (:func:`~.reading.headers.probe`'s)."""
+    from ..spec.arrays import VOLUME_DEFAULT, VOLUME_LAYOUTS
+
+    if description.is_array:
+        shape = tuple(description.planes[0].shape)
+        chosen = layout or VOLUME_DEFAULT.get(len(shape), "")
+        if chosen not in VOLUME_LAYOUTS or len(chosen) != len(shape):
+            message = (
+                f"a WxHxD kernel pools volumes, but the array (shape "
+                f"{'x'.join(map(str, shape))}) is read as {chosen or 'no layout'}, which has no "
+                f"depth; give `layout` {', '.join(VOLUME_LAYOUTS)}"
+            )
+            raise InputError(message)
+        depth, height, width = (shape[i] for i in VOLUME_LAYOUTS[chosen][0])
+        return width, height, depth
+    if description.format == "TIFF" and isinstance(source, str):
+        depth, height, width = tiff_volume_shape(source)[:3]
+        return width, height, depth
+    raise not_a_volume(description.format)
 
 
 def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:

@@ -27,7 +27,7 @@ from .parameters import (
     show,
     show_size,
 )
-from .volumes import Depth
+from .volumes import FLAT, Depth
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,20 @@ class PoolSettings:
         for _ in range(self.repeat):
             width = self._length(width, 1)
         return width, 1
+
+    def planned_volume(self, width: int, height: int, depth: int) -> tuple[int, int, int]:
+        """(width, height, depth) of a pooled volume: :meth:`output_size` in plane, and
+        the depth window (or ``size``'s depth; none given keeps it) every pass."""
+        out_w, out_h = self.output_size(width, height)
+        along = self.depth or FLAT
+        if self.size is not None:
+            return out_w, out_h, along.size or depth
+        for _ in range(self.repeat):
+            depth = fitted_length(
+                depth, along.kernel, along.effective_stride, along.padding, along.dilation,
+                self.ceil_mode, where="the volume's depth",
+            )  # fmt: skip
+        return out_w, out_h, depth
 
     def adaptive_size(self, width: int, height: int) -> tuple[int, int]:
         """The ``size`` target for an input of width x height (aspect kept for a missing side)."""

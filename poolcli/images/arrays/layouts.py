@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import InputError, OutputError
-from ...spec.arrays import ALL_LAYOUTS, DEFAULT_LAYOUT, LAYOUTS, OTHER_DEFAULT
+from ...spec.arrays import ALL_LAYOUTS, DEFAULT_LAYOUT, LAYOUTS, OTHER_DEFAULT, VOLUME_LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,14 @@ class LaidOut:
     def size(self) -> tuple[int, int]:
         """(width, height); a volume's slices', a signal's length by 1."""
         return plane_size(self.array.shape, self.layout)
+
+    @property
+    def extent(self) -> tuple[int, ...]:
+        """(width, height), or (width, height, depth) for a volume."""
+        if self.layout not in VOLUME_LAYOUTS:
+            return self.size
+        depth = self.array.shape[self.axes[0]]
+        return (*self.size, depth)
 
     def with_array(self, array: np.ndarray) -> LaidOut:
         return LaidOut(array, self.layout, self.name, self.defaulted)

@@ -43,7 +43,7 @@ def convert_arrays(
         result = _pool_laid_out(laid, settings)
         pooled[name] = laid.with_array(cast(result, write.dtype))
     first = next(iter(pooled.values()))
-    in_size = next(iter(arrays.values())).size
+    in_size = next(iter(arrays.values())).extent
     if record_of(write.format).array:
         if write.format in ("NPY", "ZARR") and len(pooled) > 1:
             one = record_of(write.format).extension
@@ -51,18 +51,18 @@ def convert_arrays(
             raise OutputError(message)
         if isinstance(target, str):  # a Zarr store
             _write_zarr(target, first.array, first.axes[0], first.layout, write)
-            return Report(input_format, in_size, first.size, 1, tuple(notes))
+            return Report(input_format, in_size, first.extent, 1, tuple(notes))
         files.write(
             target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
         )
-        return Report(input_format, in_size, first.size, len(pooled), tuple(notes))
+        return Report(input_format, in_size, first.extent, len(pooled), tuple(notes))
     if len(pooled) > 1:
         message = f"the .npz holds {len(pooled)} arrays and an image holds one; write .npz"
         raise OutputError(message)
     if volumes.is_volume_or_signal(first):
         assert not isinstance(target, str)
-        pages = volumes.write_volume(target, first, write.format, write.save_options)
-        return Report(input_format, in_size, first.size, pages, tuple(notes))
+        volumes.write_volume(target, first, write.format, write.save_options)
+        return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
         frames = to_images(first)
     except OutputError as error:
@@ -74,7 +74,7 @@ def convert_arrays(
     assert not isinstance(target, str)
     save(frames, target, write.format, metadata_options={},
          user_options=write.save_options, notes=notes)  # fmt: skip
-    return Report(input_format, in_size, first.size, len(frames), tuple(notes))
+    return Report(input_format, in_size, first.extent, len(frames), tuple(notes))
 
 
 def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
