@@ -7,7 +7,7 @@ The library API::
     array([[ 5,  7],
            [13, 15]])
 
-``pool``, ``adaptive_pool`` and ``output_shape`` work on NumPy arrays;
+``pool``, ``adaptive_pool``, ``output_shape`` and ``pyramid`` work on NumPy arrays;
 ``pool_image`` on Pillow images; ``run_batch`` pools whole batches of files as the
 command line does, from a :class:`BatchRequest`. Names are imported on first use,
 so that ``poolcli --help`` starts without loading NumPy or Pillow.
@@ -30,6 +30,7 @@ __all__ = [
     "output_shape",
     "pool",
     "pool_image",
+    "pyramid",
     "run_batch",
 ]
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .errors import PoolcliError
     from .images import pool_image
     from .pooling import adaptive_pool, output_shape, pool
+    from .pooling.multiscale import pyramid
     from .spec.modes import PoolMode
     from .spec.settings import PoolSettings
 
@@ -47,6 +49,7 @@ __getattr__, __dir__ = lazy_exports(
         "pool": ".pooling",
         "adaptive_pool": ".pooling",
         "output_shape": ".pooling",
+        "pyramid": ".pooling.multiscale",
         "PoolMode": ".spec.modes",
         "PoolSettings": ".spec.settings",
         "PoolcliError": ".errors",

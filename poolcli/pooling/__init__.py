@@ -16,6 +16,8 @@ load NumPy.
 - :mod:`.volumes`: signals (one spatial axis) and volumes (three): the checks, and
   the dispatch to :mod:`.volume_passes` (max, min and sums, a pass per axis) and
   :mod:`.volume_ranked` (median and mode over whole 3-D windows).
+- :mod:`.multiscale`: a pyramid's levels in memory (``poolcli.pyramid``);
+  :mod:`.pyramid` and :mod:`.pyramid_modes`: every level from a stream of bands.
 - :mod:`.numeric`: dtype rules, accumulators and exact integer rounding.
 - :mod:`.threads`: the thread pool and thread counts.
 """

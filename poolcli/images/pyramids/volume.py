@@ -18,13 +18,13 @@ Z stack, pages are depth, or .npy). TIFF pyramids and Deep Zoom are planes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ...errors import OutputError
-from ...pooling import pool
+from ...pooling.multiscale import pyramid
 from ...pooling.numeric import sum_dtype
 from ...spec.modes import PoolMode
 from ...spec.pyramids import Container
@@ -65,22 +65,6 @@ def plan_levels(shape: tuple[int, ...], factors: tuple[int, int, int], job: Pyra
     return count
 
 
-def levels_of(volume: np.ndarray, factors: tuple[int, int, int], count: int,
-              mode: PoolMode, p: float) -> Iterator[np.ndarray]:  # fmt: skip
-    """Levels 0 to ``count - 1`` of ``volume`` (D, H, W[, C]), one at a time."""
-    channel = 3 if volume.ndim == 4 and mode is PoolMode.MODE else None
-    previous = volume
-    yield volume
-    for k in range(1, count):
-        if mode in (PoolMode.MAX, PoolMode.MIN):
-            window, source = factors, previous  # exact from the level before
-        else:
-            window, source = tuple(f**k for f in factors), volume
-        previous = pool(source, kernel=window, stride=window, ceil_mode=True, mode=mode, p=p,
-                        axes=(0, 1, 2), channel_axis=channel)  # fmt: skip
-        yield previous
-
-
 def volume_sizes(path: str, fmt: str | None, job: PyramidJob) -> tuple[tuple, tuple]:
     """The input's (width, height, depth) and every level's, from its header (a dry run)."""
     shape = volume_shape(path, fmt, job.read.layout)
@@ -105,7 +89,15 @@ def build_volume_pyramid(path: str, fmt: str | None, target: str, job: PyramidJo
         level0 = level0.astype(sum_dtype(level0.dtype))  # every level in the sums' dtype
     factors = volume_factors(job)
     count = plan_levels(level0.shape, factors, job)
-    made = levels_of(level0, factors, count, mode, job.settings.p)
+    made = pyramid(
+        level0,
+        count,
+        factors=factors,
+        mode=mode,
+        axes=(0, 1, 2),
+        p=job.settings.p,
+        channel_axis=3 if level0.ndim == 4 and mode is PoolMode.MODE else None,
+    )
     if job.container is Container.OME_ZARR:
         sizes = _write_zarr(target, volume, made, factors, job)
     else:
@@ -122,7 +114,7 @@ def volume_factors(job: PyramidJob) -> tuple[int, int, int]:
     return factors[0], factors[1], factors[2]
 
 
-def _write_zarr(path: str, volume: VolumeInput, made: Iterator[np.ndarray],
+def _write_zarr(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
                 factors: tuple[int, int, int], job: PyramidJob) -> list:  # fmt: skip
     import zarr
 
@@ -150,7 +142,7 @@ def _write_zarr(path: str, volume: VolumeInput, made: Iterator[np.ndarray],
     return sizes
 
 
-def _write_folder(path: str, made: Iterator[np.ndarray], job: PyramidJob) -> list:
+def _write_folder(path: str, made: Sequence[np.ndarray], job: PyramidJob) -> list:
     from ..arrays.volumes import write_volume
 
     kind = (job.options.tile_format or "tif").lower().lstrip(".")
