@@ -438,3 +438,65 @@ def test_a_tiff_pyramid_of_a_geotiff_has_overviews_gdal_places_like_level_0(tmp_
         np.testing.assert_array_equal(dataset.read(1), values)
         half = dataset.read(1, out_shape=(150, 210))  # overview 2, placed by GDAL
     np.testing.assert_array_equal(half, reference_pool(values, 2, mode="max"))
+
+
+def _one_shot(values, level, mode, nodata, min_valid=0.0):
+    return reference_pool(values, 2**level, mode=mode, ceil_mode=True, count_include_pad=False,
+                          nodata=nodata, min_valid=min_valid)  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["avg", "max", "median"])
+def test_a_dem_pyramid_leaves_nodata_out_of_every_overview(tmp_path, mode):
+    values = dem(tmp_path / "dem.tif", shape=(150, 210))
+    out = tmp_path / "pyr.tif"
+    done = run("pyramid", tmp_path / "dem.tif", "-o", out, "-m", mode, "--tile-size", "32")
+    assert done.exit_code == 0, done.output
+    with rasterio.open(out) as dataset:
+        assert dataset.nodata == -9999
+        assert dataset.overviews(1) == [2, 4, 8]
+    for level in (1, 2, 3):
+        with rasterio.open(out, overview_level=level - 1) as overview:
+            got = overview.read(1)
+        expected = _one_shot(values, level, mode, -9999)
+        np.testing.assert_array_equal(got, expected)
+        # a valid window never averages a hole in: every value is a valid elevation
+        assert got[got != -9999].min() > -9999 // 2
+
+
+def test_a_nan_holed_raster_pyramid_into_ome_zarr_keeps_its_nodata(tmp_path):
+    import zarr
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(10, 3, (70, 90)).astype(np.float32)
+    values[holes(values.shape, 4)] = np.nan
+    geotiff(tmp_path / "f.tif", values, float("nan"))
+    out = tmp_path / "f.ome.zarr"
+    done = run("pyramid", tmp_path / "f.tif", "-o", out, "--tile-size", "16", "--min-valid", "0.5")
+    assert done.exit_code == 0, done.output
+    group = zarr.open_group(str(out), mode="r")
+    for level in range(4):
+        array = group[str(level)]
+        assert array.attrs["nodata"] == "NaN"
+        expected = values if level == 0 else _one_shot(values, level, "avg", float("nan"), 0.5)
+        np.testing.assert_allclose(array[...], expected, rtol=1e-6, equal_nan=True)
+
+
+def test_a_pyramid_of_a_png_with_a_nodata_value_given_and_none(tmp_path):
+    rng = np.random.default_rng(5)
+    grey = rng.integers(1, 250, (40, 52), dtype=np.uint8)
+    grey[holes(grey.shape, 6)] = 255
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    out = tmp_path / "g.tif"
+    done = run("pyramid", tmp_path / "g.png", "-o", out, "--nodata", "255", "--tile-size", "16")
+    assert done.exit_code == 0, done.output
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].tags["GDAL_NODATA"].value.strip("\0") == "255"
+        levels = [page.asarray() for page in tif.pages]
+    for level, got in enumerate(levels[1:], start=1):
+        np.testing.assert_array_equal(got, _one_shot(grey, level, "avg", 255))
+    plain = tmp_path / "plain.tif"
+    done = run("pyramid", tmp_path / "g.png", "-o", plain, "--nodata", "none", "--tile-size", "16")
+    assert done.exit_code == 0, done.output
+    with tifffile.TiffFile(plain) as tif:
+        assert "GDAL_NODATA" not in tif.pages[0].tags
+        np.testing.assert_array_equal(tif.pages[1].asarray(), _one_shot(grey, 1, "avg", None))

@@ -18,6 +18,7 @@ import click
 from ..errors import ExitStatus
 from . import options
 from . import pyramid_options as pyr
+from . import raster_options as raster
 from .completion import PATHS
 from .guards import clean_errors, interruptible
 
@@ -49,7 +50,8 @@ sets the side)."""
     help="NAME.ome.zarr, NAME.tif, NAME.ome.tif, NAME.dzi or DIR/ (one file per level); "
     "a folder for several inputs.",
 )  # fmt: skip
-@options.stack(options.mode, options.alpha, options.linear, options.power)
+@options.stack(options.mode, options.alpha, options.linear, options.power, raster.nodata,
+               raster.min_valid)  # fmt: skip
 @options.stack(pyr.levels, pyr.factors, pyr.tile_size, pyr.overlap, pyr.tile_format,
                options.save_option, pyr.container, pyr.label, pyr.image)  # fmt: skip
 @options.stack(options.layout, options.max_pixels, options.memory)
@@ -70,9 +72,10 @@ def pyramid(ctx: click.Context, **params: Any) -> None:
     make one pyramid each in the folder -o, as --container says.
 
     -m avg (the default) weights colour by alpha as 'poolcli pool' does; -m mode
-    for label maps. --label NAME --image IMG.ome.zarr writes a label pyramid into
-    an OME-Zarr image as labels/NAME. -O compression=... for TIFF, -O quality=...
-    for JPEG tiles.
+    for label maps. Nodata (a GeoTIFF's GDAL_NODATA, a Zarr's nodata, or --nodata)
+    counts in no level's windows, as in 'poolcli pool'. --label NAME --image
+    IMG.ome.zarr writes a label pyramid into an OME-Zarr image as labels/NAME.
+    -O compression=... for TIFF, -O quality=... for JPEG tiles.
 
     Outputs are whole or absent; existing ones are refused unless --overwrite or
     --skip-existing. Exit status: 0 all done, 1 some input failed, 2 bad usage.
@@ -114,7 +117,8 @@ def _run(params: dict[str, Any]) -> ExitStatus:
     if params["overwrite"] or params["skip_existing"]:
         existing = Existing.OVERWRITE if params["overwrite"] else Existing.SKIP
     settings = PoolSettings.make(2, mode=params["mode"], alpha=params["alpha"],
-                                 linear=params["linear"], p=params["p"])  # fmt: skip
+                                 linear=params["linear"], p=params["p"], nodata=params["nodata"],
+                                 min_valid=params["min_valid"])  # fmt: skip
     request = PyramidRequest(
         tuple(params["inputs"]), params["output"] or "", settings=settings,
         options=PyramidOptions(

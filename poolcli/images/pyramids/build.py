@@ -12,7 +12,7 @@ rows for level ``k``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -125,9 +125,10 @@ def build_pyramid(
         levels = plan_levels(level0.height, level0.width, job)
         shapes = level_shapes(level0, levels)
         notes = list(level0.notes)
-        maker = level_maker(level0, job.settings, levels, notes)
+        settings = _with_nodata(level0, job.settings, notes)
+        maker = level_maker(level0, settings, levels, notes)
         dtype = _level_dtype(level0, job.settings)
-        sink = _sink(job, target, level0, shapes, dtype, notes)
+        sink = _sink(job, target, level0, shapes, dtype, notes, settings.nodata_value)
         rows = _band_rows(level0, read.memory, job.options.tile_for(job.container))
         try:
             for level, band in level_bands(level0.bands(rows), maker):
@@ -143,6 +144,20 @@ def build_pyramid(
             tuple((s[1], s[0]) for s in shapes), tuple(notes),
             streamed=f"in bands of {rows} rows", extra=getattr(sink, "facts", {}),
         )  # fmt: skip
+
+
+def _with_nodata(level0: LevelInput, settings: PoolSettings, notes: list[str]) -> PoolSettings:
+    """``settings`` with the input's own nodata unless one was given; a TIFF pyramid's
+    level 0 then carries that nodata as its GDAL_NODATA (GDAL's overviews take it)."""
+    from ..georef import pooled_tags
+    from ..requests import resolve_nodata
+
+    settings = resolve_nodata(settings, level0.facts.nodata, notes)
+    nodata = settings.nodata_value
+    if nodata is not None:
+        same = ((1.0, 0.0), (1.0, 0.0))  # level 0 is the input's own grid
+        level0.facts = replace(level0.facts, georef=pooled_tags(level0.facts.georef, same, nodata))
+    return settings
 
 
 def _level_dtype(level0: LevelInput, settings: PoolSettings) -> np.dtype:
@@ -170,6 +185,7 @@ def _sink(
     shapes: list[tuple[int, ...]],
     dtype: np.dtype,
     notes: list[str],
+    nodata: int | float | None,
 ) -> Any:
     container, tile = job.container, job.options.tile_for(job.container)
     if dtype != level0.dtype and container is not Container.OME_ZARR:
@@ -181,7 +197,7 @@ def _sink(
         assert isinstance(target, str)
         return ZarrPyramid(
             target, shapes, dtype, tile=tile, zarr_format=job.zarr_format,
-            pixel_size=level0.pixel_size, unit=level0.unit, name=job.options.label,
+            pixel_size=level0.pixel_size, unit=level0.unit, name=job.options.label, nodata=nodata,
         )  # fmt: skip
     if container in (Container.TIFF, Container.OME_TIFF):
         from .tiff import TiffPyramid

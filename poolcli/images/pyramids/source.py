@@ -188,7 +188,8 @@ def level_settings(settings: PoolSettings, level: int) -> PoolSettings:
     counting = settings.mode in (PoolMode.AVG, PoolMode.RMS)
     return PoolSettings.make(
         1 << level, mode=settings.mode, ceil_mode=True, count_include_pad=not counting,
-        p=settings.p, alpha=settings.alpha, linear=settings.linear,
+        p=settings.p, alpha=settings.alpha, linear=settings.linear, nodata=settings.nodata,
+        min_valid=settings.min_valid,
     )  # fmt: skip
 
 
@@ -200,6 +201,8 @@ def level_maker(
     height, width = level0.height, level0.width
     alpha = record is not None and record.alpha and settings.alpha is AlphaPolicy.PREMULTIPLIED
     linear = settings.linear and record is not None and record.srgb and mode.weighted_by_alpha
+    if settings.nodata_value is not None:  # windows of their valid pixels: from level 0
+        return Direct(height, width, levels, _direct(level0, settings, notes))
     if mode is PoolMode.AVG and not linear:
         if alpha and dtype.kind == "u" and dtype.itemsize <= 2:
             return Cascade(height, width, levels, weighted_mean_reducer(dtype))

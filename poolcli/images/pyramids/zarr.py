@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..streams.writers import ome_attributes, zstd
+from ..streams.writers import ome_attributes, set_nodata, zstd
 from .handoff import Handoff
 
 
@@ -38,6 +38,7 @@ class ZarrPyramid:
         pixel_size: tuple[float, float] = (1.0, 1.0),
         unit: str | None = None,
         name: str | None = None,
+        nodata: int | float | None = None,
     ) -> None:
         import zarr
 
@@ -66,6 +67,8 @@ class ZarrPyramid:
             factor = float(1 << level)
             space = [pixel_size[0] * factor, pixel_size[1] * factor]
             scales.append([1.0, *space] if self.channels else space)
+        for array in self.arrays:
+            set_nodata(array, nodata)
         axes = "cyx" if self.channels else "yx"
         group.attrs.update(ome_attributes(axes, scales, zarr_format, unit=unit, name=name))
         self.group = group

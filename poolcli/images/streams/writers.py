@@ -259,11 +259,11 @@ def create_zarr(
         )
         if layout is not None:  # read back in the same layout (hwc for a colour image)
             array.attrs["layout"] = layout
-        _set_nodata(array, nodata)
+        set_nodata(array, nodata)
         return array
     group = zarr.open_group(path, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     array = group.create_array("0", shape=shape, dtype=dtype, chunks=chunks, compressors=codecs)
-    _set_nodata(array, nodata)
+    set_nodata(array, nodata)
     transforms = transforms or {}
     scale = list(transforms.get("scale") or [1.0] * len(axes))
     translation = transforms.get("translation")
@@ -274,7 +274,8 @@ def create_zarr(
     return array
 
 
-def _set_nodata(array: Any, nodata: int | float | None) -> None:
+def set_nodata(array: Any, nodata: int | float | None) -> None:
+    """Mark a Zarr array's nodata value as poolcli and GDAL read it (``"NaN"`` for NaN)."""
     if nodata is not None:
         array.attrs["nodata"] = "NaN" if nodata != nodata else nodata
 
