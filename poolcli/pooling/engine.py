@@ -18,7 +18,7 @@ from ..spec.modes import PoolMode
 from ..spec.parameters import check_threads, pair, window
 from . import volumes
 from .bands import run
-from .geometry import AxisWindows, adaptive_windows, regular_windows
+from .geometry import adaptive_windows, banded, regular_windows
 from .nodata import check_nodata, pool_valid
 from .reduction import Reduction
 from .volumes import check_kernel_count, spatial_count
@@ -83,8 +83,8 @@ def pool(
         rows tall; ``x`` then holds just the input rows they read
         (:func:`poolcli.pooling.streaming.band_input` says which). The rows equal
         the same rows of the whole result, byte for byte: this is how inputs larger
-        than memory are pooled a band at a time. One or two ``axes`` only: volumes
-        are pooled whole.
+        than memory are pooled a band at a time. With three ``axes`` the rows are
+        depth slices (slabs of a volume).
     nodata : number, optional
         Pixels of this value (``float('nan')``: NaN pixels) count in no window, nor in
         any divisor; a window with none valid (or, with ``min_valid``, fewer than
@@ -140,7 +140,7 @@ def pool(
     height = x.shape[axes[0]] if band is None else band.length
     gh = regular_windows(height, k[0], s[0], pad[0], d[0], ceil_mode, axis=axes[0])
     gw = regular_windows(x.shape[axes[1]], k[1], s[1], pad[1], d[1], ceil_mode, axis=axes[1])
-    gh = _banded(gh, band, x.shape[axes[0]])
+    gh = banded(gh, band, x.shape[axes[0]])
     if nodata is not None:
         value, fraction = check_nodata(nodata, min_valid, x.dtype)
         return pool_valid(x, axes, channel_axis, gh, gw, reduction, threads, value, fraction)
@@ -200,7 +200,7 @@ def adaptive_pool(
     out_w = x.shape[axes[1]] if out_w is None else out_w
     gh = adaptive_windows(height, out_h, axis=axes[0])
     gw = adaptive_windows(x.shape[axes[1]], out_w, axis=axes[1])
-    gh = _banded(gh, band, x.shape[axes[0]])
+    gh = banded(gh, band, x.shape[axes[0]])
     if nodata is not None:  # as in pool()
         value, fraction = check_nodata(nodata, min_valid, x.dtype)
         return pool_valid(x, axes, channel_axis, gh, gw, reduction, threads, value, fraction)
@@ -250,23 +250,6 @@ def _output_size(output_size: object) -> tuple[int | None, int | None]:
         h, w = pair("output_size", sides)
         return (None if output_size[0] is None else h), (None if output_size[1] is None else w)
     return pair("output_size", output_size)
-
-
-def _banded(gh: AxisWindows, band: RowBand | None, rows: int) -> AxisWindows:
-    """The row windows of ``band`` (all of ``gh`` without one), checked against the rows given."""
-    if band is None:
-        return gh
-    if not 0 <= band.start < band.stop <= gh.out:
-        message = f"`band` rows {band.start}:{band.stop} are not within the {gh.out} output rows"
-        raise ParameterError(message, parameter="band", value=band)
-    windows, _ = gh.band(band.start, band.stop)
-    if rows != windows.length:
-        message = (
-            f"`band` rows {band.start}:{band.stop} read {windows.length} input rows, "
-            f"but the array holds {rows}"
-        )
-        raise InputError(message)
-    return windows
 
 
 def _normalise_axes(axes: Sequence[int], ndim: int) -> tuple[int, int]:

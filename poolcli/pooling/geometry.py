@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
+from ..spec.bands import RowBand
 from ..spec.parameters import fitted_length
 
 #: An index along one axis: a slice (regular windows) or an integer array (adaptive).
@@ -201,3 +202,21 @@ def _shift(index: Index, by: int) -> Index:
     if isinstance(index, slice):
         return slice(index.start + by, index.stop + by, index.step)
     return index + by
+
+
+def banded(gh: AxisWindows, band: RowBand | None, rows: int) -> AxisWindows:
+    """The row windows of ``band`` (all of ``gh`` without one), checked against the
+    ``rows`` the array holds."""
+    if band is None:
+        return gh
+    if not 0 <= band.start < band.stop <= gh.out:
+        message = f"`band` rows {band.start}:{band.stop} are not within the {gh.out} output rows"
+        raise ParameterError(message, parameter="band", value=band)
+    windows, _ = gh.band(band.start, band.stop)
+    if rows != windows.length:
+        message = (
+            f"`band` rows {band.start}:{band.stop} read {windows.length} input rows, "
+            f"but the array holds {rows}"
+        )
+        raise InputError(message)
+    return windows

@@ -7,8 +7,8 @@
   result is the same array with the unit axis dropped.
 - Three axes (a volume, depth first): windows placed per axis as in 2-D, then three
   separable passes (:mod:`.volume_passes`) or whole-window ranking
-  (:mod:`.volume_ranked`). Volumes are pooled whole: ``band`` (row bands of inputs
-  larger than memory) and ``nodata`` are refused with a :class:`ParameterError`.
+  (:mod:`.volume_ranked`). ``band`` names depth slices of the output (slabs of a
+  volume larger than memory); ``nodata`` is refused with a :class:`ParameterError`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..errors import InputError, ParameterError
 from ..spec.modes import PoolMode
 from ..spec.parameters import Pair, Sizes, check_threads, sizes, window_of
 from . import numeric, volume_passes, volume_ranked
-from .geometry import AxisWindows, adaptive_windows, regular_windows
+from .geometry import AxisWindows, adaptive_windows, banded, regular_windows
 from .reduction import Reduction
 
 
@@ -74,13 +74,18 @@ def pool(
             min_valid=options["min_valid"], _ignore=options["_ignore"],
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
-    _refuse_for_volumes(options["band"], options["nodata"])
+    _refuse_for_volumes(options["nodata"])
     x, spatial, channel = prepare(x, axes, options["channel_axis"])
-    windows = tuple(
-        regular_windows(x.shape[a], k[i], s[i], pad[i], d[i], options["ceil_mode"], axis=a)
-        for i, a in enumerate(spatial)
-    )
-    return _run(x, spatial, channel, windows, reduction, threads)
+    band = options["band"]
+    lengths = [x.shape[a] for a in spatial]
+    if band is not None:
+        lengths[0] = band.length  # the slices given are the band's: windows of the whole
+    windows = [
+        regular_windows(n, k[i], s[i], pad[i], d[i], options["ceil_mode"], axis=a)
+        for i, (n, a) in enumerate(zip(lengths, spatial, strict=True))
+    ]
+    windows[0] = banded(windows[0], band, x.shape[spatial[0]])
+    return _run(x, spatial, channel, tuple(windows), reduction, threads)
 
 
 def adaptive_pool(
@@ -102,13 +107,18 @@ def adaptive_pool(
             _ignore=options["_ignore"],
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
-    _refuse_for_volumes(options["band"], options["nodata"])
+    _refuse_for_volumes(options["nodata"])
     x, spatial, channel = prepare(x, axes, options["channel_axis"])
-    windows = tuple(
-        adaptive_windows(x.shape[a], x.shape[a] if out is None else out, axis=a)
-        for a, out in zip(spatial, size, strict=True)
-    )
-    return _run(x, spatial, channel, windows, reduction, threads)
+    band = options["band"]
+    lengths = [x.shape[a] for a in spatial]
+    if band is not None:
+        lengths[0] = band.length
+    windows = [
+        adaptive_windows(n, n if out is None else out, axis=a)
+        for n, a, out in zip(lengths, spatial, size, strict=True)
+    ]
+    windows[0] = banded(windows[0], band, x.shape[spatial[0]])
+    return _run(x, spatial, channel, tuple(windows), reduction, threads)
 
 
 def output_shape(
@@ -144,12 +154,7 @@ def _run(
     return volume_ranked.run(x, spatial, channel_axis, (gd, gh, gw), reduction, threads)
 
 
-def _refuse_for_volumes(band: object, nodata: object) -> None:
-    if band is not None:
-        message = (
-            "`band` pools row bands of 1- and 2-axis pools only; pool a volume (3 `axes`) whole"
-        )
-        raise ParameterError(message, parameter="band", value=band)
+def _refuse_for_volumes(nodata: object) -> None:
     if nodata is not None:
         message = (
             "`nodata` works with 1 or 2 spatial `axes`, not with 3; pool a volume without it, "
