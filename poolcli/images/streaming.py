@@ -61,6 +61,12 @@ def convert_streamed(
     Deep images (16-bit RGB, signed 16-bit grey: pixels Pillow has no mode for) come
     this way whatever their size, so that they keep their depth.
     """
+    if settings.depth is not None:  # a volume: in slabs of depth slices, or whole
+        from .streams.slabs import stream_volume
+
+        report = stream_volume(path, input_format, target, settings, write, read, notes)
+        if report is not None:
+            return report
     with _planned(path, input_format, write, read) as planned:
         if planned is None:
             return None
@@ -220,6 +226,8 @@ def plan_split(
     not streamed into Zarr (then it is pooled whole by one worker)."""
     if input_format is None or write.format != "ZARR":
         return None
+    if settings.depth is not None:
+        return None  # a volume: one worker, which streams it in slabs of depth slices
     with _planned(path, input_format, write, read) as planned:
         if planned is None:
             return None

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..spec.bands import RowBand
 from ..spec.settings import PoolSettings
+from ..spec.volumes import FLAT
 from .geometry import AxisWindows, adaptive_windows, regular_windows
 
 #: The default memory budget of one band: the input rows it reads.
@@ -92,6 +93,21 @@ class RowPlan:
         for _ in range(settings.repeat):
             windows.append(regular_windows(height, k, s, p, d, settings.ceil_mode, axis=0))
             height = windows[-1].out
+        return cls(tuple(windows))
+
+    @classmethod
+    def of_depth(cls, settings: PoolSettings, depth: int) -> RowPlan:
+        """The plan along a volume's depth (its rows are depth slices): the depth
+        window of ``settings`` (``size``'s depth, or the depth kept, when adaptive)."""
+        along = settings.depth or FLAT
+        if settings.size is not None:
+            return cls((adaptive_windows(depth, along.size or depth, axis=0),))
+        windows = []
+        for _ in range(settings.repeat):
+            windows.append(regular_windows(depth, along.kernel, along.effective_stride,
+                                           along.padding, along.dilation, settings.ceil_mode,
+                                           axis=0))  # fmt: skip
+            depth = windows[-1].out
         return cls(tuple(windows))
 
     @property

@@ -111,7 +111,7 @@ def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteO
 def _write_zarr(
     path: str, array: np.ndarray, row_axis: int, layout: str, write: WriteOptions
 ) -> None:
-    from ..streams.writers import write_zarr_whole, zarr_format
+    from ..streams.zarr_store import write_zarr_whole, zarr_format
 
     write_zarr_whole(path, array, row_axis, layout, zarr_format=zarr_format(write.save_options))
 

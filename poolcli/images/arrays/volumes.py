@@ -20,6 +20,7 @@ from ...spec.arrays import LAYOUTS, SIGNAL_LAYOUTS, VOLUME_DEFAULT, VOLUME_LAYOU
 from ...spec.modes import PoolMode
 from ...spec.settings import PoolSettings
 from ...spec.volumes import FLAT
+from ..engine_route.passes import passes
 
 if TYPE_CHECKING:
     from typing import Any
@@ -53,14 +54,16 @@ def pool_laid(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     channel = laid.channel_axis if settings.mode is PoolMode.MODE else None
     array = laid.array
     options = _options(laid, settings)
-    for _ in range(settings.repeat):
+    for single in passes(settings):  # each with its band of depth slices, when streamed
+        band = single.bands[0] if single.bands else None
         if "output_size" in options:
             size = options["output_size"]
             array = adaptive_pool(array, size, mode=settings.mode, p=settings.p, axes=laid.axes,
-                                  channel_axis=channel, threads=settings.threads)  # fmt: skip
+                                  channel_axis=channel, threads=settings.threads,
+                                  band=band)  # fmt: skip
         else:
             array = pool(array, **options, mode=settings.mode, axes=laid.axes,
-                         channel_axis=channel)  # fmt: skip
+                         channel_axis=channel, band=band)  # fmt: skip
     return np.ascontiguousarray(array)
 
 
@@ -114,8 +117,6 @@ def write_volume(
     ``-O compression=`` says otherwise; returns the page count."""
     import tifffile
 
-    from ..streams.writers import asked_compression
-
     if laid.layout not in VOLUME_LAYOUTS:
         message = f"a signal ({laid.layout} array) is written as .npy, .npz or Zarr, not {fmt}"
         raise OutputError(message)
@@ -130,15 +131,27 @@ def write_volume(
             message = f"a batch of {array.shape[0]} volumes (ncdhw) is written as .npy or Zarr"
             raise OutputError(message)
         array = np.moveaxis(array[0], 0, -1)
-    channels = array.shape[3] if array.ndim == 4 else 1
     if array.dtype == bool:
         array = array.view(np.uint8)
-    photometric = "rgb" if channels in (3, 4) else "minisblack"
-    axes = "ZYX" if array.ndim == 3 else "ZYXS"
-    compression = asked_compression(save_options, None)
-    if compression == "jpeg" and array.dtype != np.uint8:
-        compression = "zlib"  # JPEG holds 8-bit samples only
-    tifffile.imwrite(target, np.ascontiguousarray(array), photometric=photometric,
-                     planarconfig="contig" if channels > 1 else None, compression=compression,
-                     metadata={"axes": axes})  # fmt: skip
+    options = z_stack_options(array.shape, array.dtype, save_options)
+    tifffile.imwrite(target, np.ascontiguousarray(array), **options)
     return array.shape[0]
+
+
+def z_stack_options(
+    shape: tuple[int, ...], dtype: np.dtype, save_options: Mapping[str, object]
+) -> dict[str, Any]:
+    """tifffile's options for a (D, H, W[, C]) volume written as pages: grey or RGB(A)
+    samples, deflated unless ``-O compression=`` says otherwise (JPEG: 8 bits only)."""
+    from ..streams.writers import asked_compression
+
+    channels = shape[3] if len(shape) == 4 else 1
+    compression = asked_compression(save_options, None)
+    if compression == "jpeg" and np.dtype(dtype) != np.uint8:
+        compression = "zlib"  # JPEG holds 8-bit samples only
+    return dict(
+        photometric="rgb" if channels in (3, 4) else "minisblack",
+        planarconfig="contig" if channels > 1 else None,
+        compression=compression,
+        metadata={"axes": "ZYX" if len(shape) == 3 else "ZYXS"},
+    )

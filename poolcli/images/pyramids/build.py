@@ -23,7 +23,7 @@ from ...spec.limits import check_pixels
 from ...spec.pyramids import Container, PyramidOptions
 from ...spec.settings import PoolSettings
 from ..requests import ReadOptions
-from ..streams import writers
+from ..streams import writers, zarr_store
 from .source import LevelInput, level_maker, opened_input
 
 
@@ -46,7 +46,7 @@ class PyramidJob:
         image = self.options.image
         if image is not None:
             return 3 if os.path.exists(os.path.join(image, "zarr.json")) else 2
-        return writers.zarr_format({"zarr_format": 2, **self.save_options})
+        return zarr_store.zarr_format({"zarr_format": 2, **self.save_options})
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ...pooling.numeric import sum_dtype
 from ...spec.modes import PoolMode
 from ...spec.pyramids import Container
 from ..arrays.layouts import LaidOut
-from ..streams.writers import ome_attributes, zstd
+from ..streams.zarr_store import ome_attributes, zstd
 from .build import PyramidJob, PyramidReport
 from .volume_input import VolumeInput, read_volume, volume_shape
 

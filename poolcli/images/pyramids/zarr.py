@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..streams.writers import ome_attributes, set_nodata, zstd
+from ..streams.zarr_store import ome_attributes, set_nodata, zstd
 from .handoff import Handoff
 
 

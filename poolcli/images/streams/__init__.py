@@ -3,7 +3,10 @@
 - :mod:`.readers`: row sources of .npy (memory-mapped), (Big)TIFF (tifffile, any
   compression imagecodecs decodes, striped or tiled) and Zarr v2/v3 or OME-Zarr
   (zarr-python), with the header facts their outputs keep.
-- :mod:`.writers`: .npy, tiled (Big)TIFF, Zarr and PNG written from bands of rows.
+- :mod:`.writers`: .npy, tiled (Big)TIFF and PNG written from bands of rows;
+  :mod:`.zarr_store`: Zarr and OME-Zarr arrays and their metadata.
+- :mod:`.output`: which writer a streamed pooling's bands go to; :mod:`.slabs`:
+  volumes pooled in slabs of depth slices.
 """
 
 import logging

@@ -24,7 +24,7 @@ from ..formats import record_of
 from ..georef import pooled_tags
 from ..modes import array_mode, image_mode
 from ..requests import ReadOptions, WriteOptions
-from . import writers
+from . import writers, zarr_store
 from .readers import Facts
 
 Compute = Callable[[np.ndarray, PoolSettings], np.ndarray]
@@ -118,17 +118,17 @@ class Output:
         layout, its pixel sizes scaled by ``placement``."""
         axes = self.facts.axes if self.facts.format == "ZARR" else None
         layout = self.layout if self.kind == "array" else ("hwc" if len(shape) == 3 else "hw")
-        version = writers.zarr_format(self.save_options)
+        version = zarr_store.zarr_format(self.save_options)
         transforms = None
         if axes is not None:
             transforms = _placed(self.facts.extra.get("transforms"), axes, placement)
-        return writers.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version,
+        return zarr_store.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version,
                                    transforms=transforms, nodata=nodata)  # fmt: skip
 
     def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
         """Write ``bands`` into ``array`` from output row ``start``, a chunk row at a time."""
         for band in writers.regroup(bands, writers.TILE, axis=self.row_axis):
-            writers.write_zarr_rows(array, self.row_axis, start, band)
+            zarr_store.write_zarr_rows(array, self.row_axis, start, band)
             start += band.shape[self.row_axis]
 
     def write(

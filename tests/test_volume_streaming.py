@@ -1,0 +1,124 @@
+"""Volumes larger than ``--memory``: .npy and Zarr volumes pooled in slabs of depth
+slices into .npy, Zarr and multi-page TIFF, byte-equal to the whole volume's result,
+read back by NumPy, zarr and tifffile; peak memory far below the volume's size."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from processes import peak_rss
+from reference_nd import reference_pool_nd
+
+import poolcli
+from poolcli.cli import cli
+
+TINY = ("--memory", "8K")  # slabs of a slice or two of these volumes
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, ["pool", *map(str, args)], catch_exceptions=False)
+
+
+def read(path) -> np.ndarray:
+    name = str(path)
+    if name.endswith(".npy"):
+        return np.load(name)
+    if name.endswith(".zarr"):
+        return np.asarray(zarr.open(name, mode="r")[...])
+    return tifffile.imread(name)
+
+
+SLOW = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=SLOW)
+@given(data=st.data())
+def test_slabs_equal_the_whole_volume(tmp_path, data):
+    depth = data.draw(st.integers(2, 14))
+    channels = data.draw(st.sampled_from([(), (3,)]))
+    x = np.random.default_rng(data.draw(st.integers(0, 99))).integers(
+        0, 4, (depth, 40, 50, *channels)).astype(np.uint16)  # fmt: skip
+    np.save(tmp_path / "v.npy", x)
+    mode = data.draw(st.sampled_from(["avg", "max", "median", "mode", "sum"]))
+    k, s = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    args = ["-k", f"2x2x{k}", "-s", f"2x2x{s}", "-m", mode, "--layout",
+            "dhwc" if channels else "dhw"]  # fmt: skip
+    if data.draw(st.booleans()):
+        args += ["--ceil-mode"]
+    if data.draw(st.booleans()) and k == s:
+        args += ["--repeat", "2"]
+    out = data.draw(st.sampled_from(["o.npy", "o.zarr", "o.tif"]))
+    if out == "o.tif" and mode == "sum":
+        out = "o.npy"  # 64-bit sums: TIFF holds them, but keep the pages small
+    whole = run(tmp_path / "v.npy", *args, "-o", tmp_path / f"w_{out}", "--overwrite")
+    if whole.exit_code != 0:
+        assert "larger than" in whole.output  # no window fits this depth
+        return
+    slabbed = run(tmp_path / "v.npy", *args, *TINY, "-o", tmp_path / f"s_{out}", "--overwrite",
+                  "--json")  # fmt: skip
+    assert slabbed.exit_code == 0, slabbed.output
+    assert json.loads(slabbed.stdout)["streamed"] is True
+    expected, got = read(tmp_path / f"w_{out}"), read(tmp_path / f"s_{out}")
+    assert got.dtype == expected.dtype
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_a_zarr_volume_in_slabs_against_the_loop_reference(tmp_path):
+    x = np.random.default_rng(1).integers(0, 255, (13, 30, 26)).astype(np.uint8)
+    source = tmp_path / "v.zarr"
+    store = zarr.create_array(str(source), shape=x.shape, dtype=x.dtype, chunks=(4, 16, 16))
+    store[...] = x
+    out = tmp_path / "o.zarr"
+    done = run(source, "-k", "3x3x3", "-s", "2", "-p", "1", "-m", "avg", *TINY, "-o", out, "-v")
+    assert done.exit_code == 0, done.output
+    assert "streamed in slabs of" in done.stderr
+    expected = reference_pool_nd(x, 3, 2, 1, mode="avg", axes=(0, 1, 2))
+    np.testing.assert_array_equal(read(out), expected)
+    assert zarr.open(str(out), mode="r").chunks[0] <= 7  # chunks of a few slices
+
+
+def test_a_tiff_z_stack_written_from_slabs_reads_as_pages(tmp_path):
+    x = np.random.default_rng(2).integers(0, 255, (9, 64, 48, 3)).astype(np.uint8)  # RGB voxels
+    np.save(tmp_path / "v.npy", x)
+    out = tmp_path / "o.tif"
+    done = run(tmp_path / "v.npy", "--layout", "dhwc", "-k", "2x2x3", "-m", "max", *TINY,
+               "-o", out, "-O", "compression=tiff_lzw")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with tifffile.TiffFile(out) as tif:
+        assert len(tif.pages) == 3
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.RGB
+        assert tif.pages[0].compression == tifffile.COMPRESSION.LZW
+        pages = tif.series[0].asarray()
+    expected = poolcli.pool(x, (3, 2, 2), mode="max", axes=(0, 1, 2))
+    np.testing.assert_array_equal(pages, expected)
+
+
+def test_channels_first_volumes_are_pooled_whole(tmp_path):
+    x = np.random.default_rng(3).integers(0, 9, (2, 6, 20, 20)).astype(np.uint8)  # cdhw
+    np.save(tmp_path / "v.npy", x)
+    done = run(tmp_path / "v.npy", "-k", "2x2x2", *TINY, "-o", tmp_path / "o.npy", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["streamed"] is False
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "o.npy"), poolcli.pool(x, 2, axes=(1, 2, 3), mode="avg")
+    )
+
+
+@pytest.mark.slow
+def test_a_volume_twice_the_budget_streams_in_bounded_memory(tmp_path):
+    x = np.zeros((64, 512, 512), np.float64)  # 128 MB
+    x[::3, ::5, ::7] = 1.0
+    np.save(tmp_path / "big.npy", x)
+    del x
+    args = ("-k", "2x2x2", "-m", "avg")
+    streamed = peak_rss(tmp_path / "big.npy", *args, "-o", tmp_path / "a.npy", "--memory", "16M")
+    whole = peak_rss(tmp_path / "big.npy", *args, "-o", tmp_path / "b.npy", "--memory", "1G")
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+    assert whole - streamed > 100 << 20, (whole, streamed)
