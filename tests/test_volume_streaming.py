@@ -122,3 +122,34 @@ def test_a_volume_twice_the_budget_streams_in_bounded_memory(tmp_path):
     whole = peak_rss(tmp_path / "big.npy", *args, "-o", tmp_path / "b.npy", "--memory", "1G")
     assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
     assert whole - streamed > 100 << 20, (whole, streamed)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ome-zarr-py's own
+@pytest.mark.parametrize("memory", ["1G", "8K"])  # whole, and in slabs
+def test_an_ome_zarr_volume_stays_ome_zarr_with_its_voxel_sizes_scaled(tmp_path, memory):
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Multiscales, Reader
+
+    x = np.random.default_rng(4).integers(0, 255, (10, 24, 30)).astype(np.uint8)
+    source = tmp_path / "v.ome.zarr"  # NGFF 0.4: 2 µm between slices, 0.5 µm pixels
+    root = zarr.open_group(str(source), mode="w", zarr_format=2)
+    root.create_array("0", data=x, chunks=(4, 16, 16))
+    axes = [{"name": a, "type": "space", "unit": "micrometer"} for a in "zyx"]
+    placed = [{"type": "scale", "scale": [2.0, 0.5, 0.5]}]
+    root.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
+        {"path": "0", "coordinateTransformations": placed}]}]  # fmt: skip
+    info = CliRunner().invoke(cli, ["info", str(source)])
+    assert "size: 30x24" in info.stdout  # a slice's width x height
+    out = tmp_path / "o.ome.zarr"
+    done = run(source, "-k", "2x2x2", "-m", "max", "--memory", memory, "-o", out, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["streamed"] is (memory == "8K")
+    (node,) = [n for n in Reader(parse_url(str(out)))() if n.specs]
+    assert any(isinstance(spec, Multiscales) for spec in node.specs)
+    assert [a["name"] for a in node.metadata["axes"]] == ["z", "y", "x"]
+    (placed,) = node.metadata["coordinateTransformations"]
+    assert placed[0] == {"type": "scale", "scale": [4.0, 1.0, 1.0]}
+    # each voxel's centre is its window's: half a voxel of the input in
+    assert placed[1] == {"type": "translation", "translation": [1.0, 0.25, 0.25]}
+    expected = poolcli.pool(x, 2, mode="max", axes=(0, 1, 2))
+    np.testing.assert_array_equal(np.asarray(node.data[0]), expected)

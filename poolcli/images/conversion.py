@@ -175,14 +175,13 @@ def describe(
     from .streams.storage import raster, storage
 
     if streamable == "ZARR":
-        from .arrays.layouts import pick_layout
+        from .arrays.layouts import pick_layout, plane_size
 
         opened = open_rows(source, "ZARR", read.layout)
         assert opened is not None
         rows, facts = opened
         layout = read.layout or facts.extra.get("layout") or pick_layout(rows.shape, None)
-        axis = rows.row_axis
-        size = (rows.shape[axis + 1], rows.shape[axis])
+        size = plane_size(rows.shape, layout)  # a volume's slices (its rows are depth)
         plane = Plane("", str(rows.dtype), size, rows.shape, layout)
         description = Description("ZARR", [plane], Metadata(), is_array=True)
     else:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import LimitError
 from ..pooling.streaming import RowPlan, split, stream
+from ..spec.arrays import VOLUME_LAYOUTS
 from ..spec.bands import RowBand
 from ..spec.limits import check_pixels, over_limit
 from ..spec.settings import PoolSettings
@@ -197,12 +198,17 @@ def _whole_zarr(
     layout = named or pick_layout(source.shape, None)
     _check_size(source.shape, layout, read.max_pixels, "")
     laid = LaidOut(source.rows(0, source.shape[source.row_axis]), layout, defaulted=not named)
-    if out is None or write.format != "ZARR" or settings.depth or not is_plane_layout(layout):
+    # an OME-Zarr volume stays one, its voxel sizes scaled (as an image's pixel sizes)
+    ome_volume = layout in VOLUME_LAYOUTS and facts.axes is not None and "z" in facts.axes
+    plane = is_plane_layout(layout) and settings.depth is None
+    if out is None or write.format != "ZARR" or not (plane or ome_volume):
         return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
     pooled = cast(_pool_laid_out(laid, settings), write.dtype)
     placement = settings.placement(*laid.size)
+    if ome_volume:
+        placement = settings.volume_placement(*laid.extent)
     out.write(target, pooled.shape, pooled.dtype, [pooled], placement, settings.nodata_value)
-    return Report("ZARR", laid.size, laid.with_array(pooled).size, 1, ())
+    return Report("ZARR", laid.extent, laid.with_array(pooled).extent, 1, ())
 
 
 @dataclass(frozen=True)

@@ -281,16 +281,32 @@ class PoolSettings:
         out_w, out_h = self.output_size(width, height)
         if self.size is not None:
             return (width / out_w, 0.0), (height / out_h, 0.0)
-        axes = []
-        for axis in (1, 0):
-            k, s = self.kernel[axis], self.effective_stride[axis]
-            scale, offset = 1.0, 0.0
-            for _ in range(self.repeat):
-                step, shift = _placement(k, s, self.padding[axis], self.dilation[axis])
-                offset += scale * shift  # u = scale * (step * v + shift) + offset
-                scale *= step
-            axes.append((scale, offset))
-        return axes[0], axes[1]
+        stride = self.effective_stride
+        x, y = (
+            self._composed(self.kernel[a], stride[a], self.padding[a], self.dilation[a])
+            for a in (1, 0)
+        )
+        return x, y
+
+    def volume_placement(self, width: int, height: int, depth: int) -> tuple:
+        """:meth:`placement` along x and y, then along a volume's depth (z)."""
+        return (*self.placement(width, height), self.depth_placement(depth))
+
+    def depth_placement(self, depth: int) -> tuple[float, float]:
+        """(scale, offset) along a volume's depth, as :meth:`placement` along x and y."""
+        along = self.depth or FLAT
+        if self.size is not None:
+            return depth / (along.size or depth), 0.0
+        return self._composed(along.kernel, along.effective_stride, along.padding, along.dilation)
+
+    def _composed(self, k: int, s: int, p: int, d: int) -> tuple[float, float]:
+        """(scale, offset) of ``repeat`` passes of one axis's window."""
+        scale, offset = 1.0, 0.0
+        for _ in range(self.repeat):
+            step, shift = _placement(k, s, p, d)
+            offset += scale * shift  # u = scale * (step * v + shift) + offset
+            scale *= step
+        return scale, offset
 
 
 def check_nodata_setting(nodata: object, min_valid: object) -> None:

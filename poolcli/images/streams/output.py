@@ -28,8 +28,9 @@ from . import writers, zarr_store
 from .readers import Facts
 
 Compute = Callable[[np.ndarray, PoolSettings], np.ndarray]
-#: ((scale, offset) along x, along y): see :meth:`PoolSettings.placement`.
-Placement = tuple[tuple[float, float], tuple[float, float]]
+#: ((scale, offset) along x, along y[, along z]): see :meth:`PoolSettings.placement`
+#: (and ``depth_placement`` for a volume's z).
+Placement = tuple[tuple[float, float], ...]
 
 
 class Output:
@@ -121,7 +122,7 @@ class Output:
         version = zarr_store.zarr_format(self.save_options)
         transforms = None
         if axes is not None:
-            transforms = _placed(self.facts.extra.get("transforms"), axes, placement)
+            transforms = placed_transforms(self.facts.extra.get("transforms"), axes, placement)
         return zarr_store.create_zarr(path, shape, dtype, self.row_axis, axes, layout, version,
                                    transforms=transforms, nodata=nodata)  # fmt: skip
 
@@ -144,7 +145,7 @@ class Output:
         and ``nodata`` say where the pixels lie and what marks no data (GeoTIFF tags,
         DPI, OME pixel sizes)."""
         facts = self.facts
-        (scale_x, _), (scale_y, _) = placement
+        (scale_x, _), (scale_y, _) = placement[:2]
         dpi = None if facts.dpi is None else (facts.dpi[0] / scale_x, facts.dpi[1] / scale_y)
         row_axis = 0 if self.kind == "image" else _layout_row_axis(self.layout)
         if self.format == "ZARR":
@@ -166,7 +167,7 @@ class Output:
         )
         kept = facts.compression if facts.format == "TIFF" else None
         compression = writers.asked_compression(self.save_options, kept)
-        georef = pooled_tags(facts.georef, placement, nodata)
+        georef = pooled_tags(facts.georef, (placement[0], placement[1]), nodata)
         writers.write_tiff(
             target,
             shape,
@@ -182,13 +183,15 @@ class Output:
         )
 
 
-def _placed(transforms: dict[str, Any] | None, axes: str, placement: Placement) -> dict[str, Any]:
-    """OME ``transforms`` of the output: y and x scaled by the stride, translated so
-    that each pixel centre (OME's coordinates) is its window's centre."""
+def placed_transforms(
+    transforms: dict[str, Any] | None, axes: str, placement: Placement
+) -> dict[str, Any]:
+    """OME ``transforms`` of the output: x, y (and a volume's z) scaled by the stride,
+    translated so that each pixel centre (OME's coordinates) is its window's centre."""
     transforms = transforms or {}
     scale = list(transforms.get("scale") or [1.0] * len(axes))
     translation = list(transforms.get("translation") or [0.0] * len(axes))
-    for name, (step, offset) in zip("xy", placement, strict=True):
+    for name, (step, offset) in zip("xyz", placement, strict=False):
         if name in axes:
             i = axes.index(name)
             translation[i] += scale[i] * (offset + step / 2 - 0.5)
@@ -201,17 +204,17 @@ def _scaled_sizes(sizes: dict[str, Any] | None, placement: Placement) -> dict[st
     if sizes is None:
         return None
     scaled = dict(sizes)
-    for name, (step, _) in zip("XY", placement, strict=True):
+    for name, (step, _) in zip("XY", placement[:2], strict=True):
         if f"PhysicalSize{name}" in scaled:
             scaled[f"PhysicalSize{name}"] = float(scaled[f"PhysicalSize{name}"]) * step
     return scaled
 
 
 def _layout_row_axis(layout: str | None) -> int:
-    from ...spec.arrays import LAYOUTS
+    from ...spec.arrays import ALL_LAYOUTS
 
     assert layout is not None
-    return LAYOUTS[layout][0][0]
+    return ALL_LAYOUTS[layout][0][0]
 
 
 def _channels_last(band: np.ndarray, layout: str | None) -> np.ndarray:

@@ -28,7 +28,8 @@ from ..arrays.route import cast
 from ..arrays.volumes import pool_laid, z_stack_options
 from ..requests import ReadOptions, Report, WriteOptions
 from . import writers, zarr_store
-from .readers import open_rows
+from .output import placed_transforms
+from .readers import Facts, open_rows
 
 #: Layouts whose depth is the outermost axis: slabs are contiguous reads.
 _SLABBED = ("dhw", "dhwc")
@@ -55,7 +56,7 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
         if math.prod(shape) * dtype.itemsize <= read.memory // 2:
             return None
         _check_size(shape, layout, read.max_pixels, "")
-        slabs = _Slabs(source, layout, settings, write, read)
+        slabs = _Slabs(source, facts, layout, settings, write, read)
         if write.format == "NPY":
             assert not isinstance(target, str)
             writers.write_npy(target, slabs.shape, slabs.dtype, slabs.bands(), 0)
@@ -83,9 +84,10 @@ def _layout(path: str, input_format: str, read: ReadOptions) -> str | None:
 class _Slabs:
     """One volume pooled slab by slab: its depth plan, slab height, output shape, dtype."""
 
-    def __init__(self, source: Any, layout: str, settings: PoolSettings, write: WriteOptions,
-                 read: ReadOptions) -> None:  # fmt: skip
+    def __init__(self, source: Any, facts: Facts, layout: str, settings: PoolSettings,
+                 write: WriteOptions, read: ReadOptions) -> None:  # fmt: skip
         self.source, self.layout, self.settings, self.write = source, layout, settings, write
+        self.facts = facts
         depth, height, width = source.shape[:3]
         self.in_size = (width, height, depth)
         self.out_size = settings.planned_volume(width, height, depth)  # worded errors first
@@ -110,9 +112,14 @@ class _Slabs:
     def write_zarr(self, path: str) -> None:
         chunks = (self.chunk_depth, *(min(writers.TILE, n) for n in self.shape[1:3]),
                   *self.shape[3:])  # fmt: skip
+        axes = self.facts.axes if self.facts.format == "ZARR" else None
+        transforms = None
+        if axes is not None:  # an OME-Zarr volume stays one, its voxel sizes scaled
+            placement = self.settings.volume_placement(*self.in_size)
+            transforms = placed_transforms(self.facts.extra.get("transforms"), axes, placement)
         array = zarr_store.create_zarr(
-            path, self.shape, self.dtype, 0, layout=self.layout, chunks=chunks,
-            zarr_format=zarr_store.zarr_format(self.write.save_options),
+            path, self.shape, self.dtype, 0, axes, self.layout, chunks=chunks,
+            zarr_format=zarr_store.zarr_format(self.write.save_options), transforms=transforms,
         )  # fmt: skip
         start = 0
         for band in writers.regroup(self.bands(), self.chunk_depth, axis=0):
