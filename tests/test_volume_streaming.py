@@ -153,3 +153,37 @@ def test_an_ome_zarr_volume_stays_ome_zarr_with_its_voxel_sizes_scaled(tmp_path,
     assert placed[1] == {"type": "translation", "translation": [1.0, 0.25, 0.25]}
     expected = poolcli.pool(x, 2, mode="max", axes=(0, 1, 2))
     np.testing.assert_array_equal(np.asarray(node.data[0]), expected)
+
+
+def _stacks(tmp_path):
+    rng = np.random.default_rng(6)
+    grey = rng.integers(0, 255, (12, 40, 56), dtype=np.uint8)
+    rgb = rng.integers(0, 255, (12, 40, 56, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "plain.tif", grey, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "imagej.tif", grey, imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(tmp_path / "ome.tif", grey, ome=True, metadata={"axes": "ZYX"},
+                     compression="zlib", tile=(16, 16))  # fmt: skip
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    return {"plain.tif": grey, "imagej.tif": grey, "ome.tif": grey, "rgb.tif": rgb}
+
+
+@pytest.mark.parametrize("name", ["plain.tif", "imagej.tif", "ome.tif", "rgb.tif"])
+def test_tiff_z_stacks_stream_page_by_page(tmp_path, name):
+    x = _stacks(tmp_path)[name]
+    out = tmp_path / "out.npy"
+    done = run(tmp_path / name, "-k", "2x2x3", "-m", "median", *TINY, "-o", out, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["streamed"] is True
+    expected = poolcli.pool(x, (3, 2, 2), mode="median", axes=(0, 1, 2))
+    np.testing.assert_array_equal(np.load(out), expected)
+
+
+def test_a_hyperstack_of_channel_pages_is_read_whole(tmp_path):
+    x = np.random.default_rng(7).integers(0, 255, (6, 2, 32, 40), dtype=np.uint8)  # ZCYX
+    tifffile.imwrite(tmp_path / "zc.tif", x, imagej=True, metadata={"axes": "ZCYX"})
+    out = tmp_path / "out.npy"
+    done = run(tmp_path / "zc.tif", "-k", "2x2x2", "-m", "max", *TINY, "-o", out, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["streamed"] is False
+    channels_last = np.moveaxis(x, 1, -1)
+    np.testing.assert_array_equal(np.load(out), poolcli.pool(channels_last, 2, axes=(0, 1, 2)))

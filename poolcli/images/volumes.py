@@ -1,10 +1,12 @@
-"""TIFF Z stacks as volumes: every page read into one array, written back as pages.
+"""TIFF Z stacks as volumes: pages read as depth slices, written back as pages.
 
 With a ``WxHxD`` kernel a multi-page TIFF (an ImageJ hyperstack, an OME-TIFF Z
-stack, or plain pages) is a volume: the pages are depth. It is read whole with
-tifffile into a ``dhw`` (or ``dhwc``) array, pooled by the array route, and written
-as a multi-page TIFF (tifffile's shaped series: pages are depth again), or as
-.npy/.npz/Zarr. Volumes are pooled in memory, never streamed in bands.
+stack, or plain pages) is a volume: the pages are depth. It is read with tifffile
+into a ``dhw`` (or ``dhwc``) array, pooled by the array route, and written as a
+multi-page TIFF (tifffile's shaped series: pages are depth again), or as
+.npy/.npz/Zarr. A stack larger than half of the memory budget whose pages are one
+slice each is read a few pages at a time (:class:`TiffStack`, :mod:`.streams.slabs`);
+others are read whole.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def convert_tiff_volume(
 ) -> Report:
     """Pool the TIFF at ``path`` as a volume (its pages are depth) into ``target``."""
     from .arrays.route import convert_arrays  # NumPy and the engine load here
+    from .streams.slabs import stream_volume
 
+    report = stream_volume(path, "TIFF", target, settings, write, read, notes)
+    if report is not None:  # larger than half of the budget: in slabs of pages
+        return report
     laid = read_tiff_volume(path, read.max_pixels)
     return convert_arrays({"": laid}, "TIFF", target, settings, write, notes)
 
@@ -96,6 +102,59 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
     if not plan.others:
         data = data[None]  # one page: a volume one slice deep
     return LaidOut(np.ascontiguousarray(data), plan.layout)
+
+
+class TiffStack:
+    """A TIFF Z stack whose pages are its depth slices, as a row source along depth
+    (:mod:`poolcli.pooling.streaming`): ``rows(start, stop)`` decodes those pages only."""
+
+    row_axis = 0
+    chunk_rows = 1
+
+    def __init__(self, tif: Any, pages: list[Any], shape: tuple[int, ...], layout: str) -> None:
+        self._tif, self._pages, self.shape, self.layout = tif, pages, shape, layout
+        self.dtype = np.dtype(pages[0].dtype).newbyteorder("=")
+
+    @classmethod
+    def open(cls, path: str) -> TiffStack | None:
+        """The stack at ``path``, or None when its pages are not one slice each (an
+        ImageJ hyperstack of channel pages, a time series: read whole)."""
+        import tifffile
+
+        try:
+            tif = tifffile.TiffFile(path)
+        except (tifffile.TiffFileError, ValueError, OSError):
+            return None
+        try:
+            series = tif.series[0]
+            plan = _Plan.of(series.axes, tuple(series.shape))
+            pages = list(series.pages)
+            slice_shape = plan.plane[1:] if plan.others else plan.plane
+            depth = plan.plane[0] if plan.others else 1
+            whole = plan.order[-1] == "C" or len(pages) != depth
+            if whole or any(p is None or tuple(p.shape) != slice_shape for p in pages):
+                tif.close()
+                return None
+        except (InputError, tifffile.TiffFileError, ValueError, AttributeError):
+            tif.close()
+            return None
+        return cls(tif, pages, (depth, *slice_shape), plan.layout)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        try:
+            return np.stack([np.asarray(p.asarray(), self.dtype) for p in self._pages[start:stop]])
+        except (ValueError, OSError, RuntimeError) as error:
+            message = f"cannot decode pages {start}:{stop}: {error}"
+            raise InputError(message) from None
+
+    def close(self) -> None:
+        self._tif.close()
+
+    def __enter__(self) -> TiffStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def tiff_volume_shape(path: str) -> tuple[int, ...]:

@@ -42,15 +42,12 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
                   notes: list[str]) -> Report | None:  # fmt: skip
     """Pool the volume at ``path`` into ``target`` in slabs; None when it is better
     pooled whole (small, a layout with depth inside, an output that does not stream)."""
-    if input_format not in ("NPY", "ZARR") or write.format not in ("NPY", "ZARR", "TIFF"):
+    if input_format not in ("NPY", "ZARR", "TIFF") or write.format not in ("NPY", "ZARR", "TIFF"):
         return None
-    layout = _layout(path, input_format, read)
-    if layout not in _SLABBED:
-        return None
-    opened = open_rows(path, input_format, layout)
+    opened = _opened(path, input_format, read)
     if opened is None:
         return None
-    source, facts = opened
+    source, facts, layout = opened
     with source:
         shape, dtype = tuple(source.shape), np.dtype(source.dtype)
         if math.prod(shape) * dtype.itemsize <= read.memory // 2:
@@ -69,16 +66,26 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
         return slabs.report(facts.format, notes)
 
 
-def _layout(path: str, input_format: str, read: ReadOptions) -> str | None:
-    """The layout the volume is read in: asked, stored, or the default for its dims."""
-    if read.layout is not None:
-        return read.layout
-    opened = open_rows(path, input_format, None)
-    if opened is None:
+def _opened(path: str, input_format: str, read: ReadOptions) -> tuple[Any, Facts, str] | None:
+    """The volume's row source along depth, its facts and layout; None when its
+    depth is not the outermost axis (or a TIFF's pages are not one slice each)."""
+    if input_format == "TIFF":
+        from ..volumes import TiffStack
+
+        stack = TiffStack.open(path)
+        return None if stack is None else (stack, Facts("TIFF", "array"), stack.layout)
+    layout = read.layout
+    if layout is None:
+        opened = open_rows(path, input_format, None)
+        if opened is None:
+            return None
+        source, facts = opened
+        with source:
+            layout = facts.extra.get("layout") or VOLUME_DEFAULT.get(len(source.shape))
+    if layout not in _SLABBED:
         return None
-    source, facts = opened
-    with source:
-        return facts.extra.get("layout") or VOLUME_DEFAULT.get(len(source.shape))
+    opened = open_rows(path, input_format, layout)
+    return None if opened is None else (*opened, layout)
 
 
 class _Slabs:
