@@ -6,7 +6,8 @@
 - :mod:`.writers`: .npy, tiled (Big)TIFF and PNG written from bands of rows;
   :mod:`.zarr_store`: Zarr and OME-Zarr arrays and their metadata.
 - :mod:`.output`: which writer a streamed pooling's bands go to; :mod:`.slabs`:
-  volumes pooled in slabs of depth slices.
+  volumes pooled in slabs of depth slices; :mod:`.tiff_stack`: TIFF Z stacks' axes
+  and pages.
 """
 
 import logging

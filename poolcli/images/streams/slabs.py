@@ -30,6 +30,7 @@ from ..requests import ReadOptions, Report, WriteOptions
 from . import writers, zarr_store
 from .output import placed_transforms
 from .readers import Facts, open_rows
+from .tiff_stack import TiffStack
 
 #: Layouts whose depth is the outermost axis: slabs are contiguous reads.
 _SLABBED = ("dhw", "dhwc")
@@ -70,8 +71,6 @@ def _opened(path: str, input_format: str, read: ReadOptions) -> tuple[Any, Facts
     """The volume's row source along depth, its facts and layout; None when its
     depth is not the outermost axis (or a TIFF's pages are not one slice each)."""
     if input_format == "TIFF":
-        from ..volumes import TiffStack
-
         stack = TiffStack.open(path)
         return None if stack is None else (stack, Facts("TIFF", "array"), stack.layout)
     layout = read.layout
