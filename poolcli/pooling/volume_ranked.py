@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..spec.modes import PoolMode
-from . import ranked
+from . import ranked, volume_modes
 from .geometry import AxisWindows, Tap, regular_windows
 from .reduction import Reduction
 from .threads import share, thread_count
@@ -143,6 +143,9 @@ def _rank(
     pixels = channel is not None and mode is PoolMode.MODE
     whole = all(_full(g, tap) for g in (gh, gw) for tap in g.taps)
     if whole and not pixels and reduction.ignore is None and y.dtype.kind in "biu":
+        if mode is PoolMode.MODE and volume_modes.applies(y, gh, gw):
+            volume_modes.pair_mode(y, gh, gw, target, hint)
+            return
         _uniform_first(y, gh, gw, target, mode, hint)
         return
     # values to ignore (the image layer's invisible pixels) never come with volumes

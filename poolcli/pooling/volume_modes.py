@@ -1,0 +1,223 @@
+"""Mode of integer windows of 2x2 rows and columns (2x2x2 label volumes), in chunks.
+
+:mod:`.volume_ranked` stacks a 3-D window's depth slices along the height axis, so
+a 2x2x2 window is two pairs of adjacent rows (one pair per depth tap) by one pair of
+adjacent columns. A column pair is one word of twice the width, and a row pair two
+words one row apart, so:
+
+- a window holds one value when its first word's halves are equal, the word below
+  equals it, and each other depth tap's row pair equals the first's (compared as
+  one run of words): a few passes over contiguous words settle most windows of a
+  label volume, and a settled window's value is its first word's low half, cast out;
+- the other windows' voxels are gathered (one ``take`` per voxel of the window) until
+  there are enough to vote on at once, sorted by a sorting network, and their mode
+  read off the sorted values through a table: the equalities of neighbours
+  (``s[j] == s[j+1]``) make a bit pattern, and the pattern alone says where the
+  first longest run starts (ties go to the smallest value, the first run among
+  equals, as in :func:`.ranked.mode`).
+
+Measured on 512^3 uint32 labels (one thread): the uniform test reads the volume at
+about 8 GB/s (65 ms; the old per-slice test took 166 ms), and a vote costs about
+70 us in NumPy calls plus 11 ns a window, against 45 ns a window for counting the
+extremes and sorting the rest (:func:`.volume_ranked._small_mode`).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import numpy as np
+
+from . import ranked
+from .geometry import AxisWindows
+
+#: Windows per chunk: the chunk's words and masks stay in a core's cache (measured:
+#: 2**15 windows, 1 MB of uint32 voxels, ran fastest; 2**17 was 1.5x slower).
+_CHUNK_WINDOWS = 1 << 15
+#: Mixed windows voted on at once (the vote's calls cost as much as 6000 windows).
+_VOTE_WINDOWS = 1 << 14
+#: At most this many depth taps: the table has 2**(4 * taps - 1) entries.
+_MAX_DEPTH_TAPS = 4
+
+
+def applies(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> bool:
+    """True for windows this route takes: ``y`` (outputs, rows, columns) of integers
+    up to 32 bits in C order, windows of whole pairs of adjacent rows (see
+    :func:`row_pairs`) by adjacent column pairs."""
+    return (
+        y.ndim == 3
+        and y.dtype.kind in "biu"
+        and y.dtype.itemsize <= 4
+        and y.flags.c_contiguous
+        and np.little_endian
+        and gw.adjacent_pairs
+        and row_pairs(gh) is not None
+    )
+
+
+def row_pairs(gh: AxisWindows) -> list[int] | None:
+    """The first row of each pair of row taps when ``gh``'s taps are pairs of
+    adjacent rows at stride 2 (rows ``p + 2i`` and ``p + 2i + 1`` for output ``i``),
+    each covering every output; else None."""
+    taps = gh.taps
+    if len(taps) % 2 or len(taps) > 2 * _MAX_DEPTH_TAPS:
+        return None
+    firsts = []
+    for upper, lower in zip(taps[0::2], taps[1::2], strict=True):
+        a, b = upper.src, lower.src
+        if not (isinstance(a, slice) and isinstance(b, slice)):
+            return None
+        if not (gh.covers_all(upper) and gh.covers_all(lower)):
+            return None
+        if a.step != 2 or b.step != 2 or b.start != a.start + 1:
+            return None
+        firsts.append(a.start)
+    return firsts
+
+
+def pair_mode(
+    y: np.ndarray, gh: AxisWindows, gw: AxisWindows, target: np.ndarray, cache: dict
+) -> None:
+    """Mode of the windows ``gh`` x ``gw`` of ``y`` (axes 1, 2) into ``target``; ties
+    go to the smallest value. ``y`` is one :func:`applies` accepts; ``cache`` keeps
+    each thread's buffers from band to band (threads may share it)."""
+    if not target.flags.c_contiguous:  # the votes land by flat index
+        result = np.empty(target.shape, target.dtype)
+        pair_mode(y, gh, gw, result, cache)
+        np.copyto(target, result)
+        return
+    work = y.view(np.uint8) if y.dtype == bool else y
+    out = target.view(np.uint8) if target.dtype == bool else target
+    firsts = row_pairs(gh)
+    assert firsts is not None
+    height = max(1, min(gh.out, _CHUNK_WINDOWS // gw.out))
+    key = ("pair_mode", threading.get_ident(), work.dtype, work.shape[1:], len(firsts), height)
+    buffers = cache.get(key)
+    if buffers is None:
+        buffers = cache[key] = _Buffers(work, gw.out, len(firsts), height)
+    votes = _Votes(work, out, firsts, gh.out, gw.out, buffers)
+    for d in range(work.shape[0]):
+        for top in range(0, gh.out, height):
+            votes.chunk(d, top, min(top + height, gh.out))
+    votes.flush()
+
+
+class _Buffers:
+    """One thread's scratch for chunks of ``height`` x ``wide`` windows of ``taps``
+    row pairs (fresh arrays this size cost page faults: 10% of the time, measured)."""
+
+    def __init__(self, work: np.ndarray, wide: int, taps: int, height: int) -> None:
+        self.mixed = np.empty((height, wide), bool)
+        self.scratch = np.empty((height, wide), bool)
+        self.pairs = np.empty((height, 2, wide), bool)
+        self.capacity = 2 * _VOTE_WINDOWS + height * wide
+        self.values = np.empty((4 * taps + 1, self.capacity), work.dtype)
+        self.where = np.empty(self.capacity, np.intp)  # each gathered window's output
+        # element offsets of a chunk's windows' first voxels from the chunk's first
+        grid = np.arange(height)[:, None] * (2 * work.shape[2]) + 2 * np.arange(wide)
+        self.grid = grid.reshape(-1)
+
+
+class _Votes:
+    """One band's windows, chunk by chunk: uniform windows settled in place, the
+    others' voxels gathered until there are enough to vote on at once."""
+
+    def __init__(
+        self, work: np.ndarray, out: np.ndarray, firsts: list[int], high: int, wide: int,
+        buffers: _Buffers,
+    ) -> None:  # fmt: skip
+        self.work, self.out, self.flat = work, out.reshape(-1), work.reshape(-1)
+        self.firsts, self.high, self.wide, self.buffers = firsts, high, wide, buffers
+        self.half = np.dtype(f"u{work.dtype.itemsize}")
+        words = work[:, :, : 2 * wide].view(self.half).view(f"u{2 * work.dtype.itemsize}")
+        self.words = words
+        self.filled = 0
+
+    def chunk(self, d: int, top: int, bottom: int) -> None:
+        """Output rows ``top:bottom`` of output depth ``d``."""
+        n, wide, buffers = bottom - top, self.wide, self.buffers
+        # each depth tap's row pairs, (n, 2, wide) words: upper row, lower row
+        pairs = [
+            self.words[d, p + 2 * top : p + 2 * bottom].reshape(n, 2, wide) for p in self.firsts
+        ]
+        first = pairs[0][:, 0]
+        target = self.out[(d * self.high + top) * wide :][: n * wide].reshape(n, wide)
+        np.copyto(target.view(self.half), first, casting="unsafe")  # low halves: first voxels
+        mixed, scratch = buffers.mixed[:n], buffers.scratch[:n]
+        np.not_equal(target, first.view(self.half)[:, 1::2], out=mixed)  # the halves differ
+        mixed |= np.not_equal(first, pairs[0][:, 1], out=scratch)
+        for other in pairs[1:]:
+            differ = np.not_equal(other, pairs[0], out=buffers.pairs[:n])
+            mixed |= differ[:, 0]
+            mixed |= differ[:, 1]
+        if not mixed.any():
+            return
+        where = np.flatnonzero(mixed)
+        count = len(where)
+        if self.filled + count > buffers.capacity:
+            self.flush()
+        a, b = self.filled, self.filled + count
+        offsets = buffers.grid.take(where)
+        values, (rows, row) = buffers.values, self.work.shape[1:]
+        k = 0
+        for p in self.firsts:
+            start = (d * rows + p + 2 * top) * row  # the first voxel of the first window
+            for shift in (start, start + 1, start + row, start + row + 1):
+                # mode="wrap": offsets are in range, and wrap takes without a buffer
+                self.flat[shift:].take(offsets, out=values[k, a:b], mode="wrap")
+                k += 1
+        np.add(where, (d * self.high + top) * wide, out=buffers.where[a:b])
+        self.filled = b
+        if b >= _VOTE_WINDOWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Vote on the gathered windows and write their modes."""
+        if self.filled:
+            buffers = self.buffers
+            result = _sorted_vote(buffers.values, self.filled)
+            self.out[buffers.where[: self.filled]] = result
+            self.filled = 0
+
+
+def _sorted_vote(values: np.ndarray, count: int) -> np.ndarray:
+    """The mode of the first ``count`` columns of ``values``, each over all rows but
+    the last (a spare); ties go to the smallest. The sorting network swaps the row
+    views rather than copying them back, and the table's row numbers follow the swaps."""
+    n = values.shape[0] - 1
+    order = list(range(n + 1))  # which row of ``values`` holds sorted position i
+    rows = [row[:count] for row in values]
+    for i, j in ranked._network(n):
+        spare = rows[n]
+        np.minimum(rows[i], rows[j], out=spare)
+        np.maximum(rows[i], rows[j], out=rows[j])
+        rows[i], rows[n] = spare, rows[i]
+        order[i], order[n] = order[n], order[i]
+    # bit j of the pattern: sorted values j and j + 1 are equal
+    pattern: np.ndarray = np.zeros(count, np.uint8 if n <= 8 else np.uint16)
+    same = np.empty(count, bool)
+    for j in range(n - 2, -1, -1):
+        np.add(pattern, pattern, out=pattern)  # shift left by one
+        np.bitwise_or(pattern, np.equal(rows[j], rows[j + 1], out=same), out=pattern)
+    # the flat index of each column's mode: its row's start plus its column
+    table = np.asarray(order, np.intp)[_first_longest_runs(n)] * values.shape[1]
+    index = table.take(pattern)
+    index += np.arange(count)
+    return values.reshape(-1).take(index)
+
+
+@cache
+def _first_longest_runs(n: int) -> np.ndarray:
+    """For each pattern of equal neighbours among ``n`` sorted values (bit j: values j
+    and j + 1 are equal), where the first of the longest runs starts."""
+    table = np.empty(1 << (n - 1), np.intp)
+    for pattern in range(len(table)):
+        best, best_start, start = 0, 0, 0
+        for j in range(n):
+            if j == n - 1 or not pattern >> j & 1:  # a run ends at j
+                if j + 1 - start > best:
+                    best, best_start = j + 1 - start, start
+                start = j + 1
+        table[pattern] = best_start
+    return table
