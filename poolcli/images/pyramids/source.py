@@ -130,25 +130,10 @@ def _streamed(rows: Any, facts: Facts, path: str) -> LevelInput:
 
 def _ome_pixel_size(path: str) -> tuple[tuple[float, float], str | None]:
     """Level 0's (y, x) scale and unit in an OME-Zarr image, (1, 1) where it has none."""
-    import zarr
+    from .volume_input import ome_voxel_size
 
-    try:
-        group: Any = zarr.open_group(path, mode="r")
-        attrs = dict(group.attrs)
-    except Exception:  # noqa: BLE001 - a bare array: no physical size
-        return (1.0, 1.0), None
-    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales") or [{}]
-    first = multiscales[0]
-    axes = first.get("axes", [])
-    names = [a["name"] if isinstance(a, dict) else a for a in axes]
-    scale = [1.0] * len(names)
-    for transform in first.get("datasets", [{}])[0].get("coordinateTransformations", []):
-        if transform.get("type") == "scale":
-            scale = [float(s) for s in transform["scale"]]
-    if "y" not in names or "x" not in names or len(scale) != len(names):
-        return (1.0, 1.0), None
-    units = {a.get("name"): a.get("unit") for a in axes if isinstance(a, dict)}
-    return (scale[names.index("y")], scale[names.index("x")]), units.get("x")
+    (_, y, x), unit = ome_voxel_size(path)
+    return (y, x), unit
 
 
 def _decoded(path: str, read: ReadOptions) -> LevelInput:

@@ -70,7 +70,7 @@ def read_volume(
         data = data[0]
     if chosen in ("cdhw", "ncdhw"):
         data = np.moveaxis(data, 0, -1)
-    voxel, unit = _zarr_voxel(path) if fmt == "ZARR" else ((1.0, 1.0, 1.0), None)
+    voxel, unit = ome_voxel_size(path) if fmt == "ZARR" else ((1.0, 1.0, 1.0), None)
     return VolumeInput(np.ascontiguousarray(data), str(fmt), voxel, unit)
 
 
@@ -151,7 +151,7 @@ def _tiff_voxel(path: str) -> tuple[tuple[float, float, float], str | None]:
         return (depth, sizes[0], sizes[1]), _unit(imagej.get("unit"))
 
 
-def _zarr_voxel(path: str) -> tuple[tuple[float, float, float], str | None]:
+def ome_voxel_size(path: str) -> tuple[tuple[float, float, float], str | None]:
     """(z, y, x) scale and unit of an OME-Zarr image's level 0 (1 where it has none)."""
     import zarr
 
