@@ -260,3 +260,19 @@ def test_an_error_in_a_band_reaches_the_caller_with_threads(monkeypatch):
     x[40:42, 40:42] = -1  # x**3 sums below 0 in one window of one band
     with pytest.raises(InputError, match="no real result"):
         pool(x, 2, mode="lp", p=3.0, threads=2)
+
+
+# --- the vote of four (full 2x2 windows in mode) ------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.uint32, np.float64])
+def test_the_vote_of_four_gives_every_2x2_window_its_mode(dtype):
+    """Every 2x2 window over four values (all 256 orders: runs of 1-4, two pairs,
+    ties, the pattern in any position), as the loop reference pools them."""
+    values = np.array([-3, 0, 7, 250], dtype) if np.dtype(dtype).kind != "u" else None
+    values = np.array([0, 7, 250, 3], dtype) if values is None else values
+    windows = np.stack(np.meshgrid(*[np.arange(4)] * 4, indexing="ij"), -1).reshape(-1, 4)
+    x = values[windows].reshape(-1, 2, 2).transpose(1, 0, 2).reshape(2, -1)  # side by side
+    got = pool(x, 2, mode="mode")
+    np.testing.assert_array_equal(got, reference_pool(x, 2, mode="mode"))
+    assert got.shape == (1, 256)

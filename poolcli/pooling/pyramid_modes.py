@@ -5,7 +5,8 @@ pixels), so each level must look at level 0's pixels; but *sorted* windows do
 compose: the 4**k pixels of a level-``k`` window, sorted, are its four children's
 sorted pixels merged, which a stable sort (timsort, run-aware) does in about
 linear time. :class:`SortedModes` takes level 0 in blocks of ``2**(levels-1)``
-rows, sorts level 1's 2x2 windows, merges them upwards, and reads each level's
+rows, sorts level 1's 2x2 windows (a sorting network over the four pixels'
+planes, and the engine's vote of four), merges them upwards, and reads each level's
 modes off its sorted windows (the longest run; ties go to the smallest value, as
 in :func:`~.engine.pool`). The partial windows of the right edge, and the image's
 last, shorter block, are sorted window by window. Levels equal one-shot
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .pyramid import LevelBand, level_length
+from .ranked import sort_stack, vote
 
 
 def run_modes(windows: np.ndarray) -> np.ndarray:
@@ -39,8 +41,7 @@ def run_modes(windows: np.ndarray) -> np.ndarray:
     column = where & (taps - 1) if taps & (taps - 1) == 0 else where % taps
     key = lengths << bits
     key |= low - column
-    firsts = np.zeros(count, np.intp)
-    np.cumsum(starts.sum(axis=1)[:-1], out=firsts[1:])
+    firsts = np.flatnonzero(column == 0)  # each row's first run
     best = np.maximum.reduceat(key, firsts)
     best_column = low - (best & low)
     return rows[np.arange(count), best_column].reshape(shape)
@@ -76,20 +77,35 @@ class SortedModes:
         out: list[LevelBand] = []
         height, width = block.shape
         across = width // 2
-        windows = block[:, : 2 * across].reshape(height // 2, 2, across, 2)
-        windows = np.sort(windows.transpose(0, 2, 1, 3).reshape(height // 2, across, 4), axis=-1)
+        windows = _sorted_quads(block[:, : 2 * across])
         for level in range(1, self.levels):
-            if level > 1:
+            if level == 1:
+                modes = vote(windows.transpose(2, 0, 1), np.array(4))
+            else:
                 down, across, taps = windows.shape[0] // 2, windows.shape[1] // 2, windows.shape[2]
                 children = windows[: 2 * down, : 2 * across].reshape(down, 2, across, 2, taps)
                 merged = children.transpose(0, 2, 1, 3, 4).reshape(down, across, 4 * taps)
-                windows = np.sort(merged, axis=-1, kind="stable")  # merges four sorted runs
-            modes = run_modes(windows)
+                # up to 256 taps numpy's vectorised sort beats timsort merging the four
+                # sorted runs (1.1-1.5 against 2.2-2.9 ns a pixel, measured); above, timsort
+                windows = np.sort(merged, axis=-1, kind="quicksort" if taps <= 64 else "stable")
+                modes = run_modes(windows)
             if across < level_length(self.width, level):  # the right edge's partial windows
                 edge = _one_shot(block[:, across << level :], level)
                 modes = np.concatenate([modes, edge], axis=1)
             out.append((level, modes))
         return out
+
+
+def _sorted_quads(rows: np.ndarray) -> np.ndarray:
+    """The 2x2 windows of ``rows`` (even height and width), each sorted, as a view
+    (H/2, W/2, 4): a sorting network over the four pixels' planes (measured 7x
+    faster than ``np.sort`` of rows of four)."""
+    height, width = rows.shape
+    planes = np.empty((4, height // 2, width // 2), rows.dtype)
+    for index, (top, left) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        planes[index] = rows[top::2, left::2]
+    sort_stack(planes)
+    return planes.transpose(1, 2, 0)
 
 
 def _one_shot(rows: np.ndarray, level: int) -> np.ndarray:

@@ -128,9 +128,8 @@ class Output:
 
     def fill_zarr(self, array: Any, start: int, bands: Any) -> None:
         """Write ``bands`` into ``array`` from output row ``start``, a chunk row at a time."""
-        for band in writers.regroup(bands, writers.TILE, axis=self.row_axis):
-            zarr_store.write_zarr_rows(array, self.row_axis, start, band)
-            start += band.shape[self.row_axis]
+        regrouped = writers.regroup(bands, writers.TILE, axis=self.row_axis)
+        zarr_store.write_zarr_bands(array, self.row_axis, regrouped, start)
 
     def write(
         self,

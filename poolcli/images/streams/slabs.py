@@ -127,10 +127,8 @@ class _Slabs:
             path, self.shape, self.dtype, 0, axes, self.layout, chunks=chunks,
             zarr_format=zarr_store.zarr_format(self.write.save_options), transforms=transforms,
         )  # fmt: skip
-        start = 0
-        for band in writers.regroup(self.bands(), self.chunk_depth, axis=0):
-            zarr_store.write_zarr_rows(array, 0, start, band)
-            start += band.shape[0]
+        slabs = writers.regroup(self.bands(), self.chunk_depth, axis=0)
+        zarr_store.write_zarr_bands(array, 0, slabs)
 
     def write_tiff(self, stream_out: BinaryIO) -> None:
         import tifffile

@@ -2,17 +2,18 @@
 
 Chunks of 256 x 256 along a plane's axes (a volume's depth in runs of 64 slices),
 zstd; OME-Zarr images as NGFF 0.5 on Zarr v3 or 0.4 on v2. Rows written a whole
-chunk row at a time (:func:`write_zarr_rows`), so that no chunk is written twice.
+chunk row at a time (:func:`write_zarr_bands`), so that no chunk is written twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .writers import TILE
+from .zarr_chunks import ChunkWriter
 
 
 def zarr_format(save_options: Mapping[str, object]) -> int:
@@ -158,10 +159,18 @@ def write_zarr_whole(
     create[...] = array
 
 
-def write_zarr_rows(array: Any, row_axis: int, start: int, band: np.ndarray) -> None:
-    """Write ``band`` into ``array`` at rows ``start:``: whole chunks, when ``start`` and the
-    band's height are multiples of the chunk rows (the last band excepted), so that
-    writers of different bands never write one chunk."""
-    index = [slice(None)] * array.ndim
-    index[row_axis] = slice(start, start + band.shape[row_axis])
-    array[tuple(index)] = band
+def write_zarr_bands(
+    array: Any, row_axis: int, bands: Iterable[np.ndarray], start: int = 0
+) -> None:
+    """Write ``bands``, in order, into ``array`` along ``row_axis`` from ``start``: whole
+    chunks when each band's height is a multiple of the chunk rows (the last band
+    excepted), so that no chunk is written twice (see :mod:`.zarr_chunks`)."""
+    writer = ChunkWriter(array)
+    try:
+        for band in bands:
+            corner = [0] * array.ndim
+            corner[row_axis] = start
+            writer.write(tuple(corner), band)
+            start += band.shape[row_axis]
+    finally:
+        writer.close()
