@@ -198,6 +198,27 @@ def test_label_volumes_with_big_windows(kernel):
     np.testing.assert_array_equal(pool(x, **options), reference_pool_nd(x, **options))
 
 
+@pytest.mark.parametrize("dtype", [np.uint32, np.int32, np.int16, np.int8, np.uint8, np.bool_])
+@pytest.mark.parametrize("flat_share", [1.0, 0.8, 0.3])
+def test_2x2x2_label_mode_of_boundaries_across_each_axis(dtype, flat_share):
+    """Label boundaries across columns (words of two labels, four times over: the
+    smaller wins the tie), across rows or depth only (windows constant along x,
+    voted on half their voxels) and across columns with them (sorted whole), in
+    shares that take each way through the vote; negative labels too."""
+    rng = np.random.default_rng(int(flat_share * 10))
+    low = -3 if np.dtype(dtype).kind == "i" else 0
+    labels = rng.integers(low, 4, (10, 10, 6))
+    x = np.repeat(labels, 2, axis=2)  # constant along column pairs: flat windows
+    x = np.roll(x, 1, axis=(0, 1))  # boundaries across rows and depth inside windows
+    odd = rng.random(x.shape) > flat_share  # single voxels break a pair
+    x[odd] = rng.integers(low, 4, int(odd.sum()))
+    blocks = rng.integers(low, 4, (5, 5, 3))
+    columns = np.repeat(np.repeat(np.repeat(blocks, 2, 0), 2, 1), 4, 2)
+    x = np.concatenate([x, np.roll(columns, 1, axis=2)], axis=2).astype(dtype)
+    options = dict(kernel=2, mode="mode", axes=(0, 1, 2))
+    np.testing.assert_array_equal(pool(x, **options), reference_pool_nd(x, **options))
+
+
 def test_volume_2x2x2_mode_breaks_ties_to_the_smallest_value():
     x = np.array([[[7, 3], [3, 7]], [[5, 5], [1, 2]]], np.uint32)  # 7, 3 and 5 twice each
     assert pool(x, 2, axes=(0, 1, 2), mode="mode").item() == 3

@@ -44,9 +44,7 @@ CASES = [
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 @pytest.mark.parametrize(("shape", "dtype", "chunks", "rows"), CASES)
-def test_chunks_are_the_bytes_zarr_python_stores(
-    tmp_path, zarr_format, shape, dtype, chunks, rows
-):
+def test_chunks_are_the_bytes_zarr_python_stores(tmp_path, zarr_format, shape, dtype, chunks, rows):
     rng = np.random.default_rng(len(shape) + rows)
     data = (rng.random(shape) * 200).astype(dtype)
     axis = 1 if len(shape) == 3 and chunks[0] == shape[0] else 0

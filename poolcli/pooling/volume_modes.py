@@ -5,21 +5,25 @@ a 2x2x2 window is two pairs of adjacent rows (one pair per depth tap) by one pai
 adjacent columns. A column pair is one word of twice the width, and a row pair two
 words one row apart, so:
 
-- a window holds one value when its first word's halves are equal, the word below
-  equals it, and each other depth tap's row pair equals the first's (compared as
-  one run of words): a few passes over contiguous words settle most windows of a
-  label volume, and a settled window's value is its first word's low half, cast out;
+- when the word below the first equals it and each other depth tap's row pair
+  equals the first's (compared as one run of words), the window holds its first
+  word's two voxels four times each, and its mode is the smaller of the two (one
+  value, or a tie): a few passes over contiguous words settle most windows of a
+  label volume, those with a boundary across columns among them;
 - the other windows' voxels are gathered (one ``take`` per voxel of the window) until
-  there are enough to vote on at once, sorted by a sorting network, and their mode
-  read off the sorted values through a table: the equalities of neighbours
-  (``s[j] == s[j+1]``) make a bit pattern, and the pattern alone says where the
-  first longest run starts (ties go to the smallest value, the first run among
-  equals, as in :func:`.ranked.mode`).
+  there are enough to vote on at once. Those whose column pairs each hold one
+  value (a boundary across rows or depth) vote on one voxel of each pair; the rest
+  on all. The votes are sorted by a sorting network and their mode read off
+  through a table: the equalities of neighbours (``s[j] == s[j+1]``) make a bit
+  pattern, and the pattern alone says where the first longest run starts (ties go
+  to the smallest value, the first run among equals, as in :func:`.ranked.mode`).
 
 Measured on 512^3 uint32 labels (one thread): the uniform test reads the volume at
 about 8 GB/s (65 ms; the old per-slice test took 166 ms), and a vote costs about
 70 us in NumPy calls plus 11 ns a window, against 45 ns a window for counting the
-extremes and sorting the rest (:func:`.volume_ranked._small_mode`).
+extremes and sorting the rest (:func:`.volume_ranked._small_mode`). On blocks
+shifted by one voxel (18% of windows straddle labels), settling column boundaries
+in place and voting on half the voxels of the others took 308 ms to 277.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ import numpy as np
 from . import ranked
 from .geometry import AxisWindows
 
-#: Windows per chunk: the chunk's words and masks stay in a core's cache (measured:
-#: 2**15 windows, 1 MB of uint32 voxels, ran fastest; 2**17 was 1.5x slower).
-_CHUNK_WINDOWS = 1 << 15
+#: Windows per chunk. Larger chunks leave a core's cache, but two threads running
+#: small ones wait on each other between NumPy calls (measured on 512^3 uint32
+#: labels, shifted blocks: 2**15 windows took 268 ms on one thread, 244 on two;
+#: 2**17 (with 32 MB bands, see volume_ranked) 262 and 187).
+_CHUNK_WINDOWS = 1 << 17
 #: Mixed windows voted on at once (the vote's calls cost as much as 6000 windows).
-_VOTE_WINDOWS = 1 << 14
+_VOTE_WINDOWS = 1 << 15
 #: At most this many depth taps: the table has 2**(4 * taps - 1) entries.
 _MAX_DEPTH_TAPS = 4
 
@@ -109,7 +115,6 @@ class _Buffers:
 
     def __init__(self, work: np.ndarray, wide: int, taps: int, height: int) -> None:
         self.mixed = np.empty((height, wide), bool)
-        self.scratch = np.empty((height, wide), bool)
         self.pairs = np.empty((height, 2, wide), bool)
         self.capacity = 2 * _VOTE_WINDOWS + height * wide
         self.values = np.empty((4 * taps + 1, self.capacity), work.dtype)
@@ -143,10 +148,12 @@ class _Votes:
         ]
         first = pairs[0][:, 0]
         target = self.out[(d * self.high + top) * wide :][: n * wide].reshape(n, wide)
-        np.copyto(target.view(self.half), first, casting="unsafe")  # low halves: first voxels
-        mixed, scratch = buffers.mixed[:n], buffers.scratch[:n]
-        np.not_equal(target, first.view(self.half)[:, 1::2], out=mixed)  # the halves differ
-        mixed |= np.not_equal(first, pairs[0][:, 1], out=scratch)
+        # a window whose words are all equal holds its first word's two voxels, four
+        # times each: its mode is the smaller (a tie or one value)
+        voxels = first.view(self.work.dtype)
+        np.minimum(voxels[:, 0::2], voxels[:, 1::2], out=target)
+        mixed = buffers.mixed[:n]
+        np.not_equal(first, pairs[0][:, 1], out=mixed)
         for other in pairs[1:]:
             differ = np.not_equal(other, pairs[0], out=buffers.pairs[:n])
             mixed |= differ[:, 0]
@@ -176,18 +183,42 @@ class _Votes:
         """Vote on the gathered windows and write their modes."""
         if self.filled:
             buffers = self.buffers
-            result = _sorted_vote(buffers.values, self.filled)
+            result = _vote(buffers.values, self.filled)
             self.out[buffers.where[: self.filled]] = result
             self.filled = 0
 
 
-def _sorted_vote(values: np.ndarray, count: int) -> np.ndarray:
-    """The mode of the first ``count`` columns of ``values``, each over all rows but
-    the last (a spare); ties go to the smallest. The sorting network swaps the row
-    views rather than copying them back, and the table's row numbers follow the swaps."""
+def _vote(values: np.ndarray, count: int) -> np.ndarray:
+    """The mode of the first ``count`` columns of ``values``: rows of voxels in column
+    pairs (each row pair is a word's two voxels), then a spare row.
+
+    A window whose pairs each hold one value (a label boundary across rows or depth
+    only: most mixed windows of a label volume) holds each pair's value twice, so
+    its mode is the mode of the pairs' first voxels: half the rows to sort. The
+    others are sorted whole (all of them, when they are most)."""
     n = values.shape[0] - 1
-    order = list(range(n + 1))  # which row of ``values`` holds sorted position i
-    rows = [row[:count] for row in values]
+    columns = values[:, :count]
+    flat = np.equal(columns[0], columns[1])
+    for j in range(2, n, 2):
+        flat &= columns[j] == columns[j + 1]
+    rest = np.flatnonzero(~flat)
+    if 2 * rest.size > count:
+        return _sorted_vote(values, list(range(n)), count)
+    others = values[:, rest] if rest.size else None  # taken before the sort moves them
+    result = _sorted_vote(values, list(range(0, n, 2)), count)
+    if others is not None:
+        result[rest] = _sorted_vote(others, list(range(n)), rest.size)
+    return result
+
+
+def _sorted_vote(values: np.ndarray, chosen: list[int], count: int) -> np.ndarray:
+    """The mode of the first ``count`` columns of ``values`` over its rows ``chosen``;
+    ties go to the smallest. The last row of ``values`` is a spare, which ``chosen``
+    leaves out. The sorting network swaps the row views rather than copying them
+    back, and the table's row numbers follow the swaps."""
+    n = len(chosen)
+    order = [*chosen, values.shape[0] - 1]  # which row of ``values`` holds sorted position i
+    rows = [values[r, :count] for r in order]
     for i, j in ranked._network(n):
         spare = rows[n]
         np.minimum(rows[i], rows[j], out=spare)

@@ -27,8 +27,9 @@ from .reduction import Reduction
 from .threads import share, thread_count
 from .volume_passes import empty_result
 
-#: A band's window stacks take about this much memory.
-_STACK_BYTES = 8 << 20
+#: A band's window stacks take about this much memory: large, so that two threads
+#: seldom wait on each other (see volume_modes._CHUNK_WINDOWS).
+_STACK_BYTES = 32 << 20
 _THREAD_MIN_OUTPUT = 1 << 15
 
 
