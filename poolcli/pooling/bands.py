@@ -34,8 +34,12 @@ from .valid_separable import ValidSeparableWork
 
 #: Aim for bands that touch about this much memory (input rows and temporaries).
 #: Smaller bands fit the cache better but pay Python overhead per band, which
-#: threads then contend for (measured: about 4 MB is best for every benchmark case).
+#: threads then contend for: about 4 MB is best on one thread, and on two, whose
+#: NumPy calls wait on each other, 16 MB (measured on 4000x4000 rasters, 2 threads:
+#: float32 means 27 -> 20 ms, int16 sums 15 -> 11, RGB means 25 -> 20; 32 MB left
+#: too few bands to share).
 _BAND_BYTES = 4 << 20
+_THREADED_BAND_BYTES = 16 << 20
 #: Median and mode gather whole windows; their bands may be larger.
 _STACK_BYTES = 16 << 20
 #: Below this many output elements threads cost more than they save.
@@ -66,12 +70,13 @@ def run(
         plan = SeparableWork if reduction.nodata is None else ValidSeparableWork
         work = plan(reduction, x, axes, gh, gw, out.dtype)
         row_bytes = work.bytes_per_row(x, gh, out.size // gh.out)
-        rows = max(1, _BAND_BYTES // row_bytes)
         if threads is None:
             # A thread pays off only with at least a band of work for each: below
             # that, handing work over costs more than it saves (measured: 1.3x
             # slower on a 512x512 RGB average with 2 threads).
             workers = min(workers, max(1, row_bytes * gh.out // _BAND_BYTES))
+        band_bytes = _BAND_BYTES if workers == 1 else _THREADED_BAND_BYTES
+        rows = max(1, band_bytes // row_bytes)
     elif reduction.nodata is not None or reduction.ignore is not None:
         work = ValidRankedWork(reduction, x, axes, channel_axis, gh, gw)
         rows = _stack_rows(x, axes, gh, gw, reduction, out.size)
