@@ -118,7 +118,10 @@ def run_job(
             message = f"{job.target} exists"
             raise OutputExists(message)
         source = _source(job, stdin)
-        write = WriteOptions(job.format, options_for(work.save_options, job.format), work.dtype)
+        ome_name = job.target.lower().endswith((".ome.tif", ".ome.tiff"))
+        write = WriteOptions(
+            job.format, options_for(work.save_options, job.format), work.dtype, ome_name
+        )
 
         def pool_into(stream: BinaryIO | str):
             return convert(source, stream, work.settings, write, work.read, ahead=ahead)

@@ -26,11 +26,13 @@ class ReadOptions:
 @dataclass(frozen=True)
 class WriteOptions:
     """How to write: the format's name (see :mod:`~poolcli.images.formats`), Pillow
-    save options, and the dtype of array outputs."""
+    save options, the dtype of array outputs, and whether the output is named
+    ``NAME.ome.tif`` (``ome_name``: a TIFF Z stack with a voxel size is an OME-TIFF)."""
 
     format: str
     save_options: Mapping[str, object] = field(default_factory=dict)
     dtype: str | None = None
+    ome_name: bool = False
 
 
 @dataclass(frozen=True)

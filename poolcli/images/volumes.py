@@ -6,7 +6,7 @@ into a ``dhw`` (or ``dhwc``) array, pooled by the array route, and written as a
 multi-page TIFF (tifffile's shaped series: pages are depth again), or as
 .npy/.npz/Zarr. A stack larger than half of the memory budget whose pages are one
 slice each is read a few pages at a time (:mod:`.streams.tiff_stack`, :mod:`.streams.slabs`);
-others are read whole.
+others are read whole. A TIFF output keeps the voxel size, scaled (:mod:`.voxels`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut
 from .requests import ReadOptions, Report, WriteOptions
 from .streams.tiff_stack import StackPlan
+from .voxels import read_tiff_voxel
 
 
 def convert_tiff_volume(
@@ -30,15 +31,17 @@ def convert_tiff_volume(
     read: ReadOptions,
     notes: list[str],
 ) -> Report:
-    """Pool the TIFF at ``path`` as a volume (its pages are depth) into ``target``."""
+    """Pool the TIFF at ``path`` as a volume (its pages are depth) into ``target``; a
+    TIFF output gets the input's voxel size times the strides (:mod:`.voxels`)."""
     from .arrays.route import convert_arrays  # NumPy and the engine load here
     from .streams.slabs import stream_volume
 
-    report = stream_volume(path, "TIFF", target, settings, write, read, notes)
+    voxel = read_tiff_voxel(path)
+    report = stream_volume(path, "TIFF", target, settings, write, read, notes, voxel=voxel)
     if report is not None:  # larger than half of the budget: in slabs of pages
         return report
     laid = read_tiff_volume(path, read.max_pixels)
-    return convert_arrays({"": laid}, "TIFF", target, settings, write, notes)
+    return convert_arrays({"": laid}, "TIFF", target, settings, write, notes, voxel=voxel)
 
 
 def not_a_volume(fmt: str) -> InputError:

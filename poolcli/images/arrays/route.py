@@ -4,7 +4,7 @@ images written as .npy/.npz, and arrays written as images when a mode fits."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -22,6 +22,9 @@ from ..writing.save import save
 from . import files, volumes
 from .layouts import LaidOut, to_nhwc
 
+if TYPE_CHECKING:
+    from ..voxels import Voxel
+
 
 def convert_arrays(
     arrays: dict[str, LaidOut],
@@ -30,8 +33,11 @@ def convert_arrays(
     settings: PoolSettings,
     write: WriteOptions,
     notes: list[str],
+    *,
+    voxel: Voxel | None = None,
 ) -> Report:
-    """Pool every array of a .npy/.npz input in its layout; write arrays or an image."""
+    """Pool every array of a .npy/.npz input in its layout; write arrays or an image.
+    ``voxel``: a volume's voxel size, written (times the strides) into a TIFF Z stack."""
     pooled = {}
     arrays = {name: volumes.relaid(laid, settings) for name, laid in arrays.items()}
     for name, laid in arrays.items():
@@ -61,7 +67,9 @@ def convert_arrays(
         raise OutputError(message)
     if volumes.is_volume_or_signal(first):
         assert not isinstance(target, str)
-        volumes.write_volume(target, first, write.format, write.save_options)
+        placed = None if voxel is None else voxel.scaled(settings.volume_placement(*in_size))
+        volumes.write_volume(target, first, write.format, write.save_options, voxel=placed,
+                             ome=write.ome_name, notes=notes)  # fmt: skip
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
         frames = to_images(first)

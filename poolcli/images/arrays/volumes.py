@@ -21,6 +21,7 @@ from ...spec.modes import PoolMode
 from ...spec.settings import PoolSettings
 from ...spec.volumes import FLAT
 from ..engine_route.passes import passes
+from ..voxels import Voxel, voxel_options
 
 if TYPE_CHECKING:
     from typing import Any
@@ -111,10 +112,18 @@ def _signal_options(laid: LaidOut, settings: PoolSettings) -> dict[str, Any]:
 
 
 def write_volume(
-    target: BinaryIO, laid: LaidOut, fmt: str, save_options: Mapping[str, object]
+    target: BinaryIO,
+    laid: LaidOut,
+    fmt: str,
+    save_options: Mapping[str, object],
+    *,
+    voxel: Voxel | None = None,
+    ome: bool = False,
+    notes: list[str] | None = None,
 ) -> int:
     """A pooled volume as a multi-page TIFF (pages are depth), deflated unless
-    ``-O compression=`` says otherwise; returns the page count."""
+    ``-O compression=`` says otherwise, with the output's ``voxel`` size (see
+    :func:`z_stack_options`); returns the page count."""
     import tifffile
 
     if laid.layout not in VOLUME_LAYOUTS:
@@ -133,16 +142,26 @@ def write_volume(
         array = np.moveaxis(array[0], 0, -1)
     if array.dtype == bool:
         array = array.view(np.uint8)
-    options = z_stack_options(array.shape, array.dtype, save_options)
+    options = z_stack_options(array.shape, array.dtype, save_options, voxel=voxel, ome=ome,
+                              notes=notes)  # fmt: skip
     tifffile.imwrite(target, np.ascontiguousarray(array), **options)
     return array.shape[0]
 
 
 def z_stack_options(
-    shape: tuple[int, ...], dtype: np.dtype, save_options: Mapping[str, object]
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    save_options: Mapping[str, object],
+    *,
+    voxel: Voxel | None = None,
+    ome: bool = False,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """tifffile's options for a (D, H, W[, C]) volume written as pages: grey or RGB(A)
-    samples, deflated unless ``-O compression=`` says otherwise (JPEG: 8 bits only)."""
+    samples, deflated unless ``-O compression=`` says otherwise (JPEG: 8 bits only),
+    the output's ``voxel`` size as OME-XML, an ImageJ hyperstack's calibration or
+    resolution tags (:func:`~poolcli.images.voxels.voxel_options`; ``ome``: the
+    output's name asks for an OME-TIFF)."""
     from ..streams.writers import asked_compression
 
     channels = shape[3] if len(shape) == 4 else 1
@@ -153,5 +172,5 @@ def z_stack_options(
         photometric="rgb" if channels in (3, 4) else "minisblack",
         planarconfig="contig" if channels > 1 else None,
         compression=compression,
-        metadata={"axes": "ZYX" if len(shape) == 3 else "ZYXS"},
+        **voxel_options(voxel, shape, dtype, ome=ome, notes=notes),
     )

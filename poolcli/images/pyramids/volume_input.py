@@ -5,8 +5,8 @@ as ``poolcli pool`` reads it with a ``WxHxD`` kernel), a .npy or a Zarr/OME-Zarr
 array in a volume layout (``dhw``, ``dhwc``, ``cdhw``, ``ncdhw`` of one volume; a
 3-dim array defaults to ``dhw``, a 4-dim one to ``cdhw``, as PyTorch's Conv3d).
 The voxel's physical (z, y, x) size and unit come from OME-XML's PhysicalSize*,
-ImageJ's spacing and resolution, or an OME-Zarr image's level-0 scale; 1 where the
-input does not say.
+ImageJ's spacing and resolution (:func:`~poolcli.images.voxels.read_tiff_voxel`),
+or an OME-Zarr image's level-0 scale; 1 where the input does not say.
 
 Volumes are read whole: a volume pyramid holds level 0 and its levels in memory.
 """
@@ -22,6 +22,7 @@ import numpy as np
 from ...errors import InputError
 from ...spec.arrays import VOLUME_DEFAULT, VOLUME_LAYOUTS
 from ..volumes import read_tiff_volume, tiff_volume_shape
+from ..voxels import read_tiff_voxel
 
 _LAYOUTS = ", ".join(VOLUME_LAYOUTS)
 
@@ -57,8 +58,8 @@ def read_volume(
     """The volume at ``path`` (``fmt``: TIFF, NPY or ZARR) read whole."""
     if fmt == "TIFF":
         laid = read_tiff_volume(path, max_pixels)
-        voxel, unit = _tiff_voxel(path)
-        return VolumeInput(laid.array, "TIFF", voxel, unit)
+        found = read_tiff_voxel(path)  # the one reader ``poolcli pool`` uses too
+        return VolumeInput(laid.array, "TIFF", found.or_ones(), _unit(found.unit[2]))
     from ..arrays.files import _check_size
 
     array, name = _array(path, fmt)
@@ -124,31 +125,6 @@ def _channels_last_shape(shape: tuple[int, ...], layout: str) -> tuple[int, ...]
     if layout == "cdhw":
         return (*shape[1:], shape[0])
     return shape
-
-
-def _tiff_voxel(path: str) -> tuple[tuple[float, float, float], str | None]:
-    """(z, y, x) voxel size and unit from OME-XML, or ImageJ's spacing and resolution."""
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        if tif.ome_metadata:
-            found = {}
-            for axis in "ZYX":
-                match = re.search(rf'PhysicalSize{axis}="([^"]+)"', tif.ome_metadata)
-                found[axis] = float(match.group(1)) if match else 1.0
-            unit = re.search(r'PhysicalSizeXUnit="([^"]+)"', tif.ome_metadata)
-            return (found["Z"], found["Y"], found["X"]), _unit(unit.group(1) if unit else "µm")
-        imagej = tif.imagej_metadata or {}
-        page = tif.pages.first
-        sizes = []
-        for tag in ("YResolution", "XResolution"):
-            value = page.tags.get(tag)
-            numerator, denominator = value.value if value is not None else (1, 1)
-            sizes.append(denominator / numerator if numerator else 1.0)
-        if not imagej:
-            return (1.0, 1.0, 1.0), None
-        depth = float(imagej.get("spacing", 1.0))
-        return (depth, sizes[0], sizes[1]), _unit(imagej.get("unit"))
 
 
 def ome_voxel_size(path: str) -> tuple[tuple[float, float, float], str | None]:

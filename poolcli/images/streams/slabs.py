@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from .output import placed_transforms
 from .readers import Facts, open_rows
 from .tiff_stack import TiffStack
 
+if TYPE_CHECKING:
+    from ..voxels import Voxel
+
 #: Layouts whose depth is the outermost axis: slabs are contiguous reads.
 _SLABBED = ("dhw", "dhwc")
 #: Most depth slices in one Zarr chunk.
@@ -40,9 +43,10 @@ _CHUNK_DEPTH = 64
 
 def stream_volume(path: str, input_format: str, target: BinaryIO | str,
                   settings: PoolSettings, write: WriteOptions, read: ReadOptions,
-                  notes: list[str]) -> Report | None:  # fmt: skip
+                  notes: list[str], *, voxel: Voxel | None = None) -> Report | None:  # fmt: skip
     """Pool the volume at ``path`` into ``target`` in slabs; None when it is better
-    pooled whole (small, a layout with depth inside, an output that does not stream)."""
+    pooled whole (small, a layout with depth inside, an output that does not stream).
+    ``voxel``: the input's voxel size, written (times the strides) into a TIFF output."""
     if input_format not in ("NPY", "ZARR", "TIFF") or write.format not in ("NPY", "ZARR", "TIFF"):
         return None
     opened = _opened(path, input_format, read)
@@ -63,7 +67,7 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
             slabs.write_zarr(target)
         else:
             assert not isinstance(target, str)
-            slabs.write_tiff(target)
+            slabs.write_tiff(target, voxel, notes)
         return slabs.report(facts.format, notes)
 
 
@@ -130,12 +134,15 @@ class _Slabs:
         slabs = writers.regroup(self.bands(), self.chunk_depth, axis=0)
         zarr_store.write_zarr_bands(array, 0, slabs)
 
-    def write_tiff(self, stream_out: BinaryIO) -> None:
+    def write_tiff(self, stream_out: BinaryIO, voxel: Voxel | None, notes: list[str]) -> None:
         import tifffile
 
         dtype = np.dtype(np.uint8) if self.dtype == bool else self.dtype
         pages = (page.view(dtype) for slab in self.bands() for page in slab)
-        options = z_stack_options(self.shape, dtype, self.write.save_options)
+        if voxel is not None:  # the output grid's spacing, as an OME-Zarr's scale
+            voxel = voxel.scaled(self.settings.volume_placement(*self.in_size))
+        options = z_stack_options(self.shape, dtype, self.write.save_options, voxel=voxel,
+                                  ome=self.write.ome_name, notes=notes)  # fmt: skip
         tifffile.imwrite(stream_out, data=pages, shape=self.shape, dtype=dtype, **options)
 
     def report(self, input_format: str, notes: list[str]) -> Report:
