@@ -215,3 +215,18 @@ def test_each_stack_of_a_batch_gets_its_own_voxel_size_and_none_without(tmp_path
             assert tif.shaped_metadata == ({"shape": [6, 20, 28], "axes": "ZYX"},)
             page = tif.pages.first
             assert page.tags["XResolution"].value == page.tags["YResolution"].value == (1, 1)
+
+
+def test_info_says_the_voxel_size_and_what_pooling_makes_of_it(tmp_path):
+    source = tmp_path / "stack.tif"
+    imagej_stack(source)
+    done = CliRunner().invoke(cli, ["info", str(source), "-k", "2x2x1", "--json"])
+    assert done.exit_code == 0, done.output
+    facts = json.loads(done.stdout)
+    assert facts["voxel"] == {"size": [0.25, 0.5, 1.5], "unit": ["um", "um", "um"]}
+    assert facts["pooled_voxel"] == {"size": [0.5, 1.0, 1.5], "unit": ["um", "um", "um"]}
+    human = CliRunner().invoke(cli, ["info", str(source)]).output
+    assert "  voxel: 0.25 um x 0.5 um x 1.5 um (x, y, z)" in human.splitlines()
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, STACK)
+    assert "voxel" not in json.loads(CliRunner().invoke(cli, ["info", str(plain), "--json"]).stdout)

@@ -61,6 +61,8 @@ def inspect(
             facts["storage"] = description.storage
         if description.raster:
             facts["raster"] = _json_safe(description.raster)
+        if description.format == "TIFF" and isinstance(source, str):
+            _voxel(facts, source)
         if description.skipped:
             facts["skipped_arrays"] = description.skipped
         if refusal is not None:
@@ -131,6 +133,9 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
         if facts.get(key):
             said = ", ".join(f"{k} {_raster_value(v)}" for k, v in facts[key].items())
             lines.append(f"  {label}: {said}")
+    for key, label in (("voxel", "voxel"), ("pooled_voxel", "pooled voxel")):
+        if facts.get(key):
+            lines.append(f"  {label}: {_voxel_text(facts[key])}")
     if facts.get("volume"):
         lines.append(f"  volume: {size_text(facts['volume'])} (width x height x depth)")
     if facts.get("out_size"):
@@ -215,6 +220,34 @@ def _volume(facts: dict[str, Any], source: Any, description: Any, settings: Any,
         facts["out_size"] = list(settings.planned_volume(*extent))
     except PoolcliError as error:
         facts.update(out_size=None, pooling=error.said(spelling))
+        return
+    if facts.get("voxel"):
+        from ..images.voxels import read_tiff_voxel
+
+        pooled = read_tiff_voxel(source).scaled(settings.volume_placement(*extent))
+        facts["pooled_voxel"] = _voxel_fact(pooled)
+
+
+def _voxel(facts: dict[str, Any], path: str) -> None:
+    """A TIFF's voxel size (OME-XML or ImageJ calibration), when it has one."""
+    from ..images.voxels import read_tiff_voxel
+
+    voxel = read_tiff_voxel(path)
+    if voxel.known:
+        facts["voxel"] = _voxel_fact(voxel)
+
+
+def _voxel_fact(voxel: Any) -> dict[str, Any]:
+    """``{"size": [x, y, z], "unit": [x, y, z]}``, None where the file does not say."""
+    return {"size": list(voxel.size[::-1]), "unit": list(voxel.unit[::-1])}
+
+
+def _voxel_text(fact: dict[str, Any]) -> str:
+    sizes = [
+        "?" if size is None else f"{_number(size)}{' ' + unit if unit else ''}"
+        for size, unit in zip(fact["size"], fact["unit"], strict=True)
+    ]
+    return " x ".join(sizes) + " (x, y, z)"
 
 
 def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) -> None:

@@ -276,18 +276,23 @@ class ValidSeparableWork:
             sums -= factor * self.factor  # exact: nodata's share of the sums
         else:
             sums = np.empty(flat.shape)
-            zero = np.concatenate([np.full(e.flat.shape, e.zero_rows) for e in redo])
             rows = positions(self.gh)
-            for zero_rows in (False, True):
-                part = np.flatnonzero(zero == zero_rows)
-                if part.size:
+            starts = {e.zero_rows for e in redo}
+            zero = None
+            if len(starts) > 1:
+                zero = np.concatenate([np.full(e.flat.shape, e.zero_rows) for e in redo])
+            for zero_rows in starts:
+                part = slice(None) if zero is None else np.flatnonzero(zero == zero_rows)
+                if flat[part].size:
                     sums[part] = window_sums_at(
                         x, flat[part], out.shape, self.axes, (rows, self.columns),
                         (zero_rows, self.zero_columns), self._missing_of, self.power,
                     )  # fmt: skip
         own = self.values.reduction.window_divisor(self.gh, self.gw, self.ndim, self.axes)
         if not self.given and self.mode is not PoolMode.SUM:
-            own = np.broadcast_to(own, out.shape)[np.unravel_index(flat, out.shape)] - count
+            if np.ndim(own):
+                own = np.broadcast_to(own, out.shape)[np.unravel_index(flat, out.shape)]
+            own = own - count
         corrected = self.values.finish(sums, own, self.gh).astype(self.out_dtype)
         self._step_away(corrected)
         out.reshape(-1)[flat] = corrected
