@@ -3,8 +3,8 @@
 The mode does not compose (the mode of four modes is not the mode of their
 pixels), so each level must look at level 0's pixels; but *sorted* windows do
 compose: the 4**k pixels of a level-``k`` window, sorted, are its four children's
-sorted pixels merged, which a stable sort (timsort, run-aware) does in about
-linear time. :class:`SortedModes` takes level 0 in blocks of ``2**(levels-1)``
+sorted pixels merged (NumPy's vectorised sort for windows of up to 256 pixels,
+timsort, which merges the four sorted runs in about linear time, above). :class:`SortedModes` takes level 0 in blocks of ``2**(levels-1)``
 rows, sorts level 1's 2x2 windows (a sorting network over the four pixels'
 planes, and the engine's vote of four), merges them upwards, and reads each level's
 modes off its sorted windows (the longest run; ties go to the smallest value, as

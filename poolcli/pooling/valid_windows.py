@@ -190,10 +190,11 @@ def window_sums_at(
     if padded:
         gone &= (rows >= 0)[:, :, None] & (cols >= 0)[:, None, :]
     # nodata -> +0.0 by clearing its bits: a masked copy branches on every value
-    # (5 ns a value on mixed windows, measured; this is 0.5)
+    # (5 ns a value on mixed windows, measured; this is 1.3)
     keep = gone.view(np.uint8).astype(np.uint64)
-    keep -= np.uint64(1)
-    values.view(np.uint64).__iand__(keep)
+    keep -= np.uint64(1)  # all ones where valid, zero where nodata
+    bits = values.view(np.uint64)
+    np.bitwise_and(bits, keep, out=bits)
     if padded:
         np.copyto(values, -0.0, where=(rows < 0)[:, :, None])
     row_sums = np.full((flat.size, values.shape[2]), 0.0 if zero_starts[0] else -0.0)
