@@ -3,12 +3,13 @@
 The mode does not compose (the mode of four modes is not the mode of their
 pixels), so each level must look at level 0's pixels; but *sorted* windows do
 compose: the 4**k pixels of a level-``k`` window, sorted, are its four children's
-sorted pixels merged (NumPy's vectorised sort for windows of up to 256 pixels,
-timsort, which merges the four sorted runs in about linear time, above). :class:`SortedModes` takes level 0 in blocks of ``2**(levels-1)``
-rows, sorts level 1's 2x2 windows (a sorting network over the four pixels'
-planes, and the engine's vote of four), merges them upwards, and reads each level's
-modes off its sorted windows (the longest run; ties go to the smallest value, as
-in :func:`~.engine.pool`). The partial windows of the right edge, and the image's
+sorted pixels merged (by NumPy's vectorised sort for windows of up to 256 pixels;
+above, by timsort, which merges the four sorted runs in about linear time).
+:class:`SortedModes` takes level 0 in blocks of ``2**(levels-1)`` rows, sorts
+level 1's 2x2 windows (a sorting network over the four pixels' planes, and the
+engine's vote of four), merges them upwards, and reads each level's modes off its
+sorted windows (the longest run; ties go to the smallest value, as in
+:func:`~.engine.pool`). The partial windows of the right edge, and the image's
 last, shorter block, are sorted window by window. Levels equal one-shot
 ``pool(x, 2**k, mode="mode", ceil_mode=True)``; the work is about a sort of level
 0 per level, where one-shot pooling of level ``k`` sorts windows of ``4**k`` pixels
