@@ -276,3 +276,24 @@ def test_the_vote_of_four_gives_every_2x2_window_its_mode(dtype):
     got = pool(x, 2, mode="mode")
     np.testing.assert_array_equal(got, reference_pool(x, 2, mode="mode"))
     assert got.shape == (1, 256)
+
+
+# --- float mode: values as ordered integer keys ----------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_mode_counts_equal_values_as_one_whatever_their_bits(dtype):
+    """-0.0 and +0.0 are one value, NaNs of any payload one NaN (which loses ties to
+    numbers), infinities and subnormals keep their place: as the loop reference counts."""
+    rng = np.random.default_rng(3)
+    info = np.finfo(dtype)
+    pool_of = np.array([-np.inf, -1.5, -0.0, 0.0, info.smallest_subnormal, 2.0, np.inf], dtype)
+    x = pool_of[rng.integers(0, len(pool_of), (40, 36))]
+    unsigned = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    nan_bits = np.array(np.nan, dtype).view(unsigned)
+    payloads = (nan_bits | unsigned.type(1), nan_bits | unsigned.type(1 << (8 * x.itemsize - 1)))
+    holes = rng.random(x.shape) < 0.2
+    x[holes] = np.array(payloads, unsigned).view(dtype)[rng.integers(0, 2, int(holes.sum()))]
+    for kernel in (2, 3):
+        got = pool(x, kernel, mode="mode")
+        np.testing.assert_array_equal(got, reference_pool(x, kernel, mode="mode"))
