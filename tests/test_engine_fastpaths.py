@@ -297,3 +297,20 @@ def test_float_mode_counts_equal_values_as_one_whatever_their_bits(dtype):
     for kernel in (2, 3):
         got = pool(x, kernel, mode="mode")
         np.testing.assert_array_equal(got, reference_pool(x, kernel, mode="mode"))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "channels"),
+    [(np.uint8, 3), (np.uint8, 4), (np.int8, 3), (np.int16, 2), (np.uint16, 3), (np.int32, 1),
+     (np.bool_, 3)],
+)  # fmt: skip
+def test_whole_pixel_mode_codes_keep_the_pixels_order(dtype, channels):
+    """Pixels vote as one integer each (uint32 under 32 bits, int64 up to 63): ties go
+    to the lexicographically smallest pixel, negative channels included."""
+    rng = np.random.default_rng(channels)
+    low = -2 if np.dtype(dtype).kind == "i" else 0
+    colours = rng.integers(low, 2, (6, channels)).astype(dtype)
+    x = colours[rng.integers(0, len(colours), (24, 30))]
+    for kernel in (2, 3):
+        got = pool(x, kernel, mode="mode", channel_axis=2)
+        np.testing.assert_array_equal(got, reference_pool(x, kernel, mode="mode", channel_axis=2))

