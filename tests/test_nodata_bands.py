@@ -204,3 +204,14 @@ def test_signed_zeros_give_the_same_bytes_in_any_band(mode):
         band = pool(x[:, start : start + 1], **options, band=RowBand(2, start, start + 1))
         assert band.tobytes() == whole[:, start : start + 1].tobytes()
     assert not np.signbit(whole).any()
+
+
+def test_windows_of_one_real_count_and_varying_padded_counts():
+    """Every window holds 2 real pixels, but their padded counts differ (padding and
+    dilation): deciding whether nodata-only windows average to nodata by themselves
+    once failed to broadcast the divisors to the single real count."""
+    x = np.zeros((1, 1, 9), bool)
+    options = dict(kernel=(1, 4), stride=(1, 2), padding=(0, 1), dilation=(1, 3), mode="avg",
+                   ceil_mode=True, axes=(1, 2))  # fmt: skip
+    expected = reference_pool(x, **options, nodata=False)
+    np.testing.assert_array_equal(pool(x, **options, nodata=False), expected)

@@ -92,7 +92,8 @@ def pool(
         value lands on it moves one step away. See :mod:`poolcli.pooling.nodata`.
     min_valid : float
         With ``nodata``: the fraction of a window's real pixels that must be valid.
-        ``nodata`` takes one or two ``axes`` (not three).
+        Volumes (three ``axes``) leave nodata voxels out the same way (see
+        :mod:`poolcli.pooling.volume_valid`).
 
     Returns
     -------

@@ -17,7 +17,8 @@ divisor is the product of the per-axis counts (padding counted as
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,15 +43,21 @@ def run(
     windows: tuple[AxisWindows, ...],
     reduction: Reduction,
     threads: int | None,
+    plan: Callable[..., Any] | None = None,
 ) -> np.ndarray:
-    """``reduction`` (a separable mode) of ``x`` (native, C order), ``windows`` along ``axes``."""
+    """``reduction`` (a separable mode) of ``x`` (native, C order), ``windows`` along ``axes``.
+
+    ``plan`` makes the band work from :class:`Work`'s arguments (default: :class:`Work`;
+    :mod:`.volume_valid` passes its own for nodata).
+    """
     out = empty_result(x, axes, windows, reduction)
     if out.size == 0:
         return out
     # Outermost axis first: its band is a contiguous slab, and every pass shrinks the
     # data before the next one reads it; the innermost (strided) pass reads the least.
     order = sorted(range(len(axes)), key=lambda i: axes[i])
-    work = _Work(x, [axes[i] for i in order], [windows[i] for i in order], reduction, out.dtype)
+    make = Work if plan is None else plan
+    work = make(x, [axes[i] for i in order], [windows[i] for i in order], reduction, out.dtype)
     gb = work.windows[0]
     row_bytes = work.bytes_per_output(x)
     rows = max(1, _BAND_BYTES // row_bytes)
@@ -72,8 +79,12 @@ def run(
     return out
 
 
-class _Work:
-    """The passes of one call, planned once; :meth:`__call__` pools one band."""
+class Work:
+    """The passes of one call, planned once; :meth:`__call__` pools one band.
+
+    ``accumulate``: the dtype sums are taken in (default: the accumulator of ``x``'s).
+    ``skip_nan``: max and min pass NaN over (``fmax``/``fmin``; an all-NaN window is NaN).
+    """
 
     def __init__(
         self,
@@ -82,6 +93,8 @@ class _Work:
         windows: list[AxisWindows],
         reduction: Reduction,
         out_dtype: np.dtype,
+        accumulate: np.dtype | None = None,
+        skip_nan: bool = False,
     ):
         self.axes, self.windows, self.reduction, self.out_dtype = (
             axes,
@@ -99,6 +112,8 @@ class _Work:
             self.dtype = x.dtype
             low = mode is PoolMode.MAX
             self.identity = numeric.lowest(x.dtype) if low else numeric.highest(x.dtype)
+            if skip_nan:  # NaN is their identity, so an all-NaN window stays NaN
+                self.ufunc, self.identity = (np.fmax if low else np.fmin), np.nan
         else:
             self.ufunc, self.identity = np.add, 0
             if mode in (PoolMode.LP, PoolMode.RMS):
@@ -106,7 +121,9 @@ class _Work:
             headroom = self.largest_divisor() // 2 if mode is PoolMode.AVG else 0
             values = x if self.source == x.dtype else np.empty(0, self.source)
             taps = math.prod(w.max_taps for w in windows)
-            self.dtype = numeric.accumulator(values, taps, headroom)
+            self.dtype = (
+                numeric.accumulator(values, taps, headroom) if accumulate is None else accumulate
+            )
         # The later passes see a fixed trailing block (the band axis comes before
         # them), so they are planned once; the band's pass once per band windows.
         shape = list(x.shape)
@@ -148,23 +165,43 @@ class _Work:
 
     def __call__(self, source: np.ndarray, bw: AxisWindows, target: np.ndarray) -> None:
         """Pool the band ``source`` (its windows ``bw`` along the band axis) into ``target``."""
-        first, divisor = self._plan(bw)
+        if self.selects:
+            self.passes(source, bw, target)
+            if self.ufunc is np.fmax or self.ufunc is np.fmin:
+                # fmax/fmin settle a tie of -0.0 and +0.0 either way, depending on where
+                # the pair falls in their vector loop (see separable_work): every zero
+                # becomes +0.0, so that results do not depend on the band split
+                np.add(target, 0.0, out=target)
+            return
+        sums, divisor = self.window_sums(source, bw, target.shape)
+        np.copyto(target, self.finish(sums, divisor, bw), casting="unsafe")
+
+    def window_sums(
+        self, source: np.ndarray, bw: AxisWindows, shape: tuple[int, ...], powered: bool = False
+    ) -> tuple[np.ndarray, Any]:
+        """The band's window sums (of powers, for ``lp``/``rms``; ``powered``: ``source``
+        holds them already) in the accumulator, shaped ``shape``, and their divisor."""
         mode = self.reduction.mode
-        if mode in (PoolMode.LP, PoolMode.RMS):
+        if not powered and mode in (PoolMode.LP, PoolMode.RMS):
             power = self.reduction.p if mode is PoolMode.LP else 2.0
             source = np.power(source.astype(np.float64), power)
+        return self.passes(source, bw).reshape(shape), self._plan(bw)[1]
+
+    def passes(
+        self, source: np.ndarray, bw: AxisWindows, target: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The three passes over the band ``source``: into ``target`` when given."""
+        first = self._plan(bw)[0]
         shape = list(source.shape)
         shape[self.axes[0]] = bw.out
         y = first(source).reshape(shape)
         for axis, axis_pass in zip(self.axes[1:-1], self.later[:-1], strict=True):
             shape[axis] = axis_pass.out_length
             y = axis_pass(y).reshape(shape)
-        last = self.later[-1]
-        if self.selects:
-            last(y, target)
-            return
-        sums = last(y).reshape(target.shape)
-        np.copyto(target, self._finish(sums, divisor, bw), casting="unsafe")
+        if target is not None:
+            self.later[-1](y, target)
+            return target
+        return self.later[-1](y)
 
     def _plan(self, bw: AxisWindows) -> tuple[AxisPass, object]:
         # Interior bands share one AxisWindows (see AxisWindows.bands): planned once.
@@ -195,7 +232,7 @@ class _Work:
             result = result * c.astype(np.int64).reshape(shape)
         return result
 
-    def _finish(self, sums: np.ndarray, divisor, bw: AxisWindows) -> np.ndarray:
+    def finish(self, sums: np.ndarray, divisor, bw: AxisWindows) -> np.ndarray:
         """Window sums -> the mode's values, as the 2-D engine's finish does."""
         taps = bw.max_taps * math.prod(w.max_taps for w in self.windows[1:])
         return self.reduction.finish(

@@ -5,7 +5,9 @@ depths that read the same depth taps, the slices each tap reads are laid side by
 side along the height axis (``(outputs, taps*H, W, ...)``), and one 2-D window of
 ``taps*kh`` rows (every tap's rows) by ``kw`` columns covers the whole 3-D window.
 The 2-D median and mode (:mod:`.ranked`) then run on it unchanged, so ties, NaN,
-whole-pixel votes and ignored values mean exactly what they mean in 2-D. Work goes
+whole-pixel votes and nodata mean exactly what they mean in 2-D (with nodata, the
+stacked windows go to :class:`~.valid_ranked.ValidRankedWork`, whose counts of
+real voxels are the stacked windows': present depth taps times rows times columns). Work goes
 in bands of output depths on threads; nothing larger than a band's window stack
 is ever allocated (no ``(out..., kd, kh, kw)`` copy of the volume).
 
@@ -25,6 +27,7 @@ from . import ranked, volume_modes
 from .geometry import AxisWindows, Tap, regular_windows
 from .reduction import Reduction
 from .threads import share, thread_count
+from .valid_ranked import ValidRankedWork
 from .volume_passes import empty_result
 
 #: A band's window stacks take about this much memory: large, so that two threads
@@ -141,6 +144,9 @@ def _rank(
 ) -> None:
     """Median or mode of the 2-D windows ``gh`` x ``gw`` of ``y`` (axes 1, 2) into ``target``."""
     mode = reduction.mode
+    if reduction.nodata is not None:
+        ValidRankedWork(reduction, y, (1, 2), channel, gh, gw)(y, gh, target)
+        return
     pixels = channel is not None and mode is PoolMode.MODE
     whole = all(_full(g, tap) for g in (gh, gw) for tap in g.taps)
     if whole and not pixels and reduction.ignore is None and y.dtype.kind in "biu":

@@ -8,12 +8,14 @@
 - Three axes (a volume, depth first): windows placed per axis as in 2-D, then three
   separable passes (:mod:`.volume_passes`) or whole-window ranking
   (:mod:`.volume_ranked`). ``band`` names depth slices of the output (slabs of a
-  volume larger than memory); ``nodata`` is refused with a :class:`ParameterError`.
+  volume larger than memory); ``nodata`` leaves voxels out as in 2-D
+  (:mod:`.volume_valid`; median and mode: :mod:`.valid_ranked` on stacked windows).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import cast
 
 import numpy as np
@@ -21,8 +23,9 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..spec.modes import PoolMode
 from ..spec.parameters import Pair, Sizes, check_threads, sizes, window_of
-from . import numeric, volume_passes, volume_ranked
+from . import numeric, volume_passes, volume_ranked, volume_valid
 from .geometry import AxisWindows, adaptive_windows, banded, regular_windows
+from .nodata import check_nodata
 from .reduction import Reduction
 
 
@@ -74,8 +77,8 @@ def pool(
             min_valid=options["min_valid"], _ignore=options["_ignore"],
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
-    _refuse_for_volumes(options["nodata"])
     x, spatial, channel = prepare(x, axes, options["channel_axis"])
+    reduction = _with_nodata(reduction, options["nodata"], options["min_valid"], x.dtype)
     band = options["band"]
     lengths = [x.shape[a] for a in spatial]
     if band is not None:
@@ -107,8 +110,8 @@ def adaptive_pool(
             _ignore=options["_ignore"],
         )  # fmt: skip
         return result.reshape(result.shape[: axis + 1] + result.shape[axis + 2 :])
-    _refuse_for_volumes(options["nodata"])
     x, spatial, channel = prepare(x, axes, options["channel_axis"])
+    reduction = _with_nodata(reduction, options["nodata"], options["min_valid"], x.dtype)
     band = options["band"]
     lengths = [x.shape[a] for a in spatial]
     if band is not None:
@@ -148,19 +151,21 @@ def _run(
     threads: int | None,
 ) -> np.ndarray:
     if reduction.mode.separable:
-        return volume_passes.run(x, axes, windows, reduction, threads)
+        plan = None if reduction.nodata is None else volume_valid.ValidVolumeWork
+        return volume_passes.run(x, axes, windows, reduction, threads, plan)
     gd, gh, gw = windows
     spatial = cast(tuple[int, int, int], axes)
     return volume_ranked.run(x, spatial, channel_axis, (gd, gh, gw), reduction, threads)
 
 
-def _refuse_for_volumes(nodata: object) -> None:
-    if nodata is not None:
-        message = (
-            "`nodata` works with 1 or 2 spatial `axes`, not with 3; pool a volume without it, "
-            "or one depth slice at a time"
-        )
-        raise ParameterError(message, parameter="nodata", value=nodata)
+def _with_nodata(
+    reduction: Reduction, nodata: object, min_valid: object, dtype: np.dtype
+) -> Reduction:
+    """``reduction`` leaving out the voxels equal to ``nodata`` (checked for ``dtype``)."""
+    if nodata is None:
+        return reduction
+    value, fraction = check_nodata(nodata, min_valid, dtype)
+    return replace(reduction, nodata=value, min_valid=fraction)
 
 
 def _output_size(output_size: object, count: int) -> tuple[int | None, ...]:

@@ -56,7 +56,8 @@ def convert_arrays(
             message = f"the .npz holds {len(pooled)} arrays and {one} holds one; write .npz"
             raise OutputError(message)
         if isinstance(target, str):  # a Zarr store
-            _write_zarr(target, first.array, first.axes[0], first.layout, write)
+            _write_zarr(target, first.array, first.axes[0], first.layout, write,
+                        settings.nodata_value)  # fmt: skip
             return Report(input_format, in_size, first.extent, 1, tuple(notes))
         files.write(
             target, {n: laid.array for n, laid in pooled.items()}, npz=write.format == "NPZ"
@@ -117,11 +118,17 @@ def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteO
 
 
 def _write_zarr(
-    path: str, array: np.ndarray, row_axis: int, layout: str, write: WriteOptions
+    path: str,
+    array: np.ndarray,
+    row_axis: int,
+    layout: str,
+    write: WriteOptions,
+    nodata: int | float | None = None,
 ) -> None:
     from ..streams.zarr_store import write_zarr_whole, zarr_format
 
-    write_zarr_whole(path, array, row_axis, layout, zarr_format=zarr_format(write.save_options))
+    write_zarr_whole(path, array, row_axis, layout, zarr_format=zarr_format(write.save_options),
+                     nodata=nodata)  # fmt: skip
 
 
 def cast(array: np.ndarray, dtype_name: str | None) -> np.ndarray:

@@ -61,7 +61,8 @@ def pool_laid(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
             size = options["output_size"]
             array = adaptive_pool(array, size, mode=settings.mode, p=settings.p, axes=laid.axes,
                                   channel_axis=channel, threads=settings.threads,
-                                  band=band)  # fmt: skip
+                                  band=band, nodata=settings.nodata_value,
+                                  min_valid=settings.min_valid)  # fmt: skip
         else:
             array = pool(array, **options, mode=settings.mode, axes=laid.axes,
                          channel_axis=channel, band=band)  # fmt: skip

@@ -29,7 +29,7 @@ from ...pooling.numeric import sum_dtype
 from ...spec.modes import PoolMode
 from ...spec.pyramids import Container
 from ..arrays.layouts import LaidOut
-from ..streams.zarr_store import ome_attributes, zstd
+from ..streams.zarr_store import ome_attributes, set_nodata, zstd
 from .build import PyramidJob, PyramidReport
 from .volume_input import VolumeInput, read_volume, volume_shape
 
@@ -97,6 +97,8 @@ def build_volume_pyramid(path: str, fmt: str | None, target: str, job: PyramidJo
         axes=(0, 1, 2),
         p=job.settings.p,
         channel_axis=3 if level0.ndim == 4 and mode is PoolMode.MODE else None,
+        nodata=job.settings.nodata_value,
+        min_valid=job.settings.min_valid,
     )
     if job.container is Container.OME_ZARR:
         sizes = _write_zarr(target, volume, made, factors, job)
@@ -133,6 +135,7 @@ def _write_zarr(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
             chunks=(stored.shape[0], *sides) if channels else sides, fill_value=0, **extra,
         )  # fmt: skip
         array[...] = stored
+        set_nodata(array, job.settings.nodata_value)
         sizes.append(_size(level.shape))
         space = [v * f**k for v, f in zip(volume.voxel, factors, strict=True)]
         scales.append([1.0, *space] if channels else space)

@@ -26,7 +26,7 @@ from ..arrays.files import _check_size
 from ..arrays.layouts import LaidOut
 from ..arrays.route import cast
 from ..arrays.volumes import pool_laid, z_stack_options
-from ..requests import ReadOptions, Report, WriteOptions
+from ..requests import ReadOptions, Report, WriteOptions, resolve_nodata
 from . import writers, zarr_store
 from .output import placed_transforms
 from .readers import Facts, open_rows
@@ -53,6 +53,7 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
     if opened is None:
         return None
     source, facts, layout = opened
+    settings = resolve_nodata(settings, facts.nodata, notes)  # a Zarr's own, unless given
     with source:
         shape, dtype = tuple(source.shape), np.dtype(source.dtype)
         if math.prod(shape) * dtype.itemsize <= read.memory // 2:
@@ -130,6 +131,7 @@ class _Slabs:
         array = zarr_store.create_zarr(
             path, self.shape, self.dtype, 0, axes, self.layout, chunks=chunks,
             zarr_format=zarr_store.zarr_format(self.write.save_options), transforms=transforms,
+            nodata=self.settings.nodata_value,
         )  # fmt: skip
         slabs = writers.regroup(self.bands(), self.chunk_depth, axis=0)
         zarr_store.write_zarr_bands(array, 0, slabs)

@@ -152,10 +152,12 @@ def write_zarr_whole(
     row_axis: int = 0,
     layout: str | None = None,
     zarr_format: int = 3,
+    nodata: int | float | None = None,
 ) -> None:
-    """An array pooled in memory written as a Zarr store at ``path``."""
+    """An array pooled in memory written as a Zarr store at ``path`` (``nodata``: its
+    ``nodata`` attribute)."""
     create = create_zarr(path, array.shape, array.dtype, row_axis, layout=layout,
-                         zarr_format=zarr_format)  # fmt: skip
+                         zarr_format=zarr_format, nodata=nodata)  # fmt: skip
     create[...] = array
 
 
