@@ -225,9 +225,9 @@ def regular_windows_of(n, k, s, ceil):
     return [[t for t in range(j * s, j * s + k) if t < n] for j in range(out)]
 
 
-@st.composite
-def nodata_cases(draw):
-    x, options = draw(cases())
+def with_nodata(draw, x, options):
+    """``options`` with a nodata value ``x`` holds (often), NaN for floats (sometimes),
+    and a ``min_valid``; integer ``lp`` windows get p=2 (a real result for each)."""
     dtype = x.dtype
     if dtype.kind == "b":
         nodata = draw(st.booleans())
@@ -237,10 +237,17 @@ def nodata_cases(draw):
         nodata = x.flat[0].item() if x.size and draw(st.booleans()) else 0
         if dtype.kind == "f":
             nodata = float(nodata)
-    options.update(nodata=nodata, min_valid=draw(st.sampled_from([0.0, 0.0, 0.5, 1.0])))
+    options = dict(options, nodata=nodata)
+    options["min_valid"] = draw(st.sampled_from([0.0, 0.0, 0.5, 1.0]))
     if options["mode"] == "lp" and dtype.kind != "f":
-        options["p"] = 2.0  # a real result for every window
-    return x, options
+        options["p"] = 2.0
+    return options
+
+
+@st.composite
+def nodata_cases(draw):
+    x, options = draw(cases())
+    return x, with_nodata(draw, x, options)
 
 
 @settings(SETTINGS, max_examples=200)
