@@ -122,6 +122,8 @@ def test_volume_windows_without_nodata_equal_the_plain_result_byte_for_byte(case
         return  # integer lp without a real result
     stepped = plain == nodata  # landed on nodata: moved one step away
     keep = clean & ~stepped
+    if options["mode"] in ("max", "min") and isinstance(nodata, float) and np.isnan(nodata):
+        plain = plain + plain.dtype.type(0)  # fmax/fmin's zeros are +0.0, as in 2-D
     assert pool(x, **options)[keep].tobytes() == plain[keep].tobytes()
 
 
