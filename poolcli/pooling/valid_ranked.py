@@ -32,6 +32,7 @@ from .geometry import AxisWindows
 from .reduction import Reduction
 from .separable_work import thread_scratch
 from .valid_separable import MaskCounts, step_away
+from .valid_windows import needed
 
 
 class ValidRankedWork:
@@ -214,5 +215,5 @@ class _Valid:
         if self.words is not None:
             return self.words == 0x0202
         if self.min_valid > 0:
-            return self.valid < np.maximum(1, np.ceil(self.min_valid * self.real))
+            return self.valid < needed(self.real, self.min_valid)
         return self.valid == 0

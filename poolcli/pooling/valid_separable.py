@@ -40,7 +40,7 @@ from .geometry import AxisWindows
 from .reduction import Reduction
 from .separable import first_tap
 from .separable_work import SeparableWork, thread_scratch
-from .valid_windows import MaskCounts, positions, step_away, window_sums_at
+from .valid_windows import MaskCounts, needed, positions, step_away, window_sums_at
 
 #: Pixels per window, padding left out.
 _REAL = Reduction(PoolMode.AVG, False, None, 2.0)
@@ -333,8 +333,7 @@ class ValidSeparableWork:
         plan = self._plans.get(id(windows))
         if plan is None or plan.windows is not windows:
             real = _REAL.window_divisor(windows, self.gw, self.ndim, self.axes)
-            need = np.maximum(1, np.ceil(self.min_valid * np.asarray(real))).astype(np.int64)
-            allowed = real - need
+            allowed = real - needed(real, self.min_valid)
             divisor = self.values.reduction.window_divisor(windows, self.gw, self.ndim, self.axes)
             automatic = self.min_valid == 0 and (
                 (self.nan and self.dtype.kind == "f")
@@ -347,7 +346,7 @@ class ValidSeparableWork:
                 )
             )
             if np.ndim(allowed) == 0:
-                allowed = int(allowed)  # type: ignore[assignment]
+                allowed = int(allowed)
             zero_rows = self.filled is not None and first_tap(windows) is None
             plan = _BandPlan(windows, real, allowed, divisor, automatic, zero_rows)
             self._plans[id(windows)] = plan

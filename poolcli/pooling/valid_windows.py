@@ -115,6 +115,30 @@ def _is(value: Any, expected: int | None) -> bool:
     return expected is None or int(value) == expected
 
 
+def needed(real: Any, min_valid: float) -> Any:
+    """Valid pixels a window of ``real`` real pixels must hold to give a value: at
+    least one, and ``min_valid`` of them (rounded up); an int64 per window."""
+    return np.maximum(1, np.ceil(min_valid * np.asarray(real))).astype(np.int64)
+
+
+def zero_where(
+    values: np.ndarray, missing: np.ndarray, out: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """``values`` with its ``missing`` ones made 0 (+0.0 for floats) into ``out`` (default:
+    in place), by clearing their bits; ``keep``: scratch for the mask, unsigned and as
+    wide as ``values``. A masked copy branches on every value (5 ns a value on mixed
+    windows, measured; this is 1.3, and 2.5x faster on whole volumes)."""
+    bits = np.dtype(f"u{values.dtype.itemsize}")
+    out = values if out is None else out
+    if keep is None:
+        keep = np.empty(missing.shape, bits)
+    # 0 - 1 wraps to all ones: kept where valid, cleared where nodata
+    np.subtract(missing.view(np.uint8), np.uint8(1), out=keep, dtype=bits, casting="unsafe")
+    np.bitwise_and(values.view(bits), keep, out=out.view(bits))
+    return out
+
+
 def step_away(target: np.ndarray, nodata: Any, nan: bool, landed: np.ndarray | None = None) -> None:
     """Values of valid windows equal to ``nodata`` move to the next value (down at the
     top of the range), in place. ``landed``: which may move (default: all equal to it)."""
@@ -189,12 +213,7 @@ def window_sums_at(
     gone = missing(raw)
     if padded:
         gone &= (rows >= 0)[:, :, None] & (cols >= 0)[:, None, :]
-    # nodata -> +0.0 by clearing its bits: a masked copy branches on every value
-    # (5 ns a value on mixed windows, measured; this is 1.3)
-    keep = gone.view(np.uint8).astype(np.uint64)
-    keep -= np.uint64(1)  # all ones where valid, zero where nodata
-    bits = values.view(np.uint64)
-    np.bitwise_and(bits, keep, out=bits)
+    zero_where(values, gone)  # nodata as +0.0
     if padded:
         np.copyto(values, -0.0, where=(rows < 0)[:, :, None])
     row_sums = np.full((flat.size, values.shape[2]), 0.0 if zero_starts[0] else -0.0)
