@@ -61,14 +61,15 @@ def inspect(
             facts["storage"] = description.storage
         if description.raster:
             facts["raster"] = _json_safe(description.raster)
+        voxel = None
         if description.format == "TIFF" and isinstance(source, str):
-            _voxel(facts, source)
+            voxel = _voxel(facts, source)
         if description.skipped:
             facts["skipped_arrays"] = description.skipped
         if refusal is not None:
             facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
         if settings is not None and settings.depth is not None:
-            _volume(facts, source, description, settings, read, spelling)
+            _volume(facts, source, description, settings, read, spelling, voxel)
         elif settings is not None:
             try:
                 facts["out_size"] = list(settings.planned_size(*first.size, first.layout))
@@ -207,8 +208,9 @@ def _value(value: Any) -> str:
 
 
 def _volume(facts: dict[str, Any], source: Any, description: Any, settings: Any, read: Any,
-            spelling: Any) -> None:  # fmt: skip
-    """A WxHxD kernel's facts: the volume's (w, h, d) as it reads it, and pooled."""
+            spelling: Any, voxel: Any = None) -> None:  # fmt: skip
+    """A WxHxD kernel's facts: the volume's (w, h, d) as it reads it, and pooled (its
+    ``voxel`` size too, when known)."""
     from ..images.volumes import volume_extent
     from ..spec.arrays import VOLUME_DEFAULT
 
@@ -221,20 +223,20 @@ def _volume(facts: dict[str, Any], source: Any, description: Any, settings: Any,
     except PoolcliError as error:
         facts.update(out_size=None, pooling=error.said(spelling))
         return
-    if facts.get("voxel"):
-        from ..images.voxels import read_tiff_voxel
-
-        pooled = read_tiff_voxel(source).scaled(settings.volume_placement(*extent))
-        facts["pooled_voxel"] = _voxel_fact(pooled)
+    if voxel is not None:
+        facts["pooled_voxel"] = _voxel_fact(voxel.scaled(settings.volume_placement(*extent)))
 
 
-def _voxel(facts: dict[str, Any], path: str) -> None:
-    """A TIFF's voxel size (OME-XML or ImageJ calibration), when it has one."""
+def _voxel(facts: dict[str, Any], path: str) -> Any:
+    """A TIFF's voxel size (OME-XML or ImageJ calibration) into ``facts`` and returned,
+    when it has one; else None."""
     from ..images.voxels import read_tiff_voxel
 
     voxel = read_tiff_voxel(path)
-    if voxel.known:
-        facts["voxel"] = _voxel_fact(voxel)
+    if not voxel.known:
+        return None
+    facts["voxel"] = _voxel_fact(voxel)
+    return voxel
 
 
 def _voxel_fact(voxel: Any) -> dict[str, Any]:
