@@ -148,3 +148,12 @@ def mean_of_two(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a | b
     # floor(a/2) + floor(b/2) + the carry of the two low bits and the half-up 1
     return (a >> 1) + (b >> 1) + (((a & 1) + (b & 1) + 1) >> 1)
+
+
+def settle_zeros(selected: np.ndarray, ufunc: np.ufunc) -> None:
+    """After a pass of ``fmax``/``fmin``, every zero of ``selected`` made +0.0, in place:
+    they settle a tie of -0.0 and +0.0 either way, depending on where the pair falls
+    in their vector loop (measured), and results must not depend on the band split.
+    Other ufuncs leave ``selected`` as it is."""
+    if ufunc is np.fmax or ufunc is np.fmin:
+        np.add(selected, 0.0, out=selected)

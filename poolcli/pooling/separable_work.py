@@ -109,11 +109,7 @@ class SeparableWork:
         rows_pass, _ = self._band_plan(windows)
         rows = rows_pass(source, scratch=self.scratch("rows"))
         self._columns_pass(self._rows_shape(source, windows))(rows, target)
-        if self.ufunc is np.fmax or self.ufunc is np.fmin:
-            # fmax/fmin settle a tie of -0.0 and +0.0 either way, depending on where
-            # the pair falls in their vector loop (measured): every zero becomes
-            # +0.0, so that results do not depend on the band split
-            np.add(target, 0.0, out=target)
+        numeric.settle_zeros(target, self.ufunc)
 
     def window_sums(
         self,

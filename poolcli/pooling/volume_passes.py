@@ -167,11 +167,7 @@ class Work:
         """Pool the band ``source`` (its windows ``bw`` along the band axis) into ``target``."""
         if self.selects:
             self.passes(source, bw, target)
-            if self.ufunc is np.fmax or self.ufunc is np.fmin:
-                # fmax/fmin settle a tie of -0.0 and +0.0 either way, depending on where
-                # the pair falls in their vector loop (see separable_work): every zero
-                # becomes +0.0, so that results do not depend on the band split
-                np.add(target, 0.0, out=target)
+            numeric.settle_zeros(target, self.ufunc)
             return
         sums, divisor = self.window_sums(source, bw, target.shape)
         np.copyto(target, self.finish(sums, divisor, bw), casting="unsafe")
