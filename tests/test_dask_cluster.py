@@ -503,3 +503,23 @@ def test_one_huge_input_is_split_into_zarr_bands_on_the_workers(cluster, tmp_pat
     assert a.chunks == b.chunks
     assert files(tmp_path / "cluster.zarr") == files(tmp_path / "local.zarr")
     assert hidden(tmp_path) == []
+
+
+def test_the_event_loops_callback_tracebacks_stay_silent_after_distributed_loads():
+    # distributed sets tornado's and its own log levels when first imported, so
+    # quieting them before that import let a Ctrl-C print tornado's traceback of
+    # distributed's cancel callback (a NameError inside distributed.utils.sync)
+    probe = (
+        "import logging, sys\n"
+        "from poolcli.cli.app import quiet_cluster_logs\n"
+        "quiet_cluster_logs()\n"
+        "import distributed\n"
+        "try:\n"
+        "    raise NameError('future')\n"
+        "except NameError:\n"
+        "    logging.getLogger('tornado.application').exception('Exception in callback')\n"
+        "logging.getLogger('distributed.client').error('lost the scheduler')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -222,11 +222,7 @@ def _pool(arguments: PoolArguments, *, ahead: DecodeAhead | None) -> ExitStatus:
     console = Console(quiet=arguments.quiet, verbose=arguments.verbose)
     request = arguments.request()
     if request.on_cluster and not arguments.show_traceback:
-        # Dask logs its own view of problems poolcli reports in one line
-        # (and tornado, its event loop, prints a callback's traceback when Ctrl-C
-        # stops it mid-call)
-        for name in ("distributed", "tornado"):
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        quiet_cluster_logs()
     try:
         batch = run_batch(request, stdin=binary("stdin"), stdout=binary("stdout"), ahead=ahead)
     except ClusterError as error:
@@ -251,6 +247,25 @@ def _pool(arguments: PoolArguments, *, ahead: DecodeAhead | None) -> ExitStatus:
     global quick_exit
     quick_exit = not request.on_cluster and not request.dry_run  # its workers are joined
     return status
+
+
+def quiet_cluster_logs() -> None:
+    """Silence Dask's and tornado's loggers: poolcli reports problems in one line.
+
+    Dask logs its own view of them, and tornado (its event loop) prints a
+    callback's traceback when Ctrl-C stops it mid-call. ``distributed`` sets these
+    loggers' levels when it is first imported, so it is imported before they are
+    set, every one it configured included (when it is installed at all; without it
+    the run reports that in one line).
+    """
+    try:
+        import distributed  # noqa: F401 - its import configures the loggers
+    except ImportError:
+        pass
+    known = list(logging.root.manager.loggerDict)  # distributed gives some their own level
+    for name in ("distributed", "tornado", *known):
+        if name.partition(".")[0] in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _report(batch: Batch, arguments: PoolArguments, console: Console) -> ExitStatus:
