@@ -150,8 +150,13 @@ class ValidSeparableWork:
     def _select(self, source: np.ndarray, windows: AxisWindows, target: np.ndarray) -> None:
         """Max or min: the band as it is wherever nodata cannot win a window with valid pixels."""
         v, maximum = self.nodata, self.mode is PoolMode.MAX
-        as_is = self.nan  # fmax/fmin: NaN never wins
-        if not as_is and not (self.dtype.kind == "f" and v == 0):  # -0.0 would stand for 0.0
+        as_is, shifts = self.nan, False  # fmax/fmin: NaN never wins
+        if not as_is and self.dtype.kind in "iu":
+            # maximum/minimum reduce integers 2x faster than fmax/fmin (measured)
+            lowest = source.min()
+            shifts = not maximum and lowest >= v
+            as_is = bool(lowest >= v) if maximum else (not shifts and source.max() <= v)
+        elif not as_is and not (self.dtype.kind == "f" and v == 0):  # -0.0 stands for 0.0
             if maximum:
                 as_is = bool(np.fmin.reduce(source, axis=None) >= v)
             else:
@@ -161,7 +166,7 @@ class ValidSeparableWork:
             if self.min_valid > 0:
                 self._too_few(source, windows, target)
             return
-        if not maximum and self.dtype.kind in "iu" and source.min() >= v:
+        if shifts:
             # nodata -> the top value, values above it keep their order (nothing lies
             # below it): min as usual, then shifted back; an empty window gives nodata
             low = numeric.value_range(self.dtype)[0]
