@@ -7,6 +7,8 @@ multi-page TIFF (tifffile's shaped series: pages are depth again), or as
 .npy/.npz/Zarr. A stack larger than half of the memory budget whose pages are one
 slice each is read a few pages at a time (:mod:`.streams.tiff_stack`, :mod:`.streams.slabs`);
 others are read whole. A TIFF output keeps the voxel size, scaled (:mod:`.voxels`).
+A TIFF's GDAL_NODATA is the nodata value unless ``--nodata`` says otherwise, and a
+TIFF output carries the nodata value in effect as its GDAL_NODATA.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut
-from .requests import ReadOptions, Report, WriteOptions
+from .requests import ReadOptions, Report, WriteOptions, resolve_nodata
 from .streams.tiff_stack import StackPlan
 from .voxels import read_tiff_voxel
 
@@ -37,6 +39,7 @@ def convert_tiff_volume(
     from .streams.slabs import stream_volume
 
     voxel = read_tiff_voxel(path)
+    settings = resolve_nodata(settings, read_tiff_nodata(path), notes)  # GDAL_NODATA
     report = stream_volume(path, "TIFF", target, settings, write, read, notes, voxel=voxel)
     if report is not None:  # larger than half of the budget: in slabs of pages
         return report
@@ -101,6 +104,20 @@ def read_tiff_volume(path: str, max_pixels: int | None) -> LaidOut:
     if not plan.others:
         data = data[None]  # one page: a volume one slice deep
     return LaidOut(np.ascontiguousarray(data), plan.layout)
+
+
+def read_tiff_nodata(path: str) -> int | float | None:
+    """The nodata value a TIFF declares (GDAL_NODATA of its first page), or None."""
+    import tifffile
+
+    from .georef import Georef
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            georef = Georef.of_page(tif.pages.first)
+    except (tifffile.TiffFileError, ValueError, OSError):
+        return None  # the reader of the pixels words what is wrong
+    return None if georef is None else georef.nodata
 
 
 def tiff_volume_shape(path: str) -> tuple[int, ...]:

@@ -130,11 +130,14 @@ def voxel_options(
     ImageJ hyperstack when ImageJ holds the dtype and the units; otherwise OME-XML. An
     OME-TIFF also gets X/YResolution per centimetre when its unit converts. A dtype OME
     cannot name gets resolution tags and the sizes in tifffile's JSON description, and
-    a note in ``notes``. Without a known voxel: the axes only (tifffile's shaped series)."""
+    a note in ``notes``. Without a known voxel: the axes only (tifffile's shaped series;
+    OME-XML without physical sizes when ``ome``)."""
     axes = "ZYX" if len(shape) == 3 else "ZYXS"
-    if voxel is None or not voxel.known:
-        return {"metadata": {"axes": axes}}
     dtype = np.dtype(dtype)
+    if voxel is None or not voxel.known:
+        if ome and dtype in _OME:  # the name says OME-TIFF: one, of unknown voxel size
+            return {"ome": True, "metadata": {"axes": axes}}
+        return {"metadata": {"axes": axes}}
     if not (ome or voxel.ome) and _imagej_fits(voxel, shape, dtype):
         return _imagej_options(voxel, axes)
     sizes = _ome_sizes(voxel, notes)

@@ -70,7 +70,8 @@ def convert_arrays(
         assert not isinstance(target, str)
         placed = None if voxel is None else voxel.scaled(settings.volume_placement(*in_size))
         volumes.write_volume(target, first, write.format, write.save_options, voxel=placed,
-                             ome=write.ome_name, notes=notes)  # fmt: skip
+                             ome=write.ome_name, notes=notes,
+                             nodata=settings.nodata_value)  # fmt: skip
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
         frames = to_images(first)

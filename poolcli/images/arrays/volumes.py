@@ -121,6 +121,7 @@ def write_volume(
     voxel: Voxel | None = None,
     ome: bool = False,
     notes: list[str] | None = None,
+    nodata: int | float | None = None,
 ) -> int:
     """A pooled volume as a multi-page TIFF (pages are depth), deflated unless
     ``-O compression=`` says otherwise, with the output's ``voxel`` size (see
@@ -144,7 +145,7 @@ def write_volume(
     if array.dtype == bool:
         array = array.view(np.uint8)
     options = z_stack_options(array.shape, array.dtype, save_options, voxel=voxel, ome=ome,
-                              notes=notes)  # fmt: skip
+                              notes=notes, nodata=nodata)  # fmt: skip
     tifffile.imwrite(target, np.ascontiguousarray(array), **options)
     return array.shape[0]
 
@@ -157,21 +158,28 @@ def z_stack_options(
     voxel: Voxel | None = None,
     ome: bool = False,
     notes: list[str] | None = None,
+    nodata: int | float | None = None,
 ) -> dict[str, Any]:
     """tifffile's options for a (D, H, W[, C]) volume written as pages: grey or RGB(A)
     samples, deflated unless ``-O compression=`` says otherwise (JPEG: 8 bits only),
     the output's ``voxel`` size as OME-XML, an ImageJ hyperstack's calibration or
     resolution tags (:func:`~poolcli.images.voxels.voxel_options`; ``ome``: the
-    output's name asks for an OME-TIFF)."""
+    output's name asks for an OME-TIFF); ``nodata`` as the GDAL_NODATA tag, which GDAL
+    and poolcli read back."""
     from ..streams.writers import asked_compression
 
     channels = shape[3] if len(shape) == 4 else 1
     compression = asked_compression(save_options, None)
     if compression == "jpeg" and np.dtype(dtype) != np.uint8:
         compression = "zlib"  # JPEG holds 8-bit samples only
-    return dict(
+    options = dict(
         photometric="rgb" if channels in (3, 4) else "minisblack",
         planarconfig="contig" if channels > 1 else None,
         compression=compression,
         **voxel_options(voxel, shape, dtype, ome=ome, notes=notes),
     )
+    if nodata is not None:
+        from ..georef import GDAL_NODATA, Georef, format_nodata
+
+        options["extratags"] = Georef({GDAL_NODATA: format_nodata(nodata)}).extratags()
+    return options

@@ -12,13 +12,16 @@ The volume is read whole (:mod:`.volume_input`) and the levels are held in memor
 about 1.15 times level 0 with ``2x2x2`` (the levels add an eighth, a
 sixty-fourth...). Containers: OME-Zarr (axes ``zyx`` or ``czyx``, each level's scale
 ``f**k`` times the input's voxel size) and a folder of one file per level (a TIFF
-Z stack, pages are depth, or .npy). TIFF pyramids and Deep Zoom are planes.
+Z stack, pages are depth, or .npy). TIFF pyramids and Deep Zoom are planes. The
+input's own nodata (a TIFF's GDAL_NODATA, a Zarr's ``nodata``) is left out unless
+``--nodata`` says otherwise, and every level carries the nodata in effect.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -83,7 +86,11 @@ def build_volume_pyramid(path: str, fmt: str | None, target: str, job: PyramidJo
             f"(DIR/), not {job.container}: its pages would be both depth and levels"
         )
         raise OutputError(message)
+    from ..requests import resolve_nodata
+
     volume = read_volume(path, fmt, job.read.layout, job.read.max_pixels)
+    notes: list[str] = []
+    job = replace(job, settings=resolve_nodata(job.settings, volume.nodata, notes))
     mode, level0 = job.settings.mode, volume.array
     if mode is PoolMode.SUM:
         level0 = level0.astype(sum_dtype(level0.dtype))  # every level in the sums' dtype
@@ -105,7 +112,7 @@ def build_volume_pyramid(path: str, fmt: str | None, target: str, job: PyramidJo
     else:
         sizes = _write_folder(target, made, job)
     whole = "never: a volume is read whole"
-    return PyramidReport(volume.format, volume.size, tuple(sizes), streamed=whole)
+    return PyramidReport(volume.format, volume.size, tuple(sizes), tuple(notes), streamed=whole)
 
 
 def volume_factors(job: PyramidJob) -> tuple[int, int, int]:
@@ -160,7 +167,8 @@ def _write_folder(path: str, made: Sequence[np.ndarray], job: PyramidJob) -> lis
                 np.save(stream, level)
             else:
                 layout = "dhwc" if level.ndim == 4 else "dhw"
-                write_volume(stream, LaidOut(level, layout), "TIFF", job.save_options)
+                write_volume(stream, LaidOut(level, layout), "TIFF", job.save_options,
+                             nodata=job.settings.nodata_value)  # fmt: skip
         sizes.append(_size(level.shape))
     return sizes
 

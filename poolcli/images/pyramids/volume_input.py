@@ -6,7 +6,8 @@ array in a volume layout (``dhw``, ``dhwc``, ``cdhw``, ``ncdhw`` of one volume; 
 3-dim array defaults to ``dhw``, a 4-dim one to ``cdhw``, as PyTorch's Conv3d).
 The voxel's physical (z, y, x) size and unit come from OME-XML's PhysicalSize*,
 ImageJ's spacing and resolution (:func:`~poolcli.images.voxels.read_tiff_voxel`),
-or an OME-Zarr image's level-0 scale; 1 where the input does not say.
+or an OME-Zarr image's level-0 scale; 1 where the input does not say. The nodata
+value is a TIFF's GDAL_NODATA or a Zarr array's (or group's) ``nodata`` attribute.
 
 Volumes are read whole: a volume pyramid holds level 0 and its levels in memory.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...spec.arrays import VOLUME_DEFAULT, VOLUME_LAYOUTS
-from ..volumes import read_tiff_volume, tiff_volume_shape
+from ..volumes import read_tiff_nodata, read_tiff_volume, tiff_volume_shape
 from ..voxels import read_tiff_voxel
 
 _LAYOUTS = ", ".join(VOLUME_LAYOUTS)
@@ -36,6 +37,8 @@ class VolumeInput:
     #: Physical (z, y, x) size of a voxel, and the unit of the space axes.
     voxel: tuple[float, float, float] = (1.0, 1.0, 1.0)
     unit: str | None = None
+    #: The nodata value the file declares (a TIFF's GDAL_NODATA, a Zarr's ``nodata``).
+    nodata: int | float | None = None
 
     @property
     def size(self) -> tuple[int, int, int]:
@@ -59,7 +62,8 @@ def read_volume(
     if fmt == "TIFF":
         laid = read_tiff_volume(path, max_pixels)
         found = read_tiff_voxel(path)  # the one reader ``poolcli pool`` uses too
-        return VolumeInput(laid.array, "TIFF", found.or_ones(), _unit(found.unit[2]))
+        unit = _unit(found.unit[2])
+        return VolumeInput(laid.array, "TIFF", found.or_ones(), unit, read_tiff_nodata(path))
     from ..arrays.files import _check_size
 
     array, name = _array(path, fmt)
@@ -72,7 +76,18 @@ def read_volume(
     if chosen in ("cdhw", "ncdhw"):
         data = np.moveaxis(data, 0, -1)
     voxel, unit = ome_voxel_size(path) if fmt == "ZARR" else ((1.0, 1.0, 1.0), None)
-    return VolumeInput(np.ascontiguousarray(data), str(fmt), voxel, unit)
+    nodata = _zarr_nodata(path, array) if fmt == "ZARR" else None
+    return VolumeInput(np.ascontiguousarray(data), str(fmt), voxel, unit, nodata)
+
+
+def _zarr_nodata(path: str, array: Any) -> int | float | None:
+    """The ``nodata`` (or ``_FillValue``) attribute of a Zarr array or of its group."""
+    import zarr
+
+    from ..streams.readers import declared_nodata
+
+    node: Any = zarr.open(path, mode="r")
+    return declared_nodata(array.attrs, node.attrs)
 
 
 def _array(path: str, fmt: str | None) -> tuple[Any, str]:

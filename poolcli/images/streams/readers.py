@@ -330,13 +330,13 @@ def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         layout = node.attrs["layout"]  # as poolcli wrote it
     axis = _row_axis(node.ndim, layout)
     chunk = node.chunks[axis] if node.chunks else 1
-    nodata = _declared_nodata(node.attrs, group_attrs)
+    nodata = declared_nodata(node.attrs, group_attrs)
     facts = Facts("ZARR", "array", axes=axes or None, nodata=nodata,
                   extra={"layout": layout, "path": path, "transforms": transforms})  # fmt: skip
     return _Rows(node, row_axis=axis, chunk_rows=chunk), facts
 
 
-def _declared_nodata(*attributes: Any) -> int | float | None:
+def declared_nodata(*attributes: Any) -> int | float | None:
     """A ``nodata`` (or CF's ``_FillValue``) attribute of the array or its group."""
     for attrs in attributes:
         for name in ("nodata", "_FillValue"):

@@ -144,7 +144,8 @@ class _Slabs:
         if voxel is not None:  # the output grid's spacing, as an OME-Zarr's scale
             voxel = voxel.scaled(self.settings.volume_placement(*self.in_size))
         options = z_stack_options(self.shape, dtype, self.write.save_options, voxel=voxel,
-                                  ome=self.write.ome_name, notes=notes)  # fmt: skip
+                                  ome=self.write.ome_name, notes=notes,
+                                  nodata=self.settings.nodata_value)  # fmt: skip
         tifffile.imwrite(stream_out, data=pages, shape=self.shape, dtype=dtype, **options)
 
     def report(self, input_format: str, notes: list[str]) -> Report:
