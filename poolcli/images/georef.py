@@ -210,7 +210,12 @@ def pooled_tags(
     as the input had it). None when there is nothing to write."""
     if georef is not None:
         return georef.pooled(placement, nodata)
-    return None if nodata is None else Georef({GDAL_NODATA: format_nodata(nodata)})
+    return None if nodata is None else nodata_tags(nodata)
+
+
+def nodata_tags(nodata: int | float) -> Georef:
+    """The tags of an output without georeferencing whose nodata is ``nodata``."""
+    return Georef({GDAL_NODATA: format_nodata(nodata)})
 
 
 def parse_nodata(text: object) -> int | float | None:

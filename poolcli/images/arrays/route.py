@@ -16,6 +16,7 @@ from ...spec.settings import PoolSettings
 from ..engine_route.passes import pool_all
 from ..engine_route.pixels import image_from
 from ..formats import record_of
+from ..georef import nodata_tags
 from ..modes import MODES, image_mode
 from ..requests import Report, WriteOptions, add_note
 from ..writing.save import save
@@ -73,6 +74,10 @@ def convert_arrays(
                              ome=write.ome_name, notes=notes,
                              nodata=settings.nodata_value)  # fmt: skip
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
+    nodata = settings.nodata_value
+    if write.format == "TIFF" and _tiff_by_tifffile(first):
+        _write_tiff_plane(target, first, write, nodata)
+        return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
         frames = to_images(first)
     except OutputError as error:
@@ -82,9 +87,36 @@ def convert_arrays(
         message = f"{error.message}; {hint}"
         raise OutputError(message) from None
     assert not isinstance(target, str)
-    save(frames, target, write.format, metadata_options={},
+    tags = {}
+    if write.format == "TIFF" and nodata is not None:  # GDAL_NODATA, as GDAL writes it
+        tags = {"tiffinfo": nodata_tags(nodata).pillow_tags()}
+    save(frames, target, write.format, metadata_options=tags,
          user_options=write.save_options, notes=notes)  # fmt: skip
     return Report(input_format, in_size, first.extent, len(frames), tuple(notes))
+
+
+def _tiff_by_tifffile(laid: LaidOut) -> bool:
+    """True for one plane of 1-4 channels whose dtype no Pillow mode holds (int16,
+    uint32, float64...): tifffile writes it as it is, as it writes a TIFF input's."""
+    batch = to_nhwc(laid)
+    frames, channels = batch.shape[0], batch.shape[3]
+    return frames == 1 and channels <= 4 and image_mode(str(batch.dtype), channels) is None
+
+
+def _write_tiff_plane(
+    target: BinaryIO, laid: LaidOut, write: WriteOptions, nodata: int | float | None
+) -> None:
+    from ..streams.writers import asked_compression, write_tiff
+
+    plane = to_nhwc(laid)[0]
+    if plane.shape[2] == 1:
+        plane = plane[..., 0]
+    samples = plane.shape[2] if plane.ndim == 3 else 1
+    extratags = () if nodata is None else nodata_tags(nodata).extratags()
+    write_tiff(target, plane.shape, plane.dtype, [np.ascontiguousarray(plane)],
+               photometric="rgb" if samples in (3, 4) else "minisblack",
+               compression=asked_compression(write.save_options, None),
+               extratags=extratags)  # fmt: skip
 
 
 def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
@@ -172,7 +204,8 @@ def to_images(laid: LaidOut) -> list[Image.Image]:
         fitting = ", ".join(f"{m.dtype} x{m.channels}" for m in MODES.values() if m.from_array)
         message = (
             f"an array of dtype {laid.array.dtype} with {channels} channel(s) fits no image "
-            f"mode (fitting: {fitting}); write .npy/.npz, or convert with `dtype`"
+            f"mode (fitting: {fitting}); write .npy/.npz, TIFF (one plane of 1-4 channels, "
+            "any dtype), or convert with `dtype`"
         )
         raise OutputError(message)
     return [image_from(frame, mode.name) for frame in batch]

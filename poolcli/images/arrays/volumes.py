@@ -179,7 +179,7 @@ def z_stack_options(
         **voxel_options(voxel, shape, dtype, ome=ome, notes=notes),
     )
     if nodata is not None:
-        from ..georef import GDAL_NODATA, Georef, format_nodata
+        from ..georef import nodata_tags
 
-        options["extratags"] = Georef({GDAL_NODATA: format_nodata(nodata)}).extratags()
+        options["extratags"] = nodata_tags(nodata).extratags()
     return options
