@@ -55,7 +55,8 @@ def test_a_float32_array_s_nan_nodata_is_tagged_in_pillow_s_tiff(tmp_path):
     result = pool(tmp_path / "f.npy", "--nodata", "nan", "-k", "3", "-o", tmp_path / "out.tif")
     assert result.exit_code == 0, result.stderr
     values, nodata, dtype = read_gdal(tmp_path / "out.tif")
-    assert dtype == "float32" and np.isnan(nodata)
+    assert dtype == "float32"
+    assert np.isnan(nodata)
     expected = reference_pool_nd(x, 3, mode="avg", nodata=np.nan, axes=(0, 1))
     np.testing.assert_allclose(values[0], expected, rtol=1e-6)
 
@@ -84,7 +85,8 @@ def test_an_array_of_many_channels_is_still_refused_with_the_layout_hint(tmp_pat
     np.save(tmp_path / "p.npy", pixels)
     result = pool(tmp_path / "p.npy", "-o", tmp_path / "o.tif")
     assert result.exit_code == 1
-    assert "fits no image" in result.stderr and "--layout hwc" in result.stderr
+    assert "fits no image" in result.stderr
+    assert "--layout hwc" in result.stderr
     assert not (tmp_path / "o.tif").exists()
 
 
