@@ -76,6 +76,7 @@ def convert_arrays(
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
     nodata = settings.nodata_value
     if write.format == "TIFF" and _tiff_by_tifffile(first):
+        assert not isinstance(target, str)
         _write_tiff_plane(target, first, write, nodata)
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
