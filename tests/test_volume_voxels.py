@@ -230,3 +230,27 @@ def test_info_says_the_voxel_size_and_what_pooling_makes_of_it(tmp_path):
     plain = tmp_path / "plain.tif"
     tifffile.imwrite(plain, STACK)
     assert "voxel" not in json.loads(CliRunner().invoke(cli, ["info", str(plain), "--json"]).stdout)
+
+
+@pytest.mark.parametrize("memory", PATHS)
+def test_a_z_stack_past_the_classic_tiff_limit_is_a_bigtiff_with_ome_xml(
+    tmp_path, memory, monkeypatch
+):
+    """tifffile picks BigTIFF by itself only for uncompressed arrays: poolcli asks for
+    it past 4 GB (scaled down here), compressed and streamed alike, and writes the
+    voxel size as OME-XML, since ImageJ's format is classic TIFF only."""
+    from poolcli.images.streams import writers
+
+    monkeypatch.setattr(writers, "BIGTIFF_BYTES", 1000)
+    imagej_stack(tmp_path / "s.tif")
+    done = run(tmp_path / "s.tif", "-k", "2x2x2", "--memory", memory, "-o", tmp_path / "o.tif")
+    assert done.exit_code == 0, done.output
+    assert "the Z stack is a BigTIFF (over 4 GB), which ImageJ's format is not" in done.stderr
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert tif.is_bigtiff
+        assert not tif.is_imagej
+        expected = poolcli.pool(STACK, 2, axes=(0, 1, 2), mode="avg")
+        np.testing.assert_array_equal(tif.series[0].asarray(), expected)
+    pixels = ome_pixels(tmp_path / "o.tif")
+    sizes = (pixels["PhysicalSizeZ"], pixels["PhysicalSizeY"], pixels["PhysicalSizeX"])
+    assert tuple(map(float, sizes)) == (3.0, 1.0, 0.5)

@@ -123,6 +123,7 @@ def voxel_options(
     *,
     ome: bool = False,
     notes: list[str] | None = None,
+    big: bool = False,
 ) -> dict[str, Any]:
     """tifffile ``imwrite`` options that carry ``voxel`` into a (D, H, W[, C]) stack of
     ``dtype``: ``metadata`` and ``imagej``, ``ome`` or ``resolution``. An OME-TIFF when
@@ -131,7 +132,7 @@ def voxel_options(
     OME-TIFF also gets X/YResolution per centimetre when its unit converts. A dtype OME
     cannot name gets resolution tags and the sizes in tifffile's JSON description, and
     a note in ``notes``. Without a known voxel: the axes only (tifffile's shaped series;
-    OME-XML without physical sizes when ``ome``)."""
+    OME-XML without physical sizes when ``ome``). ``big``: a BigTIFF, never ImageJ's."""
     axes = "ZYX" if len(shape) == 3 else "ZYXS"
     dtype = np.dtype(dtype)
     if voxel is None or not voxel.known:
@@ -139,7 +140,11 @@ def voxel_options(
             return {"ome": True, "metadata": {"axes": axes}}
         return {"metadata": {"axes": axes}}
     if not (ome or voxel.ome) and _imagej_fits(voxel, shape, dtype):
-        return _imagej_options(voxel, axes)
+        if not big:
+            return _imagej_options(voxel, axes)
+        if notes is not None:
+            add_note(notes, "the Z stack is a BigTIFF (over 4 GB), which ImageJ's format is "
+                     "not: its voxel size is written as OME-XML")  # fmt: skip
     sizes = _ome_sizes(voxel, notes)
     tags = _resolution_tags(voxel)
     if dtype in _OME:  # and X/YResolution for readers of TIFF tags, in a unit they know

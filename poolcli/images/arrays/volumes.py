@@ -9,6 +9,7 @@ streamed in bands.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -166,17 +167,21 @@ def z_stack_options(
     resolution tags (:func:`~poolcli.images.voxels.voxel_options`; ``ome``: the
     output's name asks for an OME-TIFF); ``nodata`` as the GDAL_NODATA tag, which GDAL
     and poolcli read back."""
+    from ..streams import writers
     from ..streams.writers import asked_compression
 
     channels = shape[3] if len(shape) == 4 else 1
     compression = asked_compression(save_options, None)
     if compression == "jpeg" and np.dtype(dtype) != np.uint8:
         compression = "zlib"  # JPEG holds 8-bit samples only
+    # tifffile picks BigTIFF for uncompressed arrays only, not compressed or streamed
+    big = math.prod(shape) * np.dtype(dtype).itemsize > writers.BIGTIFF_BYTES
     options = dict(
         photometric="rgb" if channels in (3, 4) else "minisblack",
         planarconfig="contig" if channels > 1 else None,
         compression=compression,
-        **voxel_options(voxel, shape, dtype, ome=ome, notes=notes),
+        bigtiff=big,
+        **voxel_options(voxel, shape, dtype, ome=ome, notes=notes, big=big),
     )
     if nodata is not None:
         from ..georef import nodata_tags
