@@ -254,3 +254,38 @@ def test_a_z_stack_past_the_classic_tiff_limit_is_a_bigtiff_with_ome_xml(
     pixels = ome_pixels(tmp_path / "o.tif")
     sizes = (pixels["PhysicalSizeZ"], pixels["PhysicalSizeY"], pixels["PhysicalSizeX"])
     assert tuple(map(float, sizes)) == (3.0, 1.0, 0.5)
+
+
+def ome_zarr_volume(path, units=("micrometer",) * 3, scale=(2.0, 0.5, 0.25)):
+    """An NGFF 0.4 image of one level, ``zyx``, written with zarr-python alone."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    level = group.create_array("0", shape=STACK.shape, dtype=STACK.dtype, chunks=(4, 40, 56))
+    level[...] = STACK
+    axes = [{"name": n, "type": "space", **({"unit": u} if u else {})}
+            for n, u in zip("zyx", units, strict=True)]  # fmt: skip
+    datasets = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}]
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": datasets}]
+
+
+@pytest.mark.parametrize("memory", PATHS)
+def test_an_ome_zarr_volume_s_scale_becomes_the_z_stack_s_voxel_size(tmp_path, memory):
+    ome_zarr_volume(tmp_path / "v.ome.zarr")
+    pooled(tmp_path / "v.ome.zarr", tmp_path / "o.tif", "-k", "2x2x2", memory=memory)
+    pixels = ome_pixels(tmp_path / "o.tif")
+    sizes = (pixels["PhysicalSizeZ"], pixels["PhysicalSizeY"], pixels["PhysicalSizeX"])
+    assert tuple(map(float, sizes)) == (4.0, 1.0, 0.5)
+    assert {pixels[f"PhysicalSize{a}Unit"] for a in "XYZ"} == {"µm"}
+    expected = poolcli.pool(STACK, 2, axes=(0, 1, 2), mode="avg")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "o.tif"), expected)
+
+
+def test_an_ome_zarr_scale_in_no_unit_gives_no_voxel_size_and_no_note(tmp_path):
+    ome_zarr_volume(tmp_path / "v.ome.zarr", units=(None, None, None))
+    done = run(tmp_path / "v.ome.zarr", "-k", "2x2x2", "-o", tmp_path / "o.tif")
+    assert done.exit_code == 0, done.output
+    assert done.stderr == ""
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert not tif.is_ome
+        assert tif.series[0].shape == (6, 20, 28)

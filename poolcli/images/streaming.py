@@ -193,6 +193,7 @@ def _whole_zarr(
     written by the streamed writer as one band (OME-Zarr stays OME-Zarr)."""
     from .arrays.files import _check_size
     from .arrays.route import convert_arrays
+    from .voxels import ome_zarr_voxel
 
     named = read.layout or facts.extra.get("layout")
     layout = named or pick_layout(source.shape, None)
@@ -202,7 +203,8 @@ def _whole_zarr(
     ome_volume = layout in VOLUME_LAYOUTS and facts.axes is not None and "z" in facts.axes
     plane = is_plane_layout(layout) and settings.depth is None
     if out is None or write.format != "ZARR" or not (plane or ome_volume):
-        return convert_arrays({"": laid}, "ZARR", target, settings, write, [])
+        voxel = ome_zarr_voxel(facts.axes, facts.extra.get("transforms"))  # into a Z stack
+        return convert_arrays({"": laid}, "ZARR", target, settings, write, [], voxel=voxel)
     pooled = cast(_pool_laid_out(laid, settings), write.dtype)
     placement = settings.placement(*laid.size)
     if ome_volume:

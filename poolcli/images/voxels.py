@@ -65,6 +65,28 @@ class Voxel:
         return Voxel((z, y, x), self.unit, self.ome)
 
 
+#: OME-XML's unit symbols for NGFF's unit names.
+_NGFF_UNITS = {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "centimeter": "cm",
+               "meter": "m", "angstrom": "Å", "picometer": "pm", "kilometer": "km"}  # fmt: skip
+
+
+def ome_zarr_voxel(axes: str | None, transforms: dict[str, Any] | None) -> Voxel | None:
+    """The voxel size of an OME-Zarr volume whose level 0 has ``axes`` (``zyx``,
+    ``czyx``...) and ``transforms`` (its scale and axis units, as the Zarr reader
+    gives them); None without a z axis, a scale, or units OME-XML names (a scale in
+    no unit says nothing of the voxel's size)."""
+    if not axes or "z" not in axes or not transforms or "scale" not in transforms:
+        return None
+    scale, units = transforms["scale"], transforms.get("units") or [None] * len(axes)
+    if len(scale) != len(axes):
+        return None
+    size = tuple(float(scale[axes.index(a)]) for a in "zyx")
+    unit = tuple(_NGFF_UNITS.get(str(units[axes.index(a)]), None) for a in "zyx")
+    if None in unit:
+        return None
+    return Voxel((size[0], size[1], size[2]), (unit[0], unit[1], unit[2]), ome=True)
+
+
 def read_tiff_voxel(path: str) -> Voxel:
     """The voxel size of the TIFF at ``path``: OME-XML's PhysicalSize* of the first image
     (unit µm where it names none, as OME says), or an ImageJ stack's calibration

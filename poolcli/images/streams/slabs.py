@@ -27,6 +27,7 @@ from ..arrays.layouts import LaidOut
 from ..arrays.route import cast
 from ..arrays.volumes import pool_laid, z_stack_options
 from ..requests import ReadOptions, Report, WriteOptions, resolve_nodata
+from ..voxels import ome_zarr_voxel
 from . import writers, zarr_store
 from .output import placed_transforms
 from .readers import Facts, open_rows
@@ -53,6 +54,8 @@ def stream_volume(path: str, input_format: str, target: BinaryIO | str,
     if opened is None:
         return None
     source, facts, layout = opened
+    if voxel is None and facts.format == "ZARR":  # an OME-Zarr's scale
+        voxel = ome_zarr_voxel(facts.axes, facts.extra.get("transforms"))
     settings = resolve_nodata(settings, facts.nodata, notes)  # a Zarr's own, unless given
     with source:
         shape, dtype = tuple(source.shape), np.dtype(source.dtype)
