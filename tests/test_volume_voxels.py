@@ -289,3 +289,16 @@ def test_an_ome_zarr_scale_in_no_unit_gives_no_voxel_size_and_no_note(tmp_path):
     with tifffile.TiffFile(tmp_path / "o.tif") as tif:
         assert not tif.is_ome
         assert tif.series[0].shape == (6, 20, 28)
+
+
+def test_a_folder_pyramid_s_z_stacks_carry_each_level_s_voxel_size(tmp_path):
+    imagej_stack(tmp_path / "s.tif")  # (z, y, x) 1.5, 0.5, 0.25 µm
+    done = CliRunner().invoke(cli, ["pyramid", str(tmp_path / "s.tif"), "--factors", "2x2x1",
+                                    "--levels", "3", "-o", f"{tmp_path / 'levels'}/"],
+                              catch_exceptions=False)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    for k in range(3):
+        pixels = ome_pixels(tmp_path / "levels" / f"{k}.tif")
+        sizes = (pixels["PhysicalSizeZ"], pixels["PhysicalSizeY"], pixels["PhysicalSizeX"])
+        assert tuple(map(float, sizes)) == (1.5, 0.5 * 2**k, 0.25 * 2**k)
+        assert pixels["PhysicalSizeXUnit"] == "µm"

@@ -70,6 +70,11 @@ _NGFF_UNITS = {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "cent
                "meter": "m", "angstrom": "Å", "picometer": "pm", "kilometer": "km"}  # fmt: skip
 
 
+def ome_unit(ngff: str | None) -> str | None:
+    """OME-XML's symbol for an NGFF unit name (``micrometer`` -> ``µm``), or None."""
+    return None if ngff is None else _NGFF_UNITS.get(ngff)
+
+
 def ome_zarr_voxel(axes: str | None, transforms: dict[str, Any] | None) -> Voxel | None:
     """The voxel size of an OME-Zarr volume whose level 0 has ``axes`` (``zyx``,
     ``czyx``...) and ``transforms`` (its scale and axis units, as the Zarr reader
@@ -81,7 +86,7 @@ def ome_zarr_voxel(axes: str | None, transforms: dict[str, Any] | None) -> Voxel
     if len(scale) != len(axes):
         return None
     size = tuple(float(scale[axes.index(a)]) for a in "zyx")
-    unit = tuple(_NGFF_UNITS.get(str(units[axes.index(a)]), None) for a in "zyx")
+    unit = tuple(ome_unit(units[axes.index(a)]) for a in "zyx")
     if None in unit:
         return None
     return Voxel((size[0], size[1], size[2]), (unit[0], unit[1], unit[2]), ome=True)

@@ -110,7 +110,7 @@ def build_volume_pyramid(path: str, fmt: str | None, target: str, job: PyramidJo
     if job.container is Container.OME_ZARR:
         sizes = _write_zarr(target, volume, made, factors, job)
     else:
-        sizes = _write_folder(target, made, job)
+        sizes = _write_folder(target, volume, made, factors, job)
     whole = "never: a volume is read whole"
     return PyramidReport(volume.format, volume.size, tuple(sizes), tuple(notes), streamed=whole)
 
@@ -152,8 +152,12 @@ def _write_zarr(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
     return sizes
 
 
-def _write_folder(path: str, made: Sequence[np.ndarray], job: PyramidJob) -> list:
+def _write_folder(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
+                  factors: tuple[int, int, int], job: PyramidJob) -> list:  # fmt: skip
     from ..arrays.volumes import write_volume
+    from ..voxels import Voxel, ome_unit
+
+    unit = ome_unit(volume.unit)  # a Z stack's voxel size, when the input says it
 
     kind = (job.options.tile_format or "tif").lower().lstrip(".")
     if kind not in ("tif", "tiff", "npy"):
@@ -167,8 +171,10 @@ def _write_folder(path: str, made: Sequence[np.ndarray], job: PyramidJob) -> lis
                 np.save(stream, level)
             else:
                 layout = "dhwc" if level.ndim == 4 else "dhw"
+                z, y, x = (v * f**k for v, f in zip(volume.voxel, factors, strict=True))
+                voxel = None if unit is None else Voxel((z, y, x), (unit,) * 3, ome=True)
                 write_volume(stream, LaidOut(level, layout), "TIFF", job.save_options,
-                             nodata=job.settings.nodata_value)  # fmt: skip
+                             voxel=voxel, nodata=job.settings.nodata_value)  # fmt: skip
         sizes.append(_size(level.shape))
     return sizes
 
