@@ -222,9 +222,9 @@ def _deep_plane(path: str, fmt: str) -> Plane | None:
     with rows:
         channels = rows.shape[2] if len(rows.shape) == 3 else 1
         dtype, size = str(rows.dtype), (rows.shape[1], rows.shape[0])
-    if facts.kind != "image" or image_mode(dtype, channels) is not None:
+    if facts.kind != "image" or (facts.alpha is not False and image_mode(dtype, channels)):
         return None
-    record = array_mode(dtype, channels)
+    record = array_mode(dtype, channels, alpha=facts.alpha)
     return Plane("0", record.name if record else f"{channels}-band;{dtype}", size)
 
 

@@ -104,16 +104,22 @@ def image_mode(dtype: str, channels: int) -> Mode | None:
     return None
 
 
-def array_mode(dtype: str, channels: int) -> Mode | None:
+def array_mode(dtype: str, channels: int, *, alpha: bool | None = None) -> Mode | None:
     """The record of (H, W[, C]) pixels of ``dtype``: a Pillow mode's where one holds
     them (:func:`image_mode`), else a record of the same facts for deep pixels Pillow
     has no mode for (16-bit RGB, signed 16-bit grey...), named like ``RGB;uint16``.
-    Two or four channels end in alpha. None for more than four channels."""
+    Two or four channels end in alpha unless ``alpha`` is False: then (a TIFF whose
+    extra samples are not alpha, as a 4-band satellite image's) they are bands, each
+    pooled on its own, named like ``4-band;uint16``. None for more than four channels."""
+    bits = int("".join(c for c in dtype if c.isdigit()) or 8)
+    if alpha is False and channels > 1:
+        if channels > 4:
+            return None
+        return Mode(f"{channels}-band;{dtype}", dtype, channels, bits=bits, fallbacks=())
     record = image_mode(dtype, channels)
     if record is not None or not 1 <= channels <= 4:
         return record
     base = ("L", "LA", "RGB", "RGBA")[channels - 1]
-    bits = int("".join(c for c in dtype if c.isdigit()) or 8)
     return Mode(f"{base};{dtype}", dtype, channels, bits=bits, alpha=channels in (2, 4),
                 srgb=dtype in ("uint8", "uint16"), fallbacks=())  # fmt: skip
 

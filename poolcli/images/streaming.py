@@ -74,7 +74,10 @@ def convert_streamed(
         source, facts, out = planned
         settings = resolve_nodata(settings, facts.nodata, notes)
         small = _nbytes(source) <= read.memory // 2
-        deep = facts.kind == "image" and image_mode(str(source.dtype), _channels(source)) is None
+        deep = facts.kind == "image" and (
+            image_mode(str(source.dtype), _channels(source)) is None
+            or (facts.alpha is False and _channels(source) > 1)  # bands, not alpha: as stored
+        )
         # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
         tagged = facts.georef is not None or "ome" in facts.extra
         deep = deep or (tagged and out is not None and out.format == "TIFF")

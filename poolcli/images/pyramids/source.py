@@ -118,7 +118,7 @@ def _streamed(rows: Any, facts: Facts, path: str) -> LevelInput:
     if first:
         shape = shape[1:] + shape[:1]
     channels = shape[2] if len(shape) == 3 else 1
-    record = array_mode(str(rows.dtype), channels)
+    record = array_mode(str(rows.dtype), channels, alpha=facts.alpha)
     if record is not None and not record.poolable:
         record = None
     made = LevelInput(rows, shape, rows.dtype, facts, record)

@@ -87,7 +87,8 @@ class TiffPyramid:
             dpi = (dpi[0] / (1 << level), dpi[1] / (1 << level))
         icc = self.facts.icc_profile
         options = writers.tiff_options(shape, self.dtype, dpi=dpi, icc_profile=icc,
-                                       tile=self.tile, **self.options)  # fmt: skip
+                                       tile=self.tile, extrasamples=self.facts.extrasamples,
+                                       **self.options)  # fmt: skip
         samples = shape[2] if len(shape) == 3 else 1
         options["planarconfig"] = "contig" if samples > 1 else None
         options["extratags"] = level_extratags(self.facts, level, shape)

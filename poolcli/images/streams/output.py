@@ -67,7 +67,7 @@ class Output:
             return None  # a bilevel or WebP compression: Pillow's writer, whole
         if facts.kind == "image":
             channels = shape[2] if len(shape) == 3 else 1
-            record = array_mode(str(dtype), channels)
+            record = array_mode(str(dtype), channels, alpha=facts.alpha)
             if fmt == "PNG" and (dtype not in (np.uint8, np.uint16) or channels > 4):
                 return None
             if fmt in ("PNG", "TIFF") and write.dtype is not None:
@@ -179,6 +179,7 @@ class Output:
             icc_profile=facts.icc_profile,
             extratags=georef.extratags() if georef is not None else (),
             ome=_scaled_sizes(facts.extra.get("ome"), placement),
+            extrasamples=facts.extrasamples,
         )
 
 

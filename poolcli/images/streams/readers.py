@@ -40,6 +40,8 @@ class Facts:
     #: (x, y) pixels per inch, when the file says.
     dpi: tuple[float, float] | None = None
     icc_profile: bytes | None = None
+    #: A TIFF's ExtraSamples, by tifffile's names (``UNASSALPHA``, ``UNSPECIFIED``...).
+    extrasamples: tuple[str, ...] = ()
     #: OME-Zarr axis names (``"cyx"``), for the layout.
     axes: str | None = None
     #: GeoTIFF and GDAL tags (:class:`poolcli.images.georef.Georef`).
@@ -47,6 +49,14 @@ class Facts:
     #: The value the file declares as nodata (GDAL_NODATA, a Zarr ``nodata`` attribute).
     nodata: int | float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alpha(self) -> bool | None:
+        """Whether a TIFF's last sample is alpha, as its ExtraSamples say (grey or RGB
+        with extra samples); None when the file does not say (guessed from the count)."""
+        if self.format != "TIFF" or not self.extrasamples:
+            return None
+        return self.extrasamples[-1] in ("ASSOCALPHA", "UNASSALPHA")
 
 
 class _Rows:
@@ -208,6 +218,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile=tile,
         dpi=_dpi(page),
         icc_profile=bytes(icc) if icc is not None else None,
+        extrasamples=tuple(getattr(e, "name", str(e)) for e in page.extrasamples),
         georef=georef,
         nodata=None if georef is None else georef.nodata,
         extra={"ome": ome} if ome is not None else {},

@@ -123,6 +123,7 @@ def write_tiff(
     icc_profile: bytes | None = None,
     extratags: Sequence[tuple[int, int, int, Any, bool]] = (),
     ome: Mapping[str, Any] | None = None,
+    extrasamples: Sequence[str] = (),
 ) -> None:
     """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands;
     ``extratags`` as tifffile takes them (GeoTIFF tags); ``ome``: an OME-TIFF, with
@@ -132,7 +133,8 @@ def write_tiff(
     samples = shape[2] if len(shape) == 3 else 1
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     options = tiff_options(shape, dtype, photometric=photometric, compression=compression,
-                           predictor=predictor, dpi=dpi, icc_profile=icc_profile)  # fmt: skip
+                           predictor=predictor, dpi=dpi, icc_profile=icc_profile,
+                           extrasamples=extrasamples)  # fmt: skip
     options["metadata"] = None
     if ome is not None:
         options.update(ome=True, metadata={"axes": "YXS" if samples > 1 else "YX", **ome})
@@ -153,18 +155,27 @@ def tiff_options(
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
     tile: int = TILE,
+    extrasamples: Sequence[str] = (),
 ) -> dict[str, Any]:
     """tifffile ``write`` options of a tiled page of an (H, W[, S]) image: the tile,
-    photometric, compression (JPEG only for 8 bits), predictor, resolution, profile."""
+    photometric, compression (JPEG only for 8 bits), predictor, resolution, profile.
+    Samples beyond grey or RGB are the input TIFF's ``extrasamples`` when it had as
+    many; else one is an alpha (grey + alpha, RGBA), and more are unspecified (the
+    bands of a multispectral raster, as GDAL writes them)."""
     samples = shape[2] if len(shape) == 3 else 1
-    extra = 1 if samples in (2, 4) and photometric in ("rgb", "minisblack") else 0
+    base = 3 if photometric == "rgb" else 1
+    extra = samples - base if photometric in ("rgb", "minisblack") and samples > base else 0
     options: dict[str, Any] = {}
     if dpi is not None:
         options.update(resolution=dpi, resolutionunit="INCH")
     if icc_profile:
         options["iccprofile"] = icc_profile
-    if extra:
+    if extra and len(extrasamples) == extra:
+        options["extrasamples"] = tuple(extrasamples)
+    elif extra == 1:
         options["extrasamples"] = ("UNASSALPHA",)
+    elif extra:
+        options["extrasamples"] = ("UNSPECIFIED",) * extra
     if compression == "jpeg" and np.dtype(dtype) != np.uint8:
         compression = "zlib"  # JPEG holds 8-bit samples only
     if predictor and compression in ("zlib", "lzw", "zstd"):

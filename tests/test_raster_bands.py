@@ -1,0 +1,120 @@
+"""Multi-band rasters: a TIFF's extra samples that are not alpha (a 4-band satellite
+image, as GDAL writes it: grey and three unspecified samples) are bands, each pooled
+on its own and written back as bands; alpha stays alpha where the file says so.
+Inputs written by GDAL (rasterio) and tifffile, outputs read back by both."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+from PIL import Image
+from reference import reference_pool
+
+from poolcli.cli import cli
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.transform import from_origin  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
+
+
+def run(*args: object):
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def bands_geotiff(path, dtype, count, nodata=None, seed=0, **profile) -> np.ndarray:
+    """``count`` bands written by GDAL (extra samples unspecified; GDAL makes 3 or 4
+    bytes RGB, and the fourth alpha, unless ``photometric="MINISBLACK"``)."""
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    values = rng.integers(1, top, (count, 30, 44), dtype=dtype)
+    values[:, :5, :7] = 0 if nodata is not None else values[:, :5, :7]
+    options = dict(
+        driver="GTiff",
+        height=30,
+        width=44,
+        count=count,
+        dtype=np.dtype(dtype).name,
+        crs="EPSG:32633",
+        nodata=nodata,
+        transform=from_origin(400000, 5000000, 10, 10),
+    )
+    with rasterio.open(path, "w", **options, **profile) as dataset:
+        dataset.write(values)
+    return values
+
+
+def read_bands(path):
+    with rasterio.open(path) as dataset:
+        return dataset.read(), dataset.crs, dataset.nodata
+
+
+@pytest.mark.parametrize("memory", ["1G", "4K"], ids=["small", "bands-of-rows"])
+@pytest.mark.parametrize(("dtype", "count", "profile"), [
+    (np.uint16, 4, {}), (np.uint16, 2, {}), (np.uint8, 3, {}),
+    (np.uint8, 4, {"photometric": "MINISBLACK"}), (np.uint8, 2, {}),
+])  # fmt: skip
+@pytest.mark.parametrize("mode", ["avg", "max"])
+def test_every_band_is_pooled_on_its_own(tmp_path, dtype, count, profile, mode, memory):
+    source = bands_geotiff(tmp_path / "in.tif", dtype, count, **profile)
+    run("pool", tmp_path / "in.tif", "-m", mode, "--memory", memory, "-o", tmp_path / "out.tif")
+    got, crs, _ = read_bands(tmp_path / "out.tif")
+    assert crs.to_epsg() == 32633
+    assert got.dtype == np.dtype(dtype)
+    for band in range(count):
+        np.testing.assert_array_equal(got[band], reference_pool(source[band], 2, mode=mode))
+    with tifffile.TiffFile(tmp_path / "in.tif") as tif:  # GDAL: RGB for 3 bytes
+        kind, extras = tif.pages.first.photometric, tif.pages.first.extrasamples
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.pages.first.photometric == kind
+        assert tif.pages.first.extrasamples == extras
+    assert all(e.name == "UNSPECIFIED" for e in extras)
+
+
+def test_a_satellite_image_s_nodata_is_left_out_band_by_band(tmp_path):
+    source = bands_geotiff(tmp_path / "in.tif", np.uint16, 4, nodata=0, seed=3)
+    result = run("pool", tmp_path / "in.tif", "-o", tmp_path / "out.tif")
+    assert "alpha" not in result.stderr  # no band is taken for alpha
+    got, _, nodata = read_bands(tmp_path / "out.tif")
+    assert nodata == 0
+    for band in range(4):
+        expected = reference_pool(source[band], 2, mode="avg", nodata=0)
+        np.testing.assert_array_equal(got[band], expected)
+
+
+def test_info_names_the_bands(tmp_path):
+    bands_geotiff(tmp_path / "in.tif", np.uint16, 4)
+    result = run("info", tmp_path / "in.tif")
+    assert "mode: 4-band;uint16" in result.stdout
+
+
+def test_a_tiff_s_alpha_is_still_alpha(tmp_path):
+    """RGBA written by tifffile with an unassociated alpha: colour weighted by alpha,
+    as the same pixels in a PNG are."""
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, (30, 44, 4), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", extrasamples=["unassalpha"])
+    Image.fromarray(pixels, "RGBA").save(tmp_path / "in.png")
+    run("pool", tmp_path / "in.tif", "-o", tmp_path / "out.tif")
+    run("pool", tmp_path / "in.png", "-o", tmp_path / "out.png")
+    from_tiff = tifffile.imread(tmp_path / "out.tif")
+    with Image.open(tmp_path / "out.png") as png:
+        np.testing.assert_array_equal(from_tiff, np.asarray(png))
+    plain = reference_pool(pixels.astype(np.int64), 2, mode="avg")
+    assert not np.array_equal(from_tiff, plain)  # alpha weighted, not band by band
+
+
+def test_a_satellite_pyramid_s_overviews_are_band_by_band_means(tmp_path):
+    source = bands_geotiff(tmp_path / "in.tif", np.uint16, 4, seed=5)
+    run("pyramid", tmp_path / "in.tif", "--tile-size", "16", "-o", tmp_path / "p.tif")
+    with rasterio.open(tmp_path / "p.tif") as dataset:
+        assert dataset.count == 4
+        assert dataset.overviews(1) == [2, 4]
+        level = dataset.read(out_shape=(4, 15, 22))
+    for band in range(4):
+        expected = reference_pool(source[band], 2, mode="avg", ceil_mode=True)
+        np.testing.assert_array_equal(level[band], expected)
