@@ -118,3 +118,15 @@ def test_a_satellite_pyramid_s_overviews_are_band_by_band_means(tmp_path):
     for band in range(4):
         expected = reference_pool(source[band], 2, mode="avg", ceil_mode=True)
         np.testing.assert_array_equal(level[band], expected)
+
+
+def test_bands_into_png_say_that_png_has_no_bands(tmp_path):
+    source = bands_geotiff(tmp_path / "in.tif", np.uint8, 4, photometric="MINISBLACK")
+    result = run("pool", tmp_path / "in.tif", "-o", tmp_path / "out.png")
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 'in.tif'}: PNG has no bands: the 4 bands are written as grey "
+        "or colour and alpha; write TIFF or .npy to keep them bands\n"
+    )
+    with Image.open(tmp_path / "out.png") as png:  # the values, band by band, as stored
+        expected = reference_pool(np.moveaxis(source, 0, -1), 2, mode="avg")
+        np.testing.assert_array_equal(np.asarray(png), expected)

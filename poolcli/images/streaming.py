@@ -20,7 +20,7 @@ stored (no real codec packs that tight).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
@@ -81,8 +81,13 @@ def convert_streamed(
         # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
         tagged = facts.georef is not None or "ome" in facts.extra
         deep = deep or (tagged and out is not None and out.format == "TIFF")
+        bands = facts.alpha is False and _channels(source) in (2, 4)
+        if bands and write.format == "PNG":
+            count = _channels(source)
+            add_note(notes, f"PNG has no bands: the {count} bands are written as grey or "
+                     "colour and alpha; write TIFF or .npy to keep them bands")  # fmt: skip
         if deep and out is None:
-            depth = array_mode(str(source.dtype), _channels(source))
+            depth = array_mode(str(source.dtype), _channels(source), alpha=facts.alpha)
             name = depth.name if depth is not None else str(source.dtype)
             add_note(notes, f"{name} pixels read by Pillow, as it reads them: {write.format} "
                      "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
@@ -100,7 +105,7 @@ def convert_streamed(
                     add_note(notes, f"{where}; write TIFF to keep it")
                 return None  # the whole-image path
             return _whole_zarr(source, facts, out, target, settings, write, read)
-        job = Streamed(path, source, out, settings, write, read)
+        job = Streamed(path, source, out, settings, write, read, notes)
         out.write(target, job.shape, job.dtype, job.bands(), job.placement, settings.nodata_value)
         return job.report()
 
@@ -136,12 +141,13 @@ class Streamed:
     """One streamed pooling: its plan, band height, output shape and dtype."""
 
     def __init__(self, path: str, source: Any, out: Output, settings: PoolSettings,
-                 write: WriteOptions, read: ReadOptions) -> None:  # fmt: skip
+                 write: WriteOptions, read: ReadOptions,
+                 notes: Sequence[str] = ()) -> None:  # fmt: skip
         if out.facts.format == "PNG":  # decoded whole: the plain pixel limit
             check_pixels((source.shape[1], source.shape[0]), read.max_pixels)
         _check_bomb(path, source.shape, read.max_pixels)
         self.source, self.out, self.settings, self.write = source, out, settings, write
-        self.notes: list[str] = []
+        self.notes: list[str] = list(notes)  # what the plan said before pooling
         if out.facts.kind == "image":
             self.notes += unused_options(read, write, array_out=record_of(write.format).array)
         self._compute = out.compute(settings, self.notes)
