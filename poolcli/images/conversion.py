@@ -52,6 +52,8 @@ def convert(
     :mod:`.reading.ahead`); it is used only if it is that very file.
     """
     notes: list[str] = []
+    if isinstance(source, bytes) and _file_readers_keep(source[:26]):
+        return _convert_spooled(source, target, settings, write, read)
     if isinstance(source, str):
         streamable = streamable_format(source)
         if streamable == "TIFF" and settings.depth is not None:
@@ -112,6 +114,27 @@ def convert(
     save(pooled, target, write.format, metadata_options=options,
          user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip
     return Report(input_format, in_size, out_size, frames, tuple(notes))
+
+
+def _file_readers_keep(head: bytes) -> bool:
+    """True for bytes (stdin) that the file readers keep more of than Pillow: a TIFF
+    (any dtype and band count, GeoTIFF tags, pages as depth) or a 16-bit colour PNG."""
+    return is_deep_png(head) or sniff(head, ("TIFF",)) is not None
+
+
+def _convert_spooled(
+    source: bytes, target: BinaryIO | str, settings: PoolSettings, write: WriteOptions,
+    read: ReadOptions,
+) -> Report:  # fmt: skip
+    """Pool bytes read from stdin as the file they hold, written to a temporary folder
+    (removed after), so that they take the file's route (tifffile, bands of rows)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="poolcli-stdin-") as folder:
+        path = os.path.join(folder, "stdin")
+        with open(path, "wb") as spool:
+            spool.write(source)
+        return convert(path, target, settings, write, read)
 
 
 def streamable_format(path: str) -> str | None:
