@@ -89,3 +89,18 @@ def test_a_broken_tiff_from_stdin_is_one_line_without_the_spooled_name(files):
     assert piped.stderr.startswith("poolcli: -: ")
     assert "stdin" not in piped.stderr.removeprefix("poolcli: -: ")
     assert list((files / "tmp").iterdir()) == []
+
+
+def test_info_of_a_tiff_on_stdin_tells_what_the_named_file_tells(files):
+    import json
+
+    named = CliRunner().invoke(cli, ["info", "--json", str(files / "bands.tif")])
+    piped = CliRunner().invoke(cli, ["info", "--json", "-"],
+                               input=(files / "bands.tif").read_bytes())  # fmt: skip
+    assert named.exit_code == piped.exit_code == 0, piped.stderr
+    told, heard = json.loads(named.stdout), json.loads(piped.stdout)
+    assert heard["input"] == "-"
+    assert heard["mode"] == "4-band;uint16"
+    for key in ("mode", "size", "dtype", "raster", "storage"):
+        assert heard[key] == told[key]
+    assert list((files / "tmp").iterdir()) == []

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any, BinaryIO
 
 from ..errors import LimitError, PoolcliError, Spelling, library_spelling
-from ..images.conversion import describe
+from ..images.conversion import as_file, describe
 from ..images.formats import sniff
 from ..images.modes import mode_of
 from ..images.requests import ReadOptions
@@ -33,55 +33,61 @@ def inspect(
     reason, its parameters said by ``spelling``."""
     facts: dict[str, Any] = {"input": path, "status": "ok", "error": None}
     try:
-        source = stdin.read() if path == STDIN and stdin is not None else path
-        refusal = None
-        try:
-            description = describe(source, read, tolerant=True)
-        except LimitError as error:
-            # over the limit: a format whose header Pillow reads without decoding is
-            # described anyway (its first frame), then pooling's refusal said
-            if not _header_only(source):
-                raise
-            refusal = error.said(spelling)
-            unlimited = replace(read, max_pixels=None)
-            description = describe(source, unlimited, tolerant=True, first_only=True)
-        planes = description.planes
-        first = planes[0]
-        facts.update(
-            format=description.format,
-            mode=first.mode if not description.is_array else None,
-            size=list(first.size),
-            frames=len(planes),
-            dtype=first.mode if description.is_array else _dtype(first.mode),
-            metadata=list(description.metadata.present),
-            metadata_values=description.metadata.values(),
-            planes=[_plane(plane, description.is_array) for plane in planes],
-        )
-        if description.storage:
-            facts["storage"] = description.storage
-        if description.raster:
-            facts["raster"] = _json_safe(description.raster)
-        voxel = None
-        if description.format == "TIFF" and isinstance(source, str):
-            voxel = _voxel(facts, source)
-        if description.skipped:
-            facts["skipped_arrays"] = description.skipped
-        if refusal is not None:
-            facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
-        if settings is not None and settings.depth is not None:
-            _volume(facts, source, description, settings, read, spelling, voxel)
-        elif settings is not None:
-            try:
-                facts["out_size"] = list(settings.planned_size(*first.size, first.layout))
-            except PoolcliError as error:
-                facts.update(out_size=None, pooling=error.said(spelling))
-            else:
-                _pooled_raster(facts, settings, first.size)
+        with as_file(stdin.read() if path == STDIN and stdin is not None else path) as source:
+            _inspect(facts, source, read, settings, spelling)
     except PoolcliError as error:
         facts.update(status="error", error=error.said(spelling))
     except OSError as error:
         facts.update(status="error", error=reason(error))
     return facts
+
+
+def _inspect(facts: dict[str, Any], source: Any, read: ReadOptions,
+             settings: PoolSettings | None, spelling: Spelling) -> None:  # fmt: skip
+    """:func:`inspect` of ``source`` (a path, or stdin's bytes) into ``facts``."""
+    refusal = None
+    try:
+        description = describe(source, read, tolerant=True)
+    except LimitError as error:
+        # over the limit: a format whose header Pillow reads without decoding is
+        # described anyway (its first frame), then pooling's refusal said
+        if not _header_only(source):
+            raise
+        refusal = error.said(spelling)
+        unlimited = replace(read, max_pixels=None)
+        description = describe(source, unlimited, tolerant=True, first_only=True)
+    planes = description.planes
+    first = planes[0]
+    facts.update(
+        format=description.format,
+        mode=first.mode if not description.is_array else None,
+        size=list(first.size),
+        frames=len(planes),
+        dtype=first.mode if description.is_array else _dtype(first.mode),
+        metadata=list(description.metadata.present),
+        metadata_values=description.metadata.values(),
+        planes=[_plane(plane, description.is_array) for plane in planes],
+    )
+    if description.storage:
+        facts["storage"] = description.storage
+    if description.raster:
+        facts["raster"] = _json_safe(description.raster)
+    voxel = None
+    if description.format == "TIFF" and isinstance(source, str):
+        voxel = _voxel(facts, source)
+    if description.skipped:
+        facts["skipped_arrays"] = description.skipped
+    if refusal is not None:
+        facts.update(frames=None, pooling=refusal)  # frames past the first: not counted
+    if settings is not None and settings.depth is not None:
+        _volume(facts, source, description, settings, read, spelling, voxel)
+    elif settings is not None:
+        try:
+            facts["out_size"] = list(settings.planned_size(*first.size, first.layout))
+        except PoolcliError as error:
+            facts.update(out_size=None, pooling=error.said(spelling))
+        else:
+            _pooled_raster(facts, settings, first.size)
 
 
 #: Formats whose header Pillow reads without decoding pixels.

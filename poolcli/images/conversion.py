@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection
+import tempfile
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, BinaryIO
 
@@ -52,8 +54,9 @@ def convert(
     :mod:`.reading.ahead`); it is used only if it is that very file.
     """
     notes: list[str] = []
-    if isinstance(source, bytes) and _file_readers_keep(source[:26]):
-        return _convert_spooled(source, target, settings, write, read)
+    if isinstance(source, bytes) and file_readers_keep(source[:26]):
+        with as_file(source) as path:  # the file's route: tifffile, bands of rows
+            return convert(path, target, settings, write, read)
     if isinstance(source, str):
         streamable = streamable_format(source)
         if streamable == "TIFF" and settings.depth is not None:
@@ -116,25 +119,24 @@ def convert(
     return Report(input_format, in_size, out_size, frames, tuple(notes))
 
 
-def _file_readers_keep(head: bytes) -> bool:
+def file_readers_keep(head: bytes) -> bool:
     """True for bytes (stdin) that the file readers keep more of than Pillow: a TIFF
     (any dtype and band count, GeoTIFF tags, pages as depth) or a 16-bit colour PNG."""
     return is_deep_png(head) or sniff(head, ("TIFF",)) is not None
 
 
-def _convert_spooled(
-    source: bytes, target: BinaryIO | str, settings: PoolSettings, write: WriteOptions,
-    read: ReadOptions,
-) -> Report:  # fmt: skip
-    """Pool bytes read from stdin as the file they hold, written to a temporary folder
-    (removed after), so that they take the file's route (tifffile, bands of rows)."""
-    import tempfile
-
+@contextmanager
+def as_file(source: Source) -> Iterator[Source]:
+    """``source`` as it is, or for bytes read from stdin that the file readers keep
+    more of (:func:`file_readers_keep`), the path of a temporary copy, removed after."""
+    if not (isinstance(source, bytes) and file_readers_keep(source[:26])):
+        yield source
+        return
     with tempfile.TemporaryDirectory(prefix="poolcli-stdin-") as folder:
         path = os.path.join(folder, "stdin")
         with open(path, "wb") as spool:
             spool.write(source)
-        return convert(path, target, settings, write, read)
+        yield path
 
 
 def streamable_format(path: str) -> str | None:
