@@ -130,3 +130,15 @@ def test_bands_into_png_say_that_png_has_no_bands(tmp_path):
     with Image.open(tmp_path / "out.png") as png:  # the values, band by band, as stored
         expected = reference_pool(np.moveaxis(source, 0, -1), 2, mode="avg")
         np.testing.assert_array_equal(np.asarray(png), expected)
+
+
+def test_bands_into_a_format_only_pillow_writes_are_refused_in_one_line(tmp_path):
+    bands_geotiff(tmp_path / "in.tif", np.uint16, 4)
+    result = CliRunner().invoke(cli, ["pool", str(tmp_path / "in.tif"), "-o",
+                                      str(tmp_path / "out.jpg")])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 'in.tif'}: Pillow, which writes JPEG, cannot read these "
+        "4-band;uint16 pixels; write TIFF, PNG, .npy or Zarr, which keep them as stored\n"
+    )
+    assert not (tmp_path / "out.jpg").exists()

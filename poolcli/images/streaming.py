@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..errors import LimitError
+from ..errors import InputError, LimitError
 from ..pooling.streaming import RowPlan, split, stream
 from ..spec.arrays import VOLUME_LAYOUTS
 from ..spec.bands import RowBand
@@ -89,6 +89,12 @@ def convert_streamed(
         if deep and out is None:
             depth = array_mode(str(source.dtype), _channels(source), alpha=facts.alpha)
             name = depth.name if depth is not None else str(source.dtype)
+            if not _pillow_opens(path):
+                message = (
+                    f"Pillow, which writes {write.format}, cannot read these {name} pixels; "
+                    "write TIFF, PNG, .npy or Zarr, which keep them as stored"
+                )
+                raise InputError(message)
             add_note(notes, f"{name} pixels read by Pillow, as it reads them: {write.format} "
                      "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
         # volumes and signals are pooled whole (bands are rows of planes)
@@ -127,6 +133,17 @@ def _planned(
             facts,
             Output.plan(source.shape, source.dtype, source.row_axis, facts, write, read),
         )
+
+
+def _pillow_opens(path: str) -> bool:
+    """Whether Pillow reads the header of the file at ``path``."""
+    from PIL import Image
+
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for what it cannot read
+        return False
 
 
 def _channels(source: Any) -> int:
