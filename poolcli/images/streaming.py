@@ -74,20 +74,17 @@ def convert_streamed(
         source, facts, out = planned
         settings = resolve_nodata(settings, facts.nodata, notes)
         small = _nbytes(source) <= read.memory // 2
-        deep = facts.kind == "image" and (
-            image_mode(str(source.dtype), _channels(source)) is None
-            or (facts.alpha is False and _channels(source) > 1)  # bands, not alpha: as stored
-        )
+        count = _channels(source)
+        bands = facts.alpha is False and count > 1  # extra samples, not alpha: as stored
+        deep = facts.kind == "image" and (bands or image_mode(str(source.dtype), count) is None)
         # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
         tagged = facts.georef is not None or "ome" in facts.extra
         deep = deep or (tagged and out is not None and out.format == "TIFF")
-        bands = facts.alpha is False and _channels(source) in (2, 4)
         if bands and write.format == "PNG":
-            count = _channels(source)
             add_note(notes, f"PNG has no bands: the {count} bands are written as grey or "
                      "colour and alpha; write TIFF or .npy to keep them bands")  # fmt: skip
         if deep and out is None:
-            depth = array_mode(str(source.dtype), _channels(source), alpha=facts.alpha)
+            depth = array_mode(str(source.dtype), count, alpha=facts.alpha)
             name = depth.name if depth is not None else str(source.dtype)
             if not _pillow_opens(path):
                 message = (
