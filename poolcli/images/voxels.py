@@ -65,14 +65,17 @@ class Voxel:
         return Voxel((z, y, x), self.unit, self.ome)
 
 
-#: OME-XML's unit symbols for NGFF's unit names.
-_NGFF_UNITS = {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "centimeter": "cm",
-               "meter": "m", "angstrom": "Å", "picometer": "pm", "kilometer": "km"}  # fmt: skip
+#: NGFF's unit names for the ones ImageJ and OME-XML write.
+NGFF_UNITS = {"µm": "micrometer", "um": "micrometer", "micron": "micrometer",
+              "nm": "nanometer", "mm": "millimeter", "cm": "centimeter", "m": "meter",
+              "Å": "angstrom", "pm": "picometer", "km": "kilometer"}  # fmt: skip
+#: OME-XML's symbol for each (the first listed: ``µm`` for micrometer).
+_OME_SYMBOLS = {ngff: symbol for symbol, ngff in reversed(NGFF_UNITS.items())}
 
 
 def ome_unit(ngff: str | None) -> str | None:
     """OME-XML's symbol for an NGFF unit name (``micrometer`` -> ``µm``), or None."""
-    return None if ngff is None else _NGFF_UNITS.get(ngff)
+    return None if ngff is None else _OME_SYMBOLS.get(ngff)
 
 
 def ome_zarr_voxel(axes: str | None, transforms: dict[str, Any] | None) -> Voxel | None:

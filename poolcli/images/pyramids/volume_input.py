@@ -23,7 +23,7 @@ import numpy as np
 from ...errors import InputError
 from ...spec.arrays import VOLUME_DEFAULT, VOLUME_LAYOUTS
 from ..volumes import read_tiff_nodata, read_tiff_volume, tiff_volume_shape
-from ..voxels import read_tiff_voxel
+from ..voxels import NGFF_UNITS, read_tiff_voxel
 
 _LAYOUTS = ", ".join(VOLUME_LAYOUTS)
 
@@ -162,12 +162,7 @@ def ome_voxel_size(path: str) -> tuple[tuple[float, float, float], str | None]:
     return (voxel[0], voxel[1], voxel[2]), units.get("x")
 
 
-#: NGFF's unit names for the ones ImageJ and OME-XML write.
-_UNITS = {"µm": "micrometer", "um": "micrometer", "micron": "micrometer", "nm": "nanometer",
-          "mm": "millimeter", "cm": "centimeter", "m": "meter", "Å": "angstrom"}  # fmt: skip
-
-
 def _unit(name: str | None) -> str | None:
     if not name or name in ("pixel", "pixels"):
         return None
-    return _UNITS.get(name, name if re.fullmatch(r"[a-z]+meter", name) else None)
+    return NGFF_UNITS.get(name, name if re.fullmatch(r"[a-z]+meter", name) else None)
