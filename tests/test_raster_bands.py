@@ -142,3 +142,24 @@ def test_bands_into_a_format_only_pillow_writes_are_refused_in_one_line(tmp_path
         "4-band;uint16 pixels; write TIFF, PNG, .npy or Zarr, which keep them as stored\n"
     )
     assert not (tmp_path / "out.jpg").exists()
+
+
+@pytest.mark.parametrize("channels", [2, 3])
+@pytest.mark.parametrize("memory", ["1G", "4K"], ids=["small", "bands-of-rows"])
+def test_an_ome_tiff_with_channels_as_pages_stays_one_ome_image(tmp_path, channels, memory):
+    """Microscopy's CYX OME-TIFF (a page per channel) was pooled as frames, its OME-XML
+    and pixel size lost; it is one image, its channels bands, written with OME-XML."""
+    rng = np.random.default_rng(channels)
+    source = rng.integers(0, 4000, (channels, 30, 44), dtype=np.uint16)
+    metadata = {"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.25}
+    tifffile.imwrite(tmp_path / "in.ome.tif", source, ome=True, photometric="minisblack",
+                     metadata=metadata)  # fmt: skip
+    run("pool", tmp_path / "in.ome.tif", "--memory", memory, "-o", tmp_path / "out.ome.tif")
+    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:
+        assert tif.is_ome
+        pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]["Pixels"]
+        got = tif.series[0].asarray()
+    assert (pixels["SizeC"], pixels["SizeX"], pixels["SizeY"]) == (channels, 22, 15)
+    assert (pixels["PhysicalSizeX"], pixels["PhysicalSizeY"]) == (1.0, 0.5)
+    for c in range(channels):  # each channel on its own: none is alpha
+        np.testing.assert_array_equal(got[..., c], reference_pool(source[c], 2, mode="avg"))

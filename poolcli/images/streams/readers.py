@@ -187,13 +187,17 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         several = len(tif.pages) > 1 and not series.is_pyramidal and len(tif.series) == 1
         several = several and series.levels[0].shape[0] == len(tif.pages)
         axes = series.levels[0].axes
-        if photometric is None or orientation != 1 or several or axes not in ("YX", "YXS", "SYX"):
+        # an OME or ImageJ image whose channels are pages (CYX): one image, its channels bands
+        channel_pages = axes == "CYX" and (tif.is_ome or tif.is_imagej) and photometric != "rgb"
+        several = several and not channel_pages
+        if photometric is None or orientation != 1 or several or axes not in _PLANE_AXES:
             tif.close()
             return None
         level = series.levels[0]
         # tifffile's own readers cost a millisecond a tile: the page's segments
         # are read directly where they can be (zarr, and its import, are not needed)
-        array: Any = segment_rows(page, tif.filehandle) if axes != "SYX" else None
+        planar = axes in ("SYX", "CYX")
+        array: Any = segment_rows(page, tif.filehandle) if not planar else None
         if array is None:
             import zarr
 
@@ -203,10 +207,13 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         icc = page.tags.valueof(34675)
         georef = Georef.of_page(page)
         ome = _ome_sizes(tif) if tif.is_ome else None
+        extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
+        if channel_pages:  # channels beyond the first: bands, not alpha
+            extras = ("UNSPECIFIED",) * (series.shape[0] - 1)
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
-    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=axes == "SYX")
+    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar)
     rows._closers[:0] = [array] if hasattr(array, "close") else []
     rows._closers.append(tif)
     facts = Facts(
@@ -218,12 +225,16 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile=tile,
         dpi=_dpi(page),
         icc_profile=bytes(icc) if icc is not None else None,
-        extrasamples=tuple(getattr(e, "name", str(e)) for e in page.extrasamples),
+        extrasamples=extras,
         georef=georef,
         nodata=None if georef is None else georef.nodata,
         extra={"ome": ome} if ome is not None else {},
     )
     return rows, facts
+
+
+#: tifffile axes of the series read as one image: grey, samples, planar samples, channels.
+_PLANE_AXES = ("YX", "YXS", "SYX", "CYX")
 
 
 def _ome_sizes(tif: Any) -> dict[str, Any]:
