@@ -41,6 +41,7 @@ from ...spec.settings import PoolSettings
 from ..modes import Mode, array_mode
 from ..requests import ReadOptions
 from ..streams.readers import Facts, open_rows
+from ..voxels import NGFF_UNITS
 
 
 @dataclass
@@ -125,6 +126,14 @@ def _streamed(rows: Any, facts: Facts, path: str) -> LevelInput:
     made._channels_first = first
     if facts.format == "ZARR":
         made.pixel_size, made.unit = _ome_pixel_size(path)
+    elif facts.extra.get("ome"):  # an OME-TIFF's PhysicalSizeX/Y (µm unless it says)
+        sizes = facts.extra["ome"]
+        made.unit = NGFF_UNITS.get(str(sizes.get("PhysicalSizeXUnit", "µm")))
+        x, y = sizes.get("PhysicalSizeX"), sizes.get("PhysicalSizeY", sizes.get("PhysicalSizeX"))
+        if x is not None and made.unit is not None:
+            made.pixel_size = (float(y), float(x))
+        else:
+            made.unit = None
     return made
 
 

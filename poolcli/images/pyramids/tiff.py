@@ -24,6 +24,7 @@ import numpy as np
 
 from ..streams import writers
 from ..streams.readers import Facts
+from ..voxels import ome_unit
 from .handoff import Handoff
 from .tags import level_extratags
 
@@ -104,10 +105,11 @@ class TiffPyramid:
         if self.ome:
             axes = "YXS" if len(self.shapes[0]) == 3 else "YX"
             described: dict[str, Any] = {"axes": axes}
-            if self.unit is not None:
+            symbol = ome_unit(self.unit)  # OME-XML's symbol of the NGFF unit name
+            if symbol is not None:
                 y, x = self.pixel_size
                 described.update(PhysicalSizeY=y, PhysicalSizeX=x)
-                described.update(PhysicalSizeYUnit=self.unit, PhysicalSizeXUnit=self.unit)
+                described.update(PhysicalSizeYUnit=symbol, PhysicalSizeXUnit=symbol)
             metadata: dict[str, Any] | None = described
             first["subifds"] = len(self.shapes) - 1
         else:
