@@ -163,3 +163,11 @@ def test_an_ome_tiff_with_channels_as_pages_stays_one_ome_image(tmp_path, channe
     assert (pixels["PhysicalSizeX"], pixels["PhysicalSizeY"]) == (1.0, 0.5)
     for c in range(channels):  # each channel on its own: none is alpha
         np.testing.assert_array_equal(got[..., c], reference_pool(source[c], 2, mode="avg"))
+
+
+def test_info_tells_an_ome_tiff_with_channels_as_pages_as_one_image_of_bands(tmp_path):
+    pixels = np.zeros((3, 30, 44), np.uint16)
+    tifffile.imwrite(tmp_path / "in.ome.tif", pixels, ome=True, photometric="minisblack",
+                     metadata={"axes": "CYX"})  # fmt: skip
+    result = run("info", tmp_path / "in.ome.tif")
+    assert "  mode: 3-band;uint16\n  size: 44x30\n  frames: 1\n" in result.stdout

@@ -220,6 +220,8 @@ def describe(
         else:
             if deep is not None and len(description.planes) == 1:  # as pooling will read them
                 description.planes[0] = replace(description.planes[0], mode=deep.mode)
+            elif deep is not None and "-band;" in deep.mode:
+                description.planes = [deep]  # channels as pages (CYX): one image of bands
     try:
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough
