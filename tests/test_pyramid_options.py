@@ -69,3 +69,19 @@ def test_jpeg_quality_reaches_deep_zoom_tiles(rgb, tmp_path):
         assert done.exit_code == 0, done.output
         sizes.append((tmp_path / f"q{quality}_files" / "7" / "0_0.jpeg").stat().st_size)
     assert sizes[0] < sizes[1] / 2
+
+
+@pytest.mark.parametrize("existing", [(), ("--overwrite",)])
+def test_two_inputs_named_alike_are_refused_before_either_is_written(tmp_path, existing):
+    """a.tif and a.png both make a.ome.zarr in the folder: neither may replace the other."""
+    (tmp_path / "in").mkdir()
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    tifffile.imwrite(tmp_path / "in" / "a.tif", pixels)
+    np.save(tmp_path / "in" / "a.npy", pixels[..., 0])
+    result = run("-r", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *existing)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path / 'in' / 'a.npy'} and {tmp_path / 'in' / 'a.tif'} would both be "
+        f"written to {tmp_path / 'out' / 'a.ome.zarr'}; run them separately or rename one"
+    )
+    assert not (tmp_path / "out").exists()

@@ -75,7 +75,7 @@ def plan_targets(
     even when only one file was found).
     """
     targets = name_targets(inputs, output, requested_format, walked=walked)
-    _check_distinct(inputs, targets)
+    check_distinct(inputs, [target.path for target in targets])
     _check_not_inputs(inputs, targets)
     return targets
 
@@ -208,15 +208,17 @@ def _format_of_file(output: str) -> str | None:
     return fmt
 
 
-def _check_distinct(inputs: Sequence[Input], targets: Sequence[Target]) -> None:
+def check_distinct(inputs: Sequence[Input], paths: Sequence[str]) -> None:
+    """A :class:`PlanError` when two inputs would be written to one of ``paths``
+    (the inputs' outputs, in order), however the path is spelled."""
     claimed: dict[str, Input] = {}
-    for item, target in zip(inputs, targets, strict=True):
-        key = os.path.normcase(os.path.abspath(target.path))
+    for item, path in zip(inputs, paths, strict=True):
+        key = os.path.normcase(os.path.abspath(path))
         first = claimed.setdefault(key, item)
         if first is not item:
             message = (
-                f"{first.path} and {item.path} would both be written to {target.path}; "
-                "pool them in separate runs or rename one"
+                f"{first.path} and {item.path} would both be written to {path}; "
+                "run them separately or rename one"
             )
             raise PlanError(message)
 

@@ -31,6 +31,7 @@ from ..spec.pyramids import Container, PyramidOptions, container_of, endings
 from ..spec.settings import PoolSettings
 from .choices import Existing
 from .discovery import Input, Rules, discover
+from .naming import check_distinct
 from .writing import write_atomically, write_directory_atomically
 
 
@@ -102,6 +103,7 @@ def plan_outputs(request: PyramidRequest) -> list[tuple[Input, str, Container]]:
     for item in found:
         stem = _stem(item.relative or os.path.basename(item.path))
         planned.append((item, os.path.join(request.output, stem + container.suffix), container))
+    check_distinct(found, [target for _, target, _ in planned])  # a.tif and a.png: one a.dzi
     return planned
 
 
