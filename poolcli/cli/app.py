@@ -106,8 +106,9 @@ def pool(ctx: click.Context, **params: Any) -> None:
     Sizes are WIDTH x HEIGHT, as in --size and ImageMagick geometry: -k 3x2 is a
     window 3 pixels wide and 2 tall; -k 2 is 2x2. WxHxD pools volumes: a multi-page
     TIFF (pages are depth, written back as pages) or arrays in layouts dhw, dhwc,
-    cdhw, ncdhw; signals are layouts w, wc, cw, ncw with -k N. Volumes and signals
-    are pooled whole in memory, never streamed in bands.
+    cdhw, ncdhw; signals are layouts w, wc, cw, ncw with -k N. A volume larger than
+    half of --memory (a dhw/dhwc .npy or Zarr, a TIFF Z stack) is pooled in slabs of
+    depth slices when written as .npy, Zarr or TIFF; signals are pooled whole.
 
     In directories, files are found by extension (what Pillow reads, plus .npy and
     .npz), hidden ones skipped and the output directory never read back; a file
