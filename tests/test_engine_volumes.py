@@ -17,6 +17,7 @@ from test_engine_reference import DTYPES, MODES, SETTINGS, assert_matches
 
 from poolcli import adaptive_pool, output_shape, pool
 from poolcli.errors import InputError, ParameterError
+from poolcli.pooling import volume_modes, volume_ranked
 from poolcli.spec.bands import RowBand
 
 # Where the spatial axes sit in the layouts a user meets.
@@ -338,3 +339,23 @@ def test_volume_input_errors():
 def test_output_shape_of_volumes_and_signals():
     assert output_shape((5, 64, 64, 3), (1, 2, 2), axes=(0, 1, 2)) == (5, 32, 32, 3)
     assert output_shape((3, 7), 2, axes=(1,), ceil_mode=True) == (3, 4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("noise", [0.02, 0.6])
+def test_2x2x2_label_mode_across_many_small_vote_batches(monkeypatch, threads, noise):
+    """With votes a few windows at a time, the windows set aside to be sorted whole
+    wait across batches and chunks, and their modes (written after the others')
+    must still land on their own outputs, and a band's last ones be voted on before
+    it ends; with much noise most windows are sorted whole at once instead."""
+    monkeypatch.setattr(volume_modes, "_VOTE_WINDOWS", 16)
+    monkeypatch.setattr(volume_modes, "_CHUNK_WINDOWS", 40)
+    monkeypatch.setattr(volume_ranked, "_STACK_BYTES", 1 << 13)  # bands of 2 slices
+    rng = np.random.default_rng(11)
+    blocks = rng.integers(0, 6, (4, 4, 4)).astype(np.uint32)
+    x = np.roll(np.repeat(np.repeat(np.repeat(blocks, 6, 0), 6, 1), 6, 2), 1, axis=(0, 1, 2))
+    odd = rng.random(x.shape) < noise
+    x[odd] = rng.integers(0, 6, int(odd.sum()))
+    options = dict(kernel=2, mode="mode", axes=(0, 1, 2))
+    expected = reference_pool_nd(x, **options)
+    np.testing.assert_array_equal(pool(x, **options, threads=threads), expected)
