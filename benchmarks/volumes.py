@@ -11,7 +11,7 @@ Cases, each 2x2x2 windows at stride 2:
 - ``mode``: 512^3 uint32 label volumes, ``pool(mode="mode")`` vs
   ``tinybrain.downsample_segmentation(labels, (2, 2, 2))``, on three volumes: blocks
   of 16^3 voxels aligned with the windows (every window one label), the same blocks
-  shifted by one voxel (18% of windows straddle two to eight labels), and uniform
+  shifted by one voxel (a third of the windows straddle two to eight labels), and uniform
   random labels 0-3 (almost every window mixed: the worst case).
 
 Before timing, every case checks poolcli: against the peer (``exact`` or ``close``,
