@@ -28,9 +28,9 @@ about 8 GB/s (65 ms; the old per-slice test took 166 ms), and a vote costs about
 extremes and sorting the rest (:func:`.volume_ranked._small_mode`). On blocks
 shifted by one voxel (a third of the windows straddle labels, 23% across rows or
 depth), settling column boundaries in place and voting on half the voxels of the
-others took 308 ms to 277; reading
-four values' mode off by comparisons, sorting the whole windows in batches of 32768
-and bands of 8 slices took it from 346 ms to 247 (tinybrain: 160-180 ms).
+others took 308 ms to 277; reading four values' mode off by comparisons, sorting
+the whole windows in batches of 32768 and bands of 8 slices took it from 346 ms to
+247 (tinybrain: 160-180 ms).
 """
 
 from __future__ import annotations
@@ -58,11 +58,15 @@ def applies(y: np.ndarray, gh: AxisWindows, gw: AxisWindows) -> bool:
     """True for windows this route takes: ``y`` (outputs, rows, columns) of integers
     up to 32 bits in C order, windows of whole pairs of adjacent rows (see
     :func:`row_pairs`) by adjacent column pairs."""
+    return y.ndim == 3 and y.flags.c_contiguous and suits(y.dtype, gh, gw)
+
+
+def suits(dtype: np.dtype, gh: AxisWindows, gw: AxisWindows) -> bool:
+    """True for integers up to 32 bits and windows of whole pairs of adjacent rows by
+    adjacent column pairs: what :func:`applies` asks beyond the array's layout."""
     return (
-        y.ndim == 3
-        and y.dtype.kind in "biu"
-        and y.dtype.itemsize <= 4
-        and y.flags.c_contiguous
+        dtype.kind in "biu"
+        and dtype.itemsize <= 4
         and np.little_endian
         and gw.adjacent_pairs
         and row_pairs(gh) is not None
@@ -222,7 +226,7 @@ class _Votes:
 
 def _whole_windows(values: np.ndarray, count: int) -> np.ndarray:
     """Which of the first ``count`` columns of ``values`` (rows of voxels in column
-    pairs, then a spare row) have a pair of two values. A window whose pairs each
+    pairs, then a spare row) hold a column pair of two different voxels. A window whose pairs each
     hold one value (a label boundary across rows or depth only: most mixed windows
     of a label volume) holds each pair's value twice, so its mode is the mode of the
     pairs' first voxels: half the rows to sort. The others are sorted whole."""

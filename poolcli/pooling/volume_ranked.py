@@ -84,10 +84,10 @@ def _temporary_bytes(
     dtype: np.dtype, windows: tuple[AxisWindows, ...], reduction: Reduction, channel: int | None
 ) -> int:
     """Rough scratch bytes per output element, for sizing bands. Label mode of 2x2
-    row and column pairs (:mod:`.volume_modes`) needs only a few bytes per window, and
-    bands as large as the others' would hold its windows set aside to be sorted
-    whole in batches too small to amortise the calls (measured on 512^3 shifted
-    blocks: 2 output slices a band, batches of 2000 windows)."""
+    row and column pairs (:mod:`.volume_modes`) needs only a few bytes per window;
+    sized by the general sort's scratch, its bands were small (2 output slices of a
+    512^3 volume), and so were the batches its windows set aside are sorted in
+    (2000 windows, too few to amortise the sorting network's calls)."""
     gd, gh, gw = windows
     taps = len(gd.taps)
     paired = (
@@ -95,10 +95,7 @@ def _temporary_bytes(
         and channel is None
         and reduction.nodata is None
         and reduction.ignore is None
-        and dtype.kind in "biu"
-        and dtype.itemsize <= 4
-        and gw.adjacent_pairs
-        and volume_modes.row_pairs(_stacked(gh, taps)) is not None
+        and volume_modes.suits(dtype, _stacked(gh, taps), gw)
     )
     if paired:
         return 8 * dtype.itemsize
