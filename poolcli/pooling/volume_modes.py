@@ -198,12 +198,13 @@ class _Votes:
         """Vote on the gathered windows and write their modes; ``last``: the band's
         last call, which votes on the windows set aside too."""
         buffers = self.buffers
+        every = list(range(buffers.values.shape[0] - 1))  # all rows but the spare
         if self.filled:
             count = self.filled
             values, where = buffers.values, buffers.where[:count]
             whole = _whole_windows(values, count)
             if 2 * whole.size > count:  # most need all their voxels
-                self.out[where] = _sorted_vote(values, list(range(values.shape[0] - 1)), count)
+                self.out[where] = _sorted_vote(values, every, count)
             else:
                 # the others' modes are those of their pairs' first voxels; the
                 # windows that need all theirs are set aside, to be sorted in
@@ -213,23 +214,21 @@ class _Votes:
                 values.take(whole, axis=1, out=buffers.whole[:, a:b])
                 where.take(whole, out=buffers.whole_where[a:b])
                 self.waiting = b
-                firsts = list(range(0, values.shape[0] - 1, 2))
-                self.out[where] = _sorted_vote(values, firsts, count)
+                self.out[where] = _sorted_vote(values, every[::2], count)
             self.filled = 0
         if self.waiting and (last or self.waiting >= _VOTE_WINDOWS):
             whole, count = buffers.whole, self.waiting
-            self.out[buffers.whole_where[:count]] = _sorted_vote(
-                whole, list(range(whole.shape[0] - 1)), count
-            )
+            self.out[buffers.whole_where[:count]] = _sorted_vote(whole, every, count)
             self.waiting = 0
 
 
 def _whole_windows(values: np.ndarray, count: int) -> np.ndarray:
     """Which of the first ``count`` columns of ``values`` (rows of voxels in column
-    pairs, then a spare row) hold a column pair of two different voxels. A window whose pairs each
-    hold one value (a label boundary across rows or depth only: most mixed windows
-    of a label volume) holds each pair's value twice, so its mode is the mode of the
-    pairs' first voxels: half the rows to sort. The others are sorted whole."""
+    pairs, then a spare row) hold a column pair of two different voxels. A window
+    whose pairs each hold one value (a label boundary across rows or depth only:
+    most mixed windows of a label volume) holds each pair's value twice, so its mode
+    is the mode of the pairs' first voxels: half the rows to sort. The others are
+    sorted whole."""
     columns = values[:, :count]
     flat = np.equal(columns[0], columns[1])
     for j in range(2, values.shape[0] - 1, 2):
