@@ -352,6 +352,8 @@ class ValidSeparableWork:
             )
             if np.ndim(allowed) == 0:
                 allowed = int(allowed)
+            elif allowed.min() >= 0:  # as the counts: bytes against int64 cast them (slower)
+                allowed = allowed.astype(self.counter.dtype)
             zero_rows = self.filled is not None and first_tap(windows) is None
             plan = _BandPlan(windows, real, allowed, divisor, automatic, zero_rows)
             self._plans[id(windows)] = plan

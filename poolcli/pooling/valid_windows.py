@@ -118,6 +118,8 @@ def _is(value: Any, expected: int | None) -> bool:
 def needed(real: Any, min_valid: float) -> Any:
     """Valid pixels a window of ``real`` real pixels must hold to give a value: at
     least one, and ``min_valid`` of them (rounded up); an int64 per window."""
+    if min_valid == 0:
+        return np.int64(1)
     return np.maximum(1, np.ceil(min_valid * np.asarray(real))).astype(np.int64)
 
 
