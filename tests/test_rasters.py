@@ -165,9 +165,14 @@ def test_nodata_none_pools_every_value_and_a_given_value_replaces_the_files(tmp_
         run("pool", tmp_path / "dem.tif", "-o", tmp_path / "a.tif", "--nodata", "none").exit_code
         == 0
     )
-    np.testing.assert_array_equal(
-        read(tmp_path / "a.tif")[0], reference_pool(values, 2, mode="avg")
-    )
+    pooled, crs, nodata, _ = read(tmp_path / "a.tif")
+    np.testing.assert_array_equal(pooled, reference_pool(values, 2, mode="avg"))
+    # -9999 was pooled as data: GDAL must not mask a window that averaged it in
+    assert (crs, nodata) == ("EPSG:32633", None)
+    pyramid = tmp_path / "p.tif"
+    assert run("pyramid", tmp_path / "dem.tif", "-o", pyramid, "--nodata", "none").exit_code == 0
+    with rasterio.open(pyramid) as dataset:
+        assert (dataset.crs, dataset.nodata) == ("EPSG:32633", None)
     done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / "b.tif", "-m", "max", "--nodata", "0")
     assert done.exit_code == 0
     pooled, _, nodata, _ = read(tmp_path / "b.tif")

@@ -133,7 +133,8 @@ class Georef:
     ) -> Georef:
         """The tags of the output: pixel placement moved by ``placement`` ((scale,
         offset) along x and y, see :meth:`PoolSettings.placement`) and GDAL's nodata
-        set to ``nodata`` (kept as the file said when None)."""
+        set to ``nodata``; None (``--nodata none``: every value was pooled as data)
+        drops it, so that GDAL masks nothing the pooling counted."""
         (sx, ox), (sy, oy) = placement
         if self.keys().get(_RASTER_TYPE) == 2:
             # a tie point names a pixel's centre: centre v maps to centre s*v + o + s/2 - 1/2
@@ -165,6 +166,8 @@ class Georef:
             tags[PIXEL_SCALE] = (scale[0] * sx, scale[1] * sy, *scale[2:])
         if nodata is not None:
             tags[GDAL_NODATA] = format_nodata(nodata)
+        else:
+            tags.pop(GDAL_NODATA, None)
         if GDAL_METADATA in tags:
             kept = _STATISTICS.sub("", _text(tags[GDAL_METADATA]))
             if "<Item" in kept:
@@ -207,7 +210,7 @@ def pooled_tags(
 ) -> Georef | None:
     """The tags of a pooled output of an input with ``georef`` (or none): moved by
     ``placement`` (:meth:`Georef.pooled`), GDAL's nodata set to ``nodata`` (None:
-    as the input had it). None when there is nothing to write."""
+    none). None when there is nothing to write."""
     if georef is not None:
         return georef.pooled(placement, nodata)
     return None if nodata is None else nodata_tags(nodata)

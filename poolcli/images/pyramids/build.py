@@ -148,13 +148,14 @@ def build_pyramid(
 
 def _with_nodata(level0: LevelInput, settings: PoolSettings, notes: list[str]) -> PoolSettings:
     """``settings`` with the input's own nodata unless one was given; a TIFF pyramid's
-    level 0 then carries that nodata as its GDAL_NODATA (GDAL's overviews take it)."""
+    level 0 then carries that nodata as its GDAL_NODATA (GDAL's overviews take it),
+    and none after ``--nodata none``."""
     from ..georef import pooled_tags
     from ..requests import resolve_nodata
 
     settings = resolve_nodata(settings, level0.facts.nodata, notes)
     nodata = settings.nodata_value
-    if nodata is not None:
+    if nodata is not None or level0.facts.georef is not None:  # none: the file's tag dropped
         same = ((1.0, 0.0), (1.0, 0.0))  # level 0 is the input's own grid
         level0.facts = replace(level0.facts, georef=pooled_tags(level0.facts.georef, same, nodata))
     return settings
