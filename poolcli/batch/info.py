@@ -12,8 +12,8 @@ from typing import Any, BinaryIO
 from ..errors import LimitError, PoolcliError, Spelling, library_spelling
 from ..images.conversion import as_file, describe
 from ..images.formats import sniff
-from ..images.modes import mode_of
-from ..images.requests import ReadOptions
+from ..images.modes import sample_dtype
+from ..images.requests import ReadOptions, check_declared_nodata
 from ..spec.settings import PoolSettings
 from .discovery import STDIN
 from .report import shown, size_text
@@ -63,7 +63,7 @@ def _inspect(facts: dict[str, Any], source: Any, read: ReadOptions,
         mode=first.mode if not description.is_array else None,
         size=list(first.size),
         frames=len(planes),
-        dtype=first.mode if description.is_array else _dtype(first.mode),
+        dtype=first.mode if description.is_array else sample_dtype(first.mode),
         metadata=list(description.metadata.present),
         metadata_values=description.metadata.values(),
         planes=[_plane(plane, description.is_array) for plane in planes],
@@ -87,7 +87,10 @@ def _inspect(facts: dict[str, Any], source: Any, read: ReadOptions,
         except PoolcliError as error:
             facts.update(out_size=None, pooling=error.said(spelling))
         else:
-            _pooled_raster(facts, settings, first.size)
+            try:
+                _pooled_raster(facts, settings, first.size)
+            except PoolcliError as error:  # a nodata this file's dtype cannot hold
+                facts.update(pooling=error.said(spelling))
 
 
 #: Formats whose header Pillow reads without decoding pixels.
@@ -197,14 +200,6 @@ def _plane(plane, is_array: bool) -> dict[str, Any]:
     return {"name": plane.name, "mode": plane.mode, "size": list(plane.size)}
 
 
-def _dtype(mode: str) -> str:
-    """The NumPy dtype a pixel channel of Pillow mode ``mode`` holds."""
-    record = mode_of(mode)
-    if record is None and ";" in mode:  # pixels Pillow has no mode for: RGB;uint16
-        return mode.split(";", 1)[1]
-    return "uint8" if record is None else record.dtype
-
-
 def _value(value: Any) -> str:
     if isinstance(value, list):
         if value and all(isinstance(v, int) for v in value):
@@ -260,7 +255,8 @@ def _voxel_text(fact: dict[str, Any]) -> str:
 
 def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) -> None:
     """The output's geotransform and nodata, from the input's and where pooling puts
-    its pixels (:meth:`PoolSettings.placement`)."""
+    its pixels (:meth:`PoolSettings.placement`); :class:`ParameterError` for a nodata
+    the input's dtype cannot hold, as pooling would say."""
     found = facts.get("raster") or {}
     pooled: dict[str, Any] = {}
     (sx, ox), (sy, oy) = settings.placement(*size)
@@ -269,6 +265,7 @@ def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) 
         pooled["geotransform"] = (
             x0 + ox * dx + oy * rx, dx * sx, rx * sy, y0 + ox * ry + oy * dy, ry * sx, dy * sy,
         )  # fmt: skip
+    check_declared_nodata(settings, found.get("nodata"), facts["dtype"])  # as pooling will
     nodata = settings.for_file(found.get("nodata")).nodata_value
     if nodata is not None:
         pooled["nodata"] = nodata

@@ -21,9 +21,10 @@ from ..enums import StrEnum
 from ..errors import Failure, FailureKind, OutputExists, PoolcliError
 from ..images.conversion import convert, describe
 from ..images.formats import record_of
+from ..images.modes import sample_dtype
 from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
-from ..images.requests import ReadOptions, WriteOptions
+from ..images.requests import ReadOptions, WriteOptions, check_declared_nodata
 from ..images.writing.options import options_for
 from ..spec.settings import PoolSettings
 from .choices import Existing
@@ -186,6 +187,9 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
                           out_size=work.settings.planned_volume(*extent), frames=1,
                           seconds=time.perf_counter() - started)  # fmt: skip
         planes = description.planes
+        mode = planes[0].mode
+        check_declared_nodata(work.settings, (description.raster or {}).get("nodata"),
+                              mode if description.is_array else sample_dtype(mode))  # fmt: skip
         if work.read.frame is not None and not description.is_array:
             planes = [planes[frame_index(work.read.frame, len(planes))]]
         sizes = [

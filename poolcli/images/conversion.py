@@ -99,7 +99,7 @@ def convert(
 
         planes = [results.pop(0).values() for _ in range(frames)]
         out_size = (planes[0].shape[1], planes[0].shape[0])
-        route.write_images(planes, target, write)
+        route.write_images(planes, target, write, settings.nodata_value)
         return Report(input_format, in_size, out_size, frames, tuple(notes))
     # the decoded input is gone now: turn results into images, each array freed in turn
     pooled = [results.pop(0).image() for _ in range(frames)]

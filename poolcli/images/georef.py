@@ -234,16 +234,22 @@ def parse_nodata(text: object) -> int | float | None:
         value = float(stripped)
     except ValueError:
         return None
-    return value if math.isnan(value) or not value.is_integer() else int(value)
+    return int(value) if _whole(value) else value
 
 
 def format_nodata(value: int | float) -> str:
-    """A nodata value as GDAL writes it: ``-9999``, ``nan``, ``0.5``."""
+    """A nodata value as GDAL writes it: ``-9999``, ``nan``, ``0.5``, ``-3.4e+38``."""
     if isinstance(value, float) and math.isnan(value):
         return "nan"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and _whole(value):
         return str(int(value))
     return repr(value) if isinstance(value, float) else str(int(value))
+
+
+def _whole(value: float) -> bool:
+    """True for a float that some 64-bit integer holds exactly (a float32's lowest
+    value, -3.4e38, is a whole number too, but only a float's)."""
+    return value.is_integer() and -(2**63) <= value < 2**64
 
 
 def _text(value: object) -> str:

@@ -128,3 +128,12 @@ def has_alpha(name: str) -> bool:
     """True for a mode with an alpha channel (``LA``, ``RGBA``, ``PA``...)."""
     record = MODES.get(name)
     return record is not None and record.alpha
+
+
+def sample_dtype(mode: str) -> str:
+    """The NumPy dtype a pixel channel of Pillow mode ``mode`` holds (``RGB;uint16``:
+    the dtype named after the semicolon, for pixels Pillow has no mode for)."""
+    record = mode_of(mode)
+    if record is None and ";" in mode:
+        return mode.split(";", 1)[1]
+    return "uint8" if record is None else record.dtype

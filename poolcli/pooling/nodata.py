@@ -45,12 +45,26 @@ def check_nodata(nodata: object, min_valid: object, dtype: np.dtype) -> tuple[ob
         if exact is None or not low <= exact <= high:
             message = f"`nodata` {nodata!r} is not a value of {dtype} ({low} to {high})"
             raise ParameterError(message, parameter="nodata", value=nodata)
+    if dtype.kind == "f" and not math.isnan(value):
+        with np.errstate(over="ignore", under="ignore"):
+            nearest = float(dtype.type(value))
+        # the nearest value of the dtype stands for it (GDAL writes float32's lowest as
+        # -3.40282346638529e+38), unless it overflows or underflows to another number
+        if math.isinf(nearest) != math.isinf(value) or (nearest == 0) != (value == 0):
+            info = np.finfo(dtype)
+            message = (
+                f"`nodata` {nodata!r} is not a value of {dtype} "
+                f"(finite values from {float(info.min):g} to {float(info.max):g}, "
+                f"the smallest above 0 {float(info.smallest_subnormal):g})"
+            )
+            raise ParameterError(message, parameter="nodata", value=nodata)
     if isinstance(min_valid, bool) or not isinstance(min_valid, (int, float)):
         min_valid = -1
     if not 0 <= float(min_valid) <= 1:
         message = f"`min_valid` must be a fraction from 0 to 1, got {min_valid!r}"
         raise ParameterError(message, parameter="min_valid", value=min_valid)
-    return dtype.type(nodata), float(min_valid)
+    with np.errstate(under="ignore"):
+        return dtype.type(nodata), float(min_valid)
 
 
 def pool_valid(

@@ -134,9 +134,15 @@ def _pool_laid_out(laid: LaidOut, settings: PoolSettings) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(pooled, (0, 1), laid.axes))
 
 
-def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteOptions) -> None:
+def write_images(
+    frames: list[np.ndarray],
+    target: BinaryIO | str,
+    write: WriteOptions,
+    nodata: int | float | None = None,
+) -> None:
     """Pooled image frames, (H, W[, C]) each, as one .npy or Zarr array (frames
-    stacked) or a .npz (one array per frame)."""
+    stacked) or a .npz (one array per frame); a Zarr array's ``nodata`` attribute
+    says ``nodata``."""
     planes = {f"frame_{i}" if len(frames) > 1 else "": f for i, f in enumerate(frames)}
     planes = {name: cast(a, write.dtype) for name, a in planes.items()}
     if isinstance(target, str):  # a Zarr store
@@ -144,7 +150,7 @@ def write_images(frames: list[np.ndarray], target: BinaryIO | str, write: WriteO
         layout = "nhwc" if len(frames) > 1 else ("hwc" if stacked.ndim == 3 else "hw")
         if layout == "nhwc" and stacked.ndim == 3:
             stacked = stacked[..., None]
-        _write_zarr(target, stacked, 1 if len(frames) > 1 else 0, layout, write)
+        _write_zarr(target, stacked, 1 if len(frames) > 1 else 0, layout, write, nodata)
         return
     if write.format == "NPY":
         planes = {"": image_array(planes.values())}
