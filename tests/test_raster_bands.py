@@ -86,6 +86,27 @@ def test_a_satellite_image_s_nodata_is_left_out_band_by_band(tmp_path):
         np.testing.assert_array_equal(got[band], expected)
 
 
+@pytest.mark.parametrize("memory", ["1G", "4K"], ids=["small", "bands-of-rows"])
+@pytest.mark.parametrize("count", [2, 4, 5])
+def test_mode_votes_band_by_band_and_never_gives_a_band_s_nodata_where_it_has_data(
+    tmp_path, count, memory
+):
+    rng = np.random.default_rng(count)
+    classes = rng.integers(1, 4, (count, 30, 44)).astype(np.uint16)
+    classes[rng.random(classes.shape) < 0.3] = 0  # holes, each band its own
+    options = dict(driver="GTiff", height=30, width=44, count=count, dtype="uint16",
+                   photometric="MINISBLACK", nodata=0, crs="EPSG:32633",
+                   transform=from_origin(400000, 5000000, 10, 10))  # fmt: skip
+    with rasterio.open(tmp_path / "in.tif", "w", **options) as dataset:
+        dataset.write(classes)
+    run("pool", tmp_path / "in.tif", "-m", "mode", "--memory", memory, "-o", tmp_path / "out.tif")
+    got, _, nodata = read_bands(tmp_path / "out.tif")
+    assert nodata == 0
+    for band in range(count):
+        expected = reference_pool(classes[band], 2, mode="mode", nodata=0)
+        np.testing.assert_array_equal(got[band], expected)
+
+
 def test_info_names_the_bands(tmp_path):
     bands_geotiff(tmp_path / "in.tif", np.uint16, 4)
     result = run("info", tmp_path / "in.tif")

@@ -50,6 +50,9 @@ class Mode:
     fallbacks: tuple[str, ...] = ("RGBA", "RGB", "L")
     #: Modes it converts to without losing anything.
     lossless: frozenset[str] = field(default_factory=frozenset)
+    #: Channels are a raster's bands (``4-band;uint16``), not a colour: each is pooled
+    #: on its own, ``mode`` too (colour images vote with whole pixels).
+    bands: bool = False
 
 
 def _modes(*records: Mode) -> dict[str, Mode]:
@@ -115,7 +118,8 @@ def array_mode(dtype: str, channels: int, *, alpha: bool | None = None) -> Mode 
     if alpha is False and channels > 1:
         if channels > 4:
             return None
-        return Mode(f"{channels}-band;{dtype}", dtype, channels, bits=bits, fallbacks=())
+        return Mode(f"{channels}-band;{dtype}", dtype, channels, bits=bits, fallbacks=(),
+                    bands=True)  # fmt: skip
     record = image_mode(dtype, channels)
     if record is not None or not 1 <= channels <= 4:
         return record

@@ -83,8 +83,7 @@ def pool_channels(
     elif _selects_visible(record, settings, array):
         pooled = pool_visible(array, settings)
     else:
-        channel_axis = 2 if array.ndim == 3 else None
-        pooled = pool_all(array, settings, channel_axis=channel_axis)
+        pooled = pool_all(array, settings, channel_axis=_pixel_axis(record, array))
     return _into_mode(pooled, array.dtype, wide=wide)
 
 
@@ -92,13 +91,20 @@ def _pool_with_nodata(
     array: np.ndarray, record: Mode, settings: PoolSettings, notes: list[str], *, wide: bool
 ) -> np.ndarray:
     """Samples pooled as stored, nodata left out of every window (per sample, as GDAL's
-    per-band nodata; ``mode`` votes whole pixels, nodata when all their samples are)."""
+    per-band nodata; ``mode`` of a colour image votes whole pixels, nodata when all
+    their samples are; a raster's bands vote each on its own)."""
     if record.alpha and settings.alpha is AlphaPolicy.PREMULTIPLIED:
         add_note(notes, "with nodata, alpha is a sample like the others (as --alpha independent)")
     if settings.linear and settings.mode.weighted_by_alpha and record.srgb:
         add_note(notes, "with nodata, samples are averaged as stored, not in linear light")
-    pooled = pool_all(array, settings, channel_axis=2 if array.ndim == 3 else None)
+    pooled = pool_all(array, settings, channel_axis=_pixel_axis(record, array))
     return _into_mode(pooled, array.dtype, wide=wide)
+
+
+def _pixel_axis(record: Mode, array: np.ndarray) -> int | None:
+    """The axis of a pixel's samples, which ``mode`` votes with as one (colour images);
+    None where each sample is voted on alone (one channel, or a raster's bands)."""
+    return 2 if array.ndim == 3 and not record.bands else None
 
 
 def _into_mode(pooled: np.ndarray, dtype: np.dtype, *, wide: bool) -> np.ndarray:

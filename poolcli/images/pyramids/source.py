@@ -222,7 +222,9 @@ def _direct(level0: LevelInput, settings: PoolSettings, notes: list[str]) -> Any
         single = level_settings(settings, level)
         if record is not None:
             return pool_channels(rows, record, single, notes)
-        whole = settings.mode is PoolMode.MODE and rows.ndim == 3
+        # an array's pixels vote as wholes, as pool votes them; an image's five or more
+        # samples are a raster's bands, each (mode too) pooled on its own
+        whole = settings.mode is PoolMode.MODE and rows.ndim == 3 and level0.facts.kind == "array"
         return pool_all(rows, single, channel_axis=2 if whole else None)
 
     return compute

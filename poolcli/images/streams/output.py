@@ -14,7 +14,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ...spec.modes import PoolMode
 from ...spec.settings import PoolSettings
 from ..arrays.layouts import LaidOut, pick_layout
 from ..arrays.route import _pool_laid_out
@@ -95,10 +94,8 @@ class Output:
                     self.format == "TIFF" and self.facts.georef is not None
                 )
                 return lambda slab, s: pool_channels(slab, record, s, notes, wide=wide)
-            whole = settings.mode is PoolMode.MODE
-            return lambda slab, s: pool_all(
-                slab, s, channel_axis=2 if whole and slab.ndim == 3 else None
-            )
+            # past four samples a pixel: a raster's bands, each pooled (mode too) on its own
+            return lambda slab, s: pool_all(slab, s)
         layout = self.layout
         assert layout is not None
         return lambda slab, s: _pool_laid_out(LaidOut(slab, layout), s)
