@@ -79,7 +79,8 @@ class Format:
     #: Read a band of rows at a time when it is larger than the memory budget
     #: (:mod:`poolcli.images.streaming`): TIFF, .npy, Zarr.
     streams_in: bool = False
-    #: Written a band of rows at a time from a streamed input: TIFF, PNG, .npy, Zarr.
+    #: Written a band of rows at a time from a streamed input: TIFF, PNG, .npy, Zarr
+    #: (.npz: the bands joined, as a zip member is written whole).
     streams_out: bool = False
     #: A folder, not a file (Zarr): written to a temporary folder, then renamed.
     directory: bool = False
@@ -174,7 +175,7 @@ FORMATS: dict[str, Format] = _formats(
     Format("NPY", (".npy",), core=True, frames=Frames.PAGES, needs_numpy=True, array=True,
            magic=(b"\x93NUMPY",), streams_in=True, streams_out=True),
     Format("NPZ", (".npz",), core=True, frames=Frames.PAGES, needs_numpy=True, array=True,
-           magic=(b"PK\x03\x04",)),
+           magic=(b"PK\x03\x04",), streams_out=True),  # bands joined: a zip member is whole
     # Zarr v2 or v3 arrays and OME-Zarr images (level 0 read; written chunked)
     Format("ZARR", (".zarr",), aliases=("ome.zarr",), core=True, frames=Frames.PAGES,
            needs_numpy=True, array=True, streams_in=True, streams_out=True, directory=True),

@@ -92,8 +92,12 @@ def convert_streamed(
                     "write TIFF, PNG, .npy or Zarr, which keep them as stored"
                 )
                 raise InputError(message)
+            png = source.dtype in (np.uint8, np.uint16) and count <= 4  # as PNG's writer takes
+            kept = ("PNG", "TIFF", ".npy") if png else ("TIFF", ".npy")
+            keep = ", ".join(f for f in kept if f.strip(".").upper() != write.format)
+            keep = " or ".join(keep.rsplit(", ", 1))
             add_note(notes, f"{name} pixels read by Pillow, as it reads them: {write.format} "
-                     "holds none of this depth; write PNG, TIFF or .npy to keep it")  # fmt: skip
+                     f"holds none of this depth; write {keep} to keep it")  # fmt: skip
         # volumes and signals are pooled whole (bands are rows of planes)
         whole = settings.depth is not None or (
             facts.kind != "image"
@@ -108,6 +112,8 @@ def convert_streamed(
                     add_note(notes, f"{where}; write TIFF to keep it")
                 return None  # the whole-image path
             return _whole_zarr(source, facts, out, target, settings, write, read)
+        if out.format != "TIFF" and facts.georef is not None and facts.georef.georeferenced:
+            add_note(notes, f"{write.format} holds no georeferencing; write TIFF to keep it")
         job = Streamed(path, source, out, settings, write, read, notes)
         out.write(target, job.shape, job.dtype, job.bands(), job.placement, settings.nodata_value)
         return job.report()

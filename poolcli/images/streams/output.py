@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ...spec.settings import PoolSettings
+from ..arrays import files
 from ..arrays.layouts import LaidOut, pick_layout
 from ..arrays.route import _pool_laid_out
 from ..engine_route.passes import pool_all
@@ -151,6 +152,9 @@ class Output:
         assert not isinstance(target, str)
         if self.format == "NPY":
             writers.write_npy(target, shape, dtype, bands, row_axis)
+            return
+        if self.format == "NPZ":  # one array, its bands joined (np.load reads it whole)
+            files.write(target, {"": np.concatenate(list(bands), axis=row_axis)}, npz=True)
             return
         if self.kind == "array":  # an image from an array: channels last
             bands = (_channels_last(b, self.layout) for b in bands)
