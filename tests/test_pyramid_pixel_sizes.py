@@ -37,8 +37,10 @@ def test_an_ome_tiff_s_pixel_size_scales_every_ome_zarr_level(tmp_path):
     multiscale = image.attrs["multiscales"][0]
     assert [a.get("unit") for a in multiscale["axes"]] == [None, "micrometer", "micrometer"]
     for k, dataset in enumerate(multiscale["datasets"]):
-        (scale,) = dataset["coordinateTransformations"]
+        scale, translation = dataset["coordinateTransformations"]
         assert scale["scale"] == [1.0, 0.25 * 2**k, 0.5 * 2**k]
+        # a pixel's centre at the centre of the level-0 pixels it pools, as pool puts it
+        assert translation["translation"] == [0.0, 0.25 * (2**k - 1) / 2, 0.5 * (2**k - 1) / 2]
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Reader
 

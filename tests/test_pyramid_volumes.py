@@ -92,6 +92,9 @@ def test_label_stack_read_by_ome_zarr_py_with_scales_and_only_input_labels(tmp_p
     assert {a["unit"] for a in axes} == {"micrometer"}
     scales = [t[0]["scale"] for t in image.metadata["coordinateTransformations"]]
     assert scales == [[1.2 * 2**k, 0.3 * 2**k, 0.3 * 2**k] for k in range(4)]
+    shifts = [t[1]["translation"] for t in image.metadata["coordinateTransformations"]]
+    expected = [[v * (2**k - 1) / 2 for v in (1.2, 0.3, 0.3)] for k in range(4)]
+    np.testing.assert_allclose(shifts, expected)  # centred on the voxels each pools
     for k, level in enumerate(image.data):
         values = np.asarray(level)
         assert set(np.unique(values)) <= {7, 1000, 65536, 4_000_000_000}

@@ -132,7 +132,7 @@ def _write_zarr(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
     if job.zarr_format == 2:
         extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     chunks = _chunks(factors, job)
-    sizes, scales = [], []
+    sizes, scales, translations = [], [], []
     channels = volume.array.ndim == 4
     for k, level in enumerate(made):
         stored = np.moveaxis(level, -1, 0) if channels else level
@@ -146,9 +146,13 @@ def _write_zarr(path: str, volume: VolumeInput, made: Sequence[np.ndarray],
         sizes.append(_size(level.shape))
         space = [v * f**k for v, f in zip(volume.voxel, factors, strict=True)]
         scales.append([1.0, *space] if channels else space)
+        # voxel centres at the centres of the level-0 voxels each pools
+        shift = [v * (f**k - 1) / 2 for v, f in zip(volume.voxel, factors, strict=True)]
+        translations.append([0.0, *shift] if channels else shift)
     axes = "czyx" if channels else "zyx"
     group.attrs.update(ome_attributes(axes, scales, job.zarr_format, unit=volume.unit,
-                                      name=job.options.label))  # fmt: skip
+                                      name=job.options.label,
+                                      translations=translations))  # fmt: skip
     return sizes
 
 

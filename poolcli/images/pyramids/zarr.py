@@ -6,7 +6,9 @@ Zarr v3 with ``zarr_format=3``. Axes ``yx``, or ``cyx`` for pixels with channels
 channel in one chunk, zstd. Each level's ``coordinateTransformations`` scale is
 ``2**k`` times the input's pixel size (1 where the input does not say): exactly the
 level's stride, since every level-k pixel covers ``2**k`` level-0 pixels (the last,
-partial one too: the scale is the grid's spacing, not the image's size ratio).
+partial one too: the scale is the grid's spacing, not the image's size ratio). Its
+translation, ``(2**k - 1) / 2`` level-0 pixels, puts each pixel's centre (NGFF's
+coordinates) at the centre of the pixels it pools, as ``poolcli pool`` places them.
 
 Rows are written a whole chunk row at a time (``tile`` rows of a level), so no
 chunk is ever written twice, by :class:`~..streams.zarr_chunks.ChunkWriter` (two
@@ -52,7 +54,7 @@ class ZarrPyramid:
         if zarr_format == 2:
             extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
         self.arrays = []
-        scales = []
+        scales, translations = [], []
         for level, shape in enumerate(shapes):
             stored = (shape[2], shape[0], shape[1]) if self.channels else shape
             chunks = (shape[2], tile, tile) if self.channels else (tile, tile)
@@ -70,10 +72,14 @@ class ZarrPyramid:
             factor = float(1 << level)
             space = [pixel_size[0] * factor, pixel_size[1] * factor]
             scales.append([1.0, *space] if self.channels else space)
+            # pixel centres: a level-k pixel's is that of the 2**k level-0 pixels it covers
+            shift = [pixel_size[0] * (factor - 1) / 2, pixel_size[1] * (factor - 1) / 2]
+            translations.append([0.0, *shift] if self.channels else shift)
         for array in self.arrays:
             set_nodata(array, nodata)
         axes = "cyx" if self.channels else "yx"
-        group.attrs.update(ome_attributes(axes, scales, zarr_format, unit=unit, name=name))
+        group.attrs.update(ome_attributes(axes, scales, zarr_format, unit=unit, name=name,
+                                          translations=translations))  # fmt: skip
         self.group = group
         self._held: list[list[np.ndarray]] = [[] for _ in shapes]
         self._count = [0] * len(shapes)
