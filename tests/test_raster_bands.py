@@ -15,6 +15,7 @@ from reference import reference_pool
 from poolcli.cli import cli
 
 rasterio = pytest.importorskip("rasterio")
+from rasterio.enums import ColorInterp, MaskFlags  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
@@ -139,6 +140,57 @@ def test_a_satellite_pyramid_s_overviews_are_band_by_band_means(tmp_path):
     for band in range(4):
         expected = reference_pool(source[band], 2, mode="avg", ceil_mode=True)
         np.testing.assert_array_equal(level[band], expected)
+
+
+def _band_by_band(source, level, nodata):
+    return np.stack([reference_pool(band, 2**level, mode="avg", ceil_mode=True,
+                                    count_include_pad=False, nodata=nodata)
+                     for band in source])  # fmt: skip
+
+
+@pytest.mark.parametrize(("dtype", "count", "nodata"), [
+    (np.uint16, 4, None), (np.uint16, 4, 0), (np.uint16, 3, None), (np.float32, 3, None),
+    (np.uint16, 5, None),
+])  # fmt: skip
+@pytest.mark.parametrize("container", ["tif"])
+def test_a_pyramid_of_bands_keeps_grey_and_unspecified_samples(
+    tmp_path, dtype, count, nodata, container
+):
+    """GDAL's multispectral raster (grey + unspecified samples) was written as RGB (and
+    alpha: GDAL then masked every pixel whose last band is 0): every level keeps the
+    input's photometric and extra samples, so GDAL reads bands and masks nothing."""
+    if dtype == np.float32:
+        source = bands_geotiff(tmp_path / "in.tif", np.uint16, count, nodata, seed=9)
+        source = source.astype(np.float32) / 7
+        with rasterio.open(tmp_path / "in.tif", "w", driver="GTiff", height=30, width=44,
+                           count=count, dtype="float32", crs="EPSG:32633",
+                           transform=from_origin(400000, 5000000, 10, 10)) as dataset:  # fmt: skip
+            dataset.write(source)
+    else:
+        source = bands_geotiff(tmp_path / "in.tif", dtype, count, nodata, seed=9)
+    source[-1, :, ::2] = 0  # a last band of zeros: an alpha would hide these pixels
+    with rasterio.open(tmp_path / "in.tif", "r+") as dataset:
+        dataset.write(source)
+        kinds = dataset.colorinterp
+    assert kinds[0] is ColorInterp.gray
+    assert set(kinds[1:]) == {ColorInterp.undefined}
+    if container == "tif":
+        out = tmp_path / "p.tif"
+        run("pyramid", tmp_path / "in.tif", "--tile-size", "16", "-o", out)
+        paths = [(out, {}), (out, {"overview_level": 0}), (out, {"overview_level": 1})]
+    else:
+        out = tmp_path / "levels"
+        run("pyramid", tmp_path / "in.tif", "--levels", "3", "--format", "tif", "-o", f"{out}/")
+        paths = [(out / f"{level}.tif", {}) for level in range(3)]
+    flags = [MaskFlags.all_valid] if nodata is None else [MaskFlags.nodata]
+    for level, (path, opened) in enumerate(paths):
+        with rasterio.open(path, **opened) as dataset:
+            assert dataset.count == count
+            assert dataset.colorinterp == kinds
+            assert all(dataset.mask_flag_enums[b] == flags for b in range(count))
+            got = dataset.read()
+        expected = source if level == 0 else _band_by_band(source, level, nodata)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_bands_into_png_say_that_png_has_no_bands(tmp_path):

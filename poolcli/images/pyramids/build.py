@@ -205,7 +205,7 @@ def _sink(
 
         assert not isinstance(target, str)
         facts = level0.facts
-        photometric = "rgb" if len(shapes[0]) == 3 and shapes[0][2] >= 3 else "minisblack"
+        photometric = facts.photometric_for(shapes[0])
         kept = facts.compression if facts.format == "TIFF" else None
         compression = writers.asked_compression(job.save_options, kept)
         return TiffPyramid(

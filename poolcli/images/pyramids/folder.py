@@ -68,9 +68,10 @@ class FolderPyramid:
             elif self.format == "NPY":
                 writers.write_npy(file, shape, dtype, bands)
             else:
-                photometric = "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
-                writers.write_tiff(file, shape, dtype, bands, photometric=photometric,
-                                   dpi=dpi, icc_profile=icc)  # fmt: skip
+                facts = self.facts_in
+                writers.write_tiff(file, shape, dtype, bands, dpi=dpi, icc_profile=icc,
+                                   photometric=facts.photometric_for(shape),
+                                   extrasamples=facts.extrasamples)  # fmt: skip
 
         return write
 

@@ -162,9 +162,7 @@ class Output:
         if self.format == "PNG":
             writers.write_png(target, shape, dtype, bands, dpi=dpi, icc_profile=facts.icc_profile)
             return
-        photometric = facts.photometric or (
-            "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
-        )
+        photometric = facts.photometric_for(shape)
         kept = facts.compression if facts.format == "TIFF" else None
         compression = writers.asked_compression(self.save_options, kept)
         georef = pooled_tags(facts.georef, (placement[0], placement[1]), nodata)

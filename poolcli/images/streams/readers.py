@@ -58,6 +58,14 @@ class Facts:
             return None
         return self.extrasamples[-1] in ("ASSOCALPHA", "UNASSALPHA")
 
+    def photometric_for(self, shape: tuple[int, ...]) -> str:
+        """The photometric interpretation of an output of ``shape`` (H, W[, S]) made
+        of this input's samples: a TIFF's own (grey and unspecified bands stay so,
+        never RGB and alpha), else RGB for three samples or more, grey for fewer."""
+        if self.photometric is not None:
+            return self.photometric
+        return "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
+
 
 class _Rows:
     """A row source over anything sliceable (a memory map, a Zarr array)."""
