@@ -17,6 +17,7 @@ from reference import reference_pool
 from poolcli.cli import cli
 
 rasterio = pytest.importorskip("rasterio")
+from rasterio.enums import MaskFlags  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
 # rasterio multiplies its Affine objects with `*`, which affine 3.1 asks to be `@`
@@ -460,10 +461,15 @@ def test_a_dem_pyramid_leaves_nodata_out_of_every_overview(tmp_path, mode):
         assert dataset.nodata == -9999
         assert dataset.overviews(1) == [2, 4, 8]
     for level in (1, 2, 3):
+        # an overview opened on its own (gdal_translate -oo OVERVIEW_LEVEL) masks it too
         with rasterio.open(out, overview_level=level - 1) as overview:
+            assert overview.nodata == -9999
+            assert overview.mask_flag_enums == ([MaskFlags.nodata],)
             got = overview.read(1)
+            masked = overview.read_masks(1) == 0
         expected = _one_shot(values, level, mode, -9999)
         np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(masked, expected == -9999)
         # a valid window never averages a hole in: every value is a valid elevation
         assert got[got != -9999].min() > -9999 // 2
 

@@ -4,16 +4,19 @@ One function, so that what a level's page carries beside its pixels has one home
 level 0 carries the input's GeoTIFF georeferencing and GDAL tags as they are
 (:class:`~..georef.Georef`; level 0 is the input's own grid), which GDAL applies to
 the reduced pages too (its overviews take the main page's georeferencing); every
-level carries a classified raster's colour table.
+level carries a classified raster's colour table and GDAL's nodata, as GDAL's own
+overviews do, so that a level opened on its own (``OVERVIEW_LEVEL``) masks it.
 """
 
 from __future__ import annotations
 
-from ..georef import COLORMAP, Georef
+from ..georef import COLORMAP, GDAL_NODATA, Georef
 from ..streams.readers import Facts
 
 #: tifffile's ``extratags`` entries: (code, dtype, count, value, writeonce).
 ExtraTag = tuple[int, int | str, int, object, bool]
+#: The tags every level's page carries, not level 0's only.
+_EVERY_LEVEL = (COLORMAP, GDAL_NODATA)
 
 
 def level_extratags(facts: Facts, level: int, shape: tuple[int, ...]) -> list[ExtraTag]:
@@ -24,6 +27,6 @@ def level_extratags(facts: Facts, level: int, shape: tuple[int, ...]) -> list[Ex
     if georef is None:
         return []
     if level > 0:
-        kept = {code: v for code, v in georef.tags.items() if code == COLORMAP}
+        kept = {code: v for code, v in georef.tags.items() if code in _EVERY_LEVEL}
         georef = Georef(kept)
     return list(georef.extratags())
