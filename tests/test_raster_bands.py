@@ -152,7 +152,7 @@ def _band_by_band(source, level, nodata):
     (np.uint16, 4, None), (np.uint16, 4, 0), (np.uint16, 3, None), (np.float32, 3, None),
     (np.uint16, 5, None),
 ])  # fmt: skip
-@pytest.mark.parametrize("container", ["tif"])
+@pytest.mark.parametrize("container", ["tif", "folder"])
 def test_a_pyramid_of_bands_keeps_grey_and_unspecified_samples(
     tmp_path, dtype, count, nodata, container
 ):

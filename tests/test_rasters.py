@@ -474,6 +474,52 @@ def test_a_dem_pyramid_leaves_nodata_out_of_every_overview(tmp_path, mode):
         assert got[got != -9999].min() > -9999 // 2
 
 
+def test_a_folder_of_tiff_levels_places_and_masks_every_level(tmp_path):
+    """Each TIFF level of a folder is a GeoTIFF of its own: the CRS, the geotransform
+    of a 2**k pooling of level 0 (pixels 2**k times wider, the same corner) and GDAL_NODATA."""
+    values = dem(tmp_path / "dem.tif", shape=(45, 61))
+    done = run("pyramid", tmp_path / "dem.tif", "-o", f"{tmp_path / 'levels'}/", "--format",
+               "tif", "--levels", "4", "-m", "median")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.stderr == ""
+    for level in range(4):
+        with rasterio.open(tmp_path / "levels" / f"{level}.tif") as dataset:
+            assert dataset.crs.to_epsg() == 32633
+            assert dataset.transform.to_gdal() == pytest.approx(
+                expected_transform(2**level, 2**level, 0)
+            )
+            assert dataset.nodata == -9999
+            assert dataset.mask_flag_enums == ([MaskFlags.nodata],)
+            got = dataset.read(1)
+        expected = values if level == 0 else _one_shot(values, level, "median", -9999)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(("fmt", "extension"), [("png", "png"), ("npy", "npy")])
+def test_a_folder_of_levels_that_hold_no_geotiff_tags_says_so(tmp_path, fmt, extension):
+    values = dem(tmp_path / "dem.tif").astype(np.uint16)
+    geotiff(tmp_path / "u.tif", values, 0)
+    done = run("pyramid", tmp_path / "u.tif", "-o", f"{tmp_path / 'levels'}/", "--format", fmt,
+               "--levels", "2")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.stderr == (
+        f"poolcli: {tmp_path / 'u.tif'}: a .{extension} level holds no georeferencing or "
+        "nodata; write TIFF to keep them\n"
+    )
+
+
+@pytest.mark.parametrize(("name", "note"), [
+    ("p.ome.zarr", "OME-Zarr holds no georeferencing; write TIFF to keep it"),
+    ("p.dzi", "a Deep Zoom tile holds no georeferencing or nodata; write TIFF to keep them"),
+])  # fmt: skip
+def test_a_pyramid_container_that_holds_no_georeferencing_says_so(tmp_path, name, note):
+    values = dem(tmp_path / "dem.tif").astype(np.uint8)
+    geotiff(tmp_path / "b.tif", values, 0)
+    done = run("pyramid", tmp_path / "b.tif", "-o", tmp_path / name)
+    assert done.exit_code == 0, done.output
+    assert done.stderr == f"poolcli: {tmp_path / 'b.tif'}: {note}\n"
+
+
 def test_a_nan_holed_raster_pyramid_into_ome_zarr_keeps_its_nodata(tmp_path):
     import zarr
 

@@ -216,6 +216,21 @@ def pooled_tags(
     return None if nodata is None else nodata_tags(nodata)
 
 
+def unkept_note(holder: str, georef: Georef | None, *, nodata: bool = False) -> str | None:
+    """The note for an output ``holder`` (``"PNG"``) that holds no GeoTIFF tags, of
+    an input whose tags are ``georef``: it loses the georeferencing (and, with
+    ``nodata``, the GDAL_NODATA); None when there is nothing to lose."""
+    lost = []
+    if georef is not None and georef.georeferenced:
+        lost.append("georeferencing")
+    if nodata and georef is not None and georef.nodata is not None:
+        lost.append("nodata")
+    if not lost:
+        return None
+    them = "them" if len(lost) > 1 else "it"
+    return f"{holder} holds no {' or '.join(lost)}; write TIFF to keep {them}"
+
+
 def nodata_tags(nodata: int | float) -> Georef:
     """The tags of an output without georeferencing whose nodata is ``nodata``."""
     return Georef({GDAL_NODATA: format_nodata(nodata)})

@@ -36,6 +36,7 @@ from ..spec.settings import PoolSettings
 from .arrays.layouts import LaidOut, is_plane_layout, pick_layout
 from .arrays.route import _pool_laid_out, cast
 from .formats import record_of
+from .georef import unkept_note
 from .modes import array_mode, image_mode
 from .requests import ReadOptions, Report, WriteOptions, add_note, resolve_nodata, unused_options
 from .streams import writers
@@ -107,9 +108,9 @@ def convert_streamed(
         )
         if out is None or (small and not deep) or whole:
             if input_format != "ZARR":
-                if facts.georef is not None and facts.georef.georeferenced:
-                    where = f"{write.format} holds no georeferencing"
-                    add_note(notes, f"{where}; write TIFF to keep it")
+                lost = unkept_note(write.format, facts.georef)
+                if lost is not None:
+                    add_note(notes, lost)
                 return None  # the whole-image path
             return _whole_zarr(source, facts, out, target, settings, write, read)
         if out.format != "TIFF" and facts.georef is not None and facts.georef.georeferenced:

@@ -24,7 +24,7 @@ from ...spec.pyramids import Container, PyramidOptions
 from ...spec.settings import PoolSettings
 from ..requests import ReadOptions
 from ..streams import writers, zarr_store
-from .source import LevelInput, level_maker, opened_input
+from .source import LevelInput, level_maker, level_settings, opened_input
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def build_pyramid(
         settings = _with_nodata(level0, job.settings, notes)
         maker = level_maker(level0, settings, levels, notes)
         dtype = _level_dtype(level0, job.settings)
-        sink = _sink(job, target, level0, shapes, dtype, notes, settings.nodata_value)
+        sink = _sink(job, target, level0, shapes, dtype, notes, settings)
         rows = _band_rows(level0, read.memory, job.options.tile_for(job.container))
         try:
             for level, band in level_bands(level0.bands(rows), maker):
@@ -186,9 +186,10 @@ def _sink(
     shapes: list[tuple[int, ...]],
     dtype: np.dtype,
     notes: list[str],
-    nodata: int | float | None,
+    settings: PoolSettings,
 ) -> Any:
     container, tile = job.container, job.options.tile_for(job.container)
+    nodata = settings.nodata_value
     if dtype != level0.dtype and container is not Container.OME_ZARR:
         message = f"{dtype} sums are written to OME-Zarr only; use -o NAME.ome.zarr"
         raise InputError(message)
@@ -196,6 +197,7 @@ def _sink(
         from .zarr import ZarrPyramid
 
         assert isinstance(target, str)
+        _note_unkept("OME-Zarr", level0, notes, nodata=False)  # its levels carry the nodata
         return ZarrPyramid(
             target, shapes, dtype, tile=tile, zarr_format=job.zarr_format,
             pixel_size=level0.pixel_size, unit=level0.unit, name=job.options.label, nodata=nodata,
@@ -217,11 +219,26 @@ def _sink(
         from .dzi import DziPyramid
 
         assert isinstance(target, str)
+        _note_unkept("a Deep Zoom tile", level0, notes, nodata=True)
         return DziPyramid(target, shapes, dtype, level0.record, tile=tile,
                           overlap=job.options.overlap, tile_format=job.options.tile_format,
                           save_options=job.save_options, notes=notes)  # fmt: skip
     from .folder import FolderPyramid
 
     assert isinstance(target, str)
+    # level k is level 0 pooled once by a 2**k window: placed as pool places that
+    placements = [level_settings(settings, k).placement(level0.width, level0.height)
+                  for k in range(len(shapes))]  # fmt: skip
     return FolderPyramid(target, shapes, dtype, level0, tile_format=job.options.tile_format,
-                         save_options=job.save_options, notes=notes)  # fmt: skip
+                         save_options=job.save_options, notes=notes,
+                         placements=placements)  # fmt: skip
+
+
+def _note_unkept(holder: str, level0: LevelInput, notes: list[str], *, nodata: bool) -> None:
+    """A note that ``holder`` keeps no GeoTIFF georeferencing (or nodata) of level 0."""
+    from ..georef import unkept_note
+    from ..requests import add_note
+
+    lost = unkept_note(holder, level0.facts.georef, nodata=nodata)
+    if lost is not None:
+        add_note(notes, lost)

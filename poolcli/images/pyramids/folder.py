@@ -5,27 +5,35 @@ PNG (the default), TIFF and .npy levels are written by the streamed writers of
 (:mod:`.handoff`), so every level streams; other formats Pillow writes (JPEG,
 WebP...) are held whole per level and saved by Pillow at the end, so they cost
 the level's pixels in memory (level 0's above all).
+
+TIFF levels carry a GeoTIFF's georeferencing, each placed for its level as ``pool``
+places a pooling of level 0 (:func:`.tags.file_extratags`), and the nodata in effect
+as GDAL_NODATA; the other formats hold neither, and a note says so.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...errors import InputError
+from ..georef import unkept_note
+from ..requests import add_note
 from ..streams import writers
 from .dzi import tile_format_of
 from .handoff import Handoff
 from .source import LevelInput
+from .tags import Placement, file_extratags
 
 _STREAMED = ("PNG", "TIFF", "NPY")
 
 
 class FolderPyramid:
-    """The levels ``shapes`` as one file each in the folder ``path``."""
+    """The levels ``shapes`` as one file each in the folder ``path``; ``placements``:
+    where each level's pixels lie on level 0 (:meth:`PoolSettings.placement`)."""
 
     def __init__(
         self,
@@ -37,9 +45,15 @@ class FolderPyramid:
         tile_format: str | None,
         save_options: Mapping[str, object],
         notes: list[str],
+        placements: Sequence[Placement],
     ) -> None:
         self.format, extension = _format(level0, dtype, tile_format)
         self.shapes, self.dtype, self.facts_in = shapes, np.dtype(dtype), level0.facts
+        self.placements = placements
+        if self.format != "TIFF":
+            lost = unkept_note(f"a .{extension} level", level0.facts.georef, nodata=True)
+            if lost is not None:
+                add_note(notes, lost)
         self.save = {k: v for k, v in save_options.items() if k != "zarr_format"}
         self.names = [os.path.join(path, f"{k}.{extension}") for k in range(len(shapes))]
         self._files: list[Any] = []
@@ -69,9 +83,10 @@ class FolderPyramid:
                 writers.write_npy(file, shape, dtype, bands)
             else:
                 facts = self.facts_in
+                tags = file_extratags(facts, self.placements[level])
                 writers.write_tiff(file, shape, dtype, bands, dpi=dpi, icc_profile=icc,
                                    photometric=facts.photometric_for(shape),
-                                   extrasamples=facts.extrasamples)  # fmt: skip
+                                   extrasamples=facts.extrasamples, extratags=tags)  # fmt: skip
 
         return write
 
