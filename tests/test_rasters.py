@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import tifffile
 from click.testing import CliRunner
+from image_reference import premultiplied_avg
 from PIL import Image
 from reference import reference_pool
 
 from poolcli.cli import cli
 
 rasterio = pytest.importorskip("rasterio")
-from rasterio.enums import MaskFlags  # noqa: E402
+from rasterio.enums import ColorInterp, MaskFlags  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
 # rasterio multiplies its Affine objects with `*`, which affine 3.1 asks to be `@`
@@ -394,6 +395,68 @@ def test_a_palette_geotiff_read_by_pillow_keeps_its_georeferencing(tmp_path):
         np.testing.assert_array_equal(
             dataset.read(1), reference_pool(values, 3, stride=2, padding=1, mode="mode")
         )
+
+
+def _palette_geotiff(path) -> tuple[np.ndarray, dict[int, tuple[int, ...]]]:
+    """A land-cover map as GDAL writes it: PALETTE photometric, nodata index 0."""
+    rng = np.random.default_rng(14)
+    values = rng.integers(1, 6, (45, 61)).astype(np.uint8)
+    values[holes(values.shape, 15)] = 0
+    geotiff(path, values, 0, photometric="palette")
+    colours = {i: (i * 40 % 256, (255 - i * 40) % 256, 100, 255) for i in range(256)}
+    with rasterio.open(path, "r+") as dataset:
+        dataset.write_colormap(1, colours)
+    return values, colours
+
+
+def test_a_palette_geotiff_pyramid_under_mode_pools_its_indices_and_keeps_its_table(tmp_path):
+    """A classified GeoTIFF's TIFF pyramid was RGB, with no CRS, transform, nodata or
+    colour table; under mode every level is its indices, as pool -m mode keeps them."""
+    values, colours = _palette_geotiff(tmp_path / "lc.tif")
+    out = tmp_path / "pyr.tif"
+    done = run("pyramid", tmp_path / "lc.tif", "-o", out, "-m", "mode", "--tile-size", "16")
+    assert done.exit_code == 0, done.output
+    assert done.stderr == ""
+    with rasterio.open(out) as dataset:
+        assert (dataset.count, dataset.colorinterp) == (1, (ColorInterp.palette,))
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.transform.to_gdal() == pytest.approx(expected_transform(1, 1, 0))
+        assert dataset.nodata == 0
+        assert dataset.overviews(1) == [2, 4]
+        np.testing.assert_array_equal(dataset.read(1), values)
+    for level in (1, 2):
+        with rasterio.open(out, overview_level=level - 1) as overview:
+            assert overview.colorinterp == (ColorInterp.palette,)
+            assert overview.colormap(1)[3] == colours[3]
+            assert overview.nodata == 0
+            got = overview.read(1)
+        np.testing.assert_array_equal(got, _one_shot(values, level, "mode", 0))
+
+
+def test_a_palette_geotiff_averaged_into_a_pyramid_keeps_its_place_and_hides_nodata(tmp_path):
+    """Averaged, a palette is its colours: the georeferencing stays, and the nodata index
+    (no colour) is made transparent, so means leave it out and GDAL masks it."""
+    values, colours = _palette_geotiff(tmp_path / "lc.tif")
+    out = tmp_path / "pyr.tif"
+    done = run("pyramid", tmp_path / "lc.tif", "-o", out, "--tile-size", "16")
+    assert done.exit_code == 0, done.output
+    name = tmp_path / "lc.tif"
+    assert done.stderr == (
+        f"poolcli: {name}: palette pooled as its RGB colours; -m mode into a .tif pyramid "
+        f"keeps its indices and colour table\npoolcli: {name}: its nodata index 0 made "
+        "transparent\n"
+    )
+    table = np.array([colours[i][:3] for i in range(256)], np.uint8)
+    rgba = np.dstack([table[values], np.where(values == 0, 0, 255).astype(np.uint8)])
+    with rasterio.open(out) as dataset:
+        assert dataset.colorinterp[3] is ColorInterp.alpha
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.transform.to_gdal() == pytest.approx(expected_transform(1, 1, 0))
+        assert dataset.nodata is None
+        np.testing.assert_array_equal(np.moveaxis(dataset.read(), 0, -1), rgba)
+    with rasterio.open(out, overview_level=0) as overview:
+        got = np.moveaxis(overview.read(), 0, -1)
+    np.testing.assert_array_equal(got, premultiplied_avg(rgba))
 
 
 def _typed(tags: dict[int, tuple]) -> object:

@@ -231,6 +231,17 @@ def unkept_note(holder: str, georef: Georef | None, *, nodata: bool = False) -> 
     return f"{holder} holds no {' or '.join(lost)}; write TIFF to keep {them}"
 
 
+def with_colour_table(georef: Georef | None, palette: list[int]) -> Georef:
+    """``georef``'s tags (or none) with a TIFF colour table of ``palette`` (Pillow's
+    flat 8-bit ``[r, g, b, r, g, b...]``, up to 256 entries): the 256 reds, greens and
+    blues of a palette page's ColorMap, 16 bits each."""
+    entries = [*palette[:768], *[0] * (768 - len(palette[:768]))]
+    table = tuple(entries[i + 3 * n] * 257 for i in range(3) for n in range(256))
+    tags = dict(georef.tags) if georef is not None else {}
+    tags[COLORMAP] = table
+    return Georef(tags)
+
+
 def nodata_tags(nodata: int | float) -> Georef:
     """The tags of an output without georeferencing whose nodata is ``nodata``."""
     return Georef({GDAL_NODATA: format_nodata(nodata)})

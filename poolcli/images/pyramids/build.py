@@ -20,6 +20,7 @@ import numpy as np
 from ...errors import InputError
 from ...pooling.pyramid import level_bands, level_length, levels_to_fit, levels_to_one
 from ...spec.limits import check_pixels
+from ...spec.modes import PoolMode
 from ...spec.pyramids import Container, PyramidOptions
 from ...spec.settings import PoolSettings
 from ..requests import ReadOptions
@@ -115,7 +116,9 @@ def build_pyramid(
     """Make ``path``'s pyramid into ``target`` (a stream for a TIFF; a folder's path
     for OME-Zarr, Deep Zoom and a folder of levels)."""
     read = job.read
-    with opened_input(path, input_format, read) as level0:
+    # a palette's colour table: a page of a TIFF pyramid holds it, under mode (labels)
+    palette = job.settings.mode is PoolMode.MODE and job.container is Container.TIFF
+    with opened_input(path, input_format, read, palette=palette) as level0:
         if level0.facts.format not in ("TIFF", "ZARR", "NPY"):
             check_pixels((level0.width, level0.height), read.max_pixels)
         else:
@@ -164,7 +167,6 @@ def _with_nodata(level0: LevelInput, settings: PoolSettings, notes: list[str]) -
 def _level_dtype(level0: LevelInput, settings: PoolSettings) -> np.dtype:
     """The dtype every level is written in: level 0's (a sum of an array: 64 bits)."""
     from ...pooling.numeric import sum_dtype
-    from ...spec.modes import PoolMode
 
     if settings.mode is PoolMode.SUM and level0.record is None:
         return sum_dtype(level0.dtype)

@@ -38,8 +38,9 @@ from ...pooling.pyramid import (
 from ...pooling.pyramid_modes import SortedModes
 from ...spec.modes import AlphaPolicy, PoolMode
 from ...spec.settings import PoolSettings
+from ..georef import with_colour_table
 from ..modes import Mode, array_mode
-from ..requests import ReadOptions
+from ..requests import ReadOptions, add_note
 from ..streams.readers import Facts, open_rows
 from ..voxels import NGFF_UNITS
 
@@ -98,12 +99,15 @@ class _Whole:
 
 
 @contextmanager
-def opened_input(path: str, fmt: str | None, read: ReadOptions) -> Iterator[LevelInput]:
+def opened_input(
+    path: str, fmt: str | None, read: ReadOptions, *, palette: bool = False
+) -> Iterator[LevelInput]:
     """``path`` as level 0 (``fmt``: TIFF, NPY, ZARR, PNG for a deep PNG, or None for
-    whatever Pillow reads, decoded whole)."""
+    whatever Pillow reads, decoded whole). ``palette``: a palette image (without
+    transparency) is its indices, its colour table kept; else its colours."""
     opened = open_rows(path, fmt, read.layout) if fmt is not None else None
     if opened is None:
-        yield _decoded(path, read)
+        yield _decoded(path, read, palette)
         return
     rows, facts = opened
     with rows:
@@ -145,11 +149,11 @@ def _ome_pixel_size(path: str) -> tuple[tuple[float, float], str | None]:
     return (y, x), unit
 
 
-def _decoded(path: str, read: ReadOptions) -> LevelInput:
+def _decoded(path: str, read: ReadOptions, palette: bool) -> LevelInput:
     """An image Pillow reads, decoded whole (its first frame, upright), as poolcli
-    pool decodes it; palette images become RGB or RGBA."""
+    pool decodes it, with a TIFF's GeoTIFF tags and nodata; palette images are their
+    indices (``palette``) or become RGB or RGBA (:func:`_colours`)."""
     from ..engine_route.pixels import view
-    from ..policy import _poolable
     from ..reading.frames import decoding
 
     notes: list[str] = []
@@ -163,17 +167,51 @@ def _decoded(path: str, read: ReadOptions) -> LevelInput:
             facts = Facts(decoded.format, "array")
         else:
             image = next(decoded.frames)
-            image = _poolable(image, PoolMode.AVG, notes)  # a palette: its colours
-            pixels = np.array(view(image, padded=False))
             metadata = decoded.metadata
-            dpi = getattr(metadata, "dpi", None)
-            facts = Facts(decoded.format, "image", dpi=dpi,
-                          icc_profile=getattr(metadata, "icc_profile", None))  # fmt: skip
+            georef, nodata = metadata.georef, metadata.nodata
+            photometric = None
+            if image.mode == "P" and palette and "transparency" not in image.info:
+                pixels = np.array(view(image, padded=False))  # the indices, pooled as labels
+                georef, photometric = with_colour_table(georef, image.getpalette() or []), "palette"
+            else:
+                pixels, nodata = _colours(image, nodata, notes)
+                if georef is not None and nodata is None:  # a nodata index is no colour
+                    georef = georef.pooled(((1.0, 0.0), (1.0, 0.0)), None)
+            facts = Facts(decoded.format, "image", photometric=photometric, dpi=metadata.dpi,
+                          icc_profile=metadata.icc_profile, georef=georef,
+                          nodata=nodata)  # fmt: skip
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
     record = array_mode(str(pixels.dtype), channels)
     if record is not None and not record.poolable:
         record = None
     return LevelInput(_Whole(pixels), pixels.shape, pixels.dtype, facts, record, notes=notes)
+
+
+def _colours(
+    image: Any, nodata: int | float | None, notes: list[str]
+) -> tuple[np.ndarray, int | float | None]:
+    """``image``'s pixels as ``pool`` averages them, and the nodata they keep: a
+    palette's colours (RGB, or RGBA with transparency), its nodata index made
+    transparent (alpha 0: left out of every mean, and masked by GDAL)."""
+    from ..engine_route.pixels import view
+    from ..policy import _poolable
+
+    if image.mode not in ("P", "PA"):
+        return np.array(view(_poolable(image, PoolMode.AVG, notes), padded=False)), nodata
+    colours = _poolable(image, PoolMode.AVG, notes)
+    pixels = np.array(view(colours, padded=False))
+    note = f"palette pooled as its {colours.mode} colours"
+    if colours.mode == "RGB":  # a TIFF colour table holds no transparency
+        note += "; -m mode into a .tif pyramid keeps its indices and colour table"
+    add_note(notes, note)
+    if nodata is not None:
+        indices = np.array(view(image.getchannel(0) if image.mode == "PA" else image,
+                                padded=False))  # fmt: skip
+        if pixels.shape[2] == 3:
+            pixels = np.concatenate([pixels, np.full_like(pixels[..., :1], 255)], axis=2)
+        pixels[..., 3][indices == nodata] = 0
+        add_note(notes, f"its nodata index {nodata} made transparent")
+    return pixels, None
 
 
 def level_settings(settings: PoolSettings, level: int) -> PoolSettings:
