@@ -60,8 +60,22 @@ def expected_array(image: Image.Image, mode: str, crop: int = 128) -> np.ndarray
         return premultiplied_avg(array)
     if mode in ("max", "min", "median", "mode") and alpha:
         return visible_select(array, mode)
+    if mode == "mode" and converted.mode == "PA":
+        return visible_select(array, mode)
     channel_axis = 2 if array.ndim == 3 and mode == "mode" else None
-    return reference_pool(array, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis)
+    hidden = transparent_index(converted) if mode == "mode" else None
+    return reference_pool(array, 2, mode=mode, ceil_mode=True, channel_axis=channel_axis,
+                          nodata=hidden)  # fmt: skip
+
+
+def transparent_index(image: Image.Image) -> int | None:
+    """A ``P`` image's one fully transparent index (votes only where nothing is visible)."""
+    transparency = image.info.get("transparency") if image.mode == "P" else None
+    if isinstance(transparency, bytes):
+        hidden = [index for index, alpha in enumerate(transparency) if alpha == 0]
+        assert len(hidden) <= 1, "the corpus has no palette with several invisible indices"
+        return hidden[0] if hidden else None
+    return transparency
 
 
 def premultiplied_avg(array: np.ndarray) -> np.ndarray:

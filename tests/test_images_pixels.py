@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -112,3 +114,71 @@ def test_selecting_modes_take_colour_from_visible_pixels_only(mode, image_mode):
     result = poolcli.pool_image(Image.fromarray(pixels, image_mode), 2, mode=mode,
                                 ceil_mode=True)  # fmt: skip
     np.testing.assert_array_equal(np.asarray(result), visible_select(pixels, mode))
+
+
+def _palette_image(indices: np.ndarray, transparency: int | bytes) -> Image.Image:
+    image = Image.fromarray(indices.astype(np.uint8), "P")
+    image.putpalette([value for i in range(256) for value in (i, 255 - i, i // 2)])
+    image.info["transparency"] = transparency
+    return image
+
+
+@pytest.mark.parametrize(("transparency", "hidden"), [(0, 0), (bytes([255, 0, 128, 0]), 3)])
+def test_mode_leaves_transparent_palette_indices_out_as_rgba_does(transparency, hidden):
+    """A P image with transparency votes as its RGBA conversion: an invisible pixel
+    wins only a window with no visible pixel (index 0, or tRNS entries of alpha 0)."""
+    import poolcli
+
+    rng = np.random.default_rng(5)
+    indices = rng.choice([0, 0, 0, 1, 2, 3, 4], (9, 11))
+    image = _palette_image(indices, transparency)
+    result = poolcli.pool_image(image, 2, mode="mode", ceil_mode=True)
+    assert result.mode == "P"
+    assert result.getpalette() == image.getpalette()
+    rgba = poolcli.pool_image(image.convert("RGBA"), 2, mode="mode", ceil_mode=True)
+    result.info["transparency"] = transparency
+    np.testing.assert_array_equal(np.asarray(result.convert("RGBA"))[..., 3] > 0,
+                                  np.asarray(rgba)[..., 3] > 0)  # fmt: skip
+    visible = np.asarray(result.convert("RGBA"))[..., 3] > 0
+    np.testing.assert_array_equal(np.asarray(result)[visible], np.asarray(rgba)[visible][:, 0])
+    # three transparent pixels and one visible: the visible one wins
+    window = _palette_image(np.array([[hidden, hidden], [hidden, 2]]), transparency)
+    assert np.asarray(poolcli.pool_image(window, 2, mode="mode")).tolist() == [[2]]
+    # alpha="independent" votes every index, as RGBA's channels then do
+    independent = poolcli.pool_image(window, 2, mode="mode", alpha="independent")
+    assert np.asarray(independent).tolist() == [[hidden]]
+
+
+def test_mode_keeps_an_animated_gifs_sprite_the_same_in_every_frame(tmp_path):
+    """Pillow decodes a GIF's first frame as P with a transparent index and later
+    ones as RGBA: mode must keep the same rectangle visible in both."""
+    from poolcli import PoolSettings
+    from poolcli.images import ReadOptions, WriteOptions, convert
+
+    frames = []
+    for i in range(3):
+        pixels = np.zeros((40, 40, 4), np.uint8)
+        pixels[5 + i * 5 : 20 + i * 5, 5:30] = [255, 0, 0, 255]
+        frames.append(Image.fromarray(pixels))
+    source, out = tmp_path / "sprite.gif", io.BytesIO()
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=50, disposal=2)
+    with Image.open(source) as check:
+        assert check.mode == "P"
+    convert(source, out, PoolSettings.make(2, mode="mode"), WriteOptions("GIF", {}, None),
+            ReadOptions())  # fmt: skip
+    out.seek(0)
+    with Image.open(out) as result:
+        visible = []
+        for index in range(result.n_frames):
+            result.seek(index)
+            visible.append(int((np.asarray(result.convert("RGBA"))[..., 3] > 0).sum()))
+    assert visible == [13 * 8, 13 * 8, 13 * 8]  # 25x15 pixels: 13x8 windows see red
+
+
+def test_mode_votes_whole_visible_pa_pixels():
+    import poolcli
+
+    pixels = np.array([[[7, 0], [7, 0]], [[7, 0], [3, 255]]], np.uint8)
+    image = Image.frombytes("PA", (2, 2), pixels.tobytes())
+    image.putpalette(list(range(256)) * 3)
+    assert np.asarray(poolcli.pool_image(image, 2, mode="mode")).tolist() == [[[3, 255]]]

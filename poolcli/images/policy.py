@@ -5,7 +5,8 @@
 - ``L``, ``I;16``/``I;16B``, ``I``, ``F``: pooled at their own bit depth.
 - ``LA``, ``RGB``, ``RGBA``, ``CMYK``, ``YCbCr``, ``LAB``: per channel, in their own space;
   averaging modes weight colour by alpha (see :mod:`.engine_route.alpha`).
-- ``P``/``PA``: ``mode`` pools the palette indices and keeps the palette; every other
+- ``P``/``PA``: ``mode`` pools the palette indices and keeps the palette (invisible
+  pixels vote only where a window has no visible one, as on RGBA); every other
   mode converts to ``RGB``/``RGBA`` first (transparency kept).
 - ``La``/``RGBa`` (premultiplied) become ``LA``/``RGBA``.
 

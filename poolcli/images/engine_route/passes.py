@@ -68,8 +68,9 @@ def pool_all(
     *,
     mode: PoolMode | None = None,
     channel_axis: int | None = None,
+    ignore: object = None,
 ) -> np.ndarray:
-    """Every pass of ``settings`` over an (H, W, ...) array."""
+    """Every pass of ``settings`` over an (H, W, ...) array; ``ignore`` as in :func:`pool_pass`."""
     for single in passes(settings):
-        array = pool_pass(array, single, mode=mode, channel_axis=channel_axis)
+        array = pool_pass(array, single, mode=mode, channel_axis=channel_axis, ignore=ignore)
     return array

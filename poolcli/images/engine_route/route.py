@@ -159,11 +159,37 @@ def _transforms(record: Mode, settings: PoolSettings) -> tuple[bool, bool]:
 
 
 def pool_palette(image: Image.Image, settings: PoolSettings) -> PooledFrame:
-    """``mode`` pooling of palette indices: the palette and transparency stay as they are."""
+    """``mode`` pooling of palette indices: the palette and transparency stay as they are.
+
+    Under the premultiplied alpha policy, as for RGBA, invisible pixels vote only
+    where a window has no visible pixel: a transparent index (``P`` with
+    transparency; any index whose tRNS alpha is 0 counts as the first such) is left
+    out of the vote, and ``PA`` votes whole visible (index, alpha) pixels.
+    """
     indices = view(image)
-    pooled = pool_all(indices, settings, channel_axis=2 if indices.ndim == 3 else None)
+    transparency = image.info.get("transparency")
+    visible_only = settings.alpha is AlphaPolicy.PREMULTIPLIED
+    if indices.ndim == 3 and visible_only:
+        pooled = pool_visible(indices, settings)
+    elif indices.ndim == 3:
+        pooled = pool_all(indices, settings, channel_axis=2)
+    else:
+        hidden = _hidden_indices(transparency) if visible_only else []
+        if len(hidden) > 1:  # one invisible index to leave out: the others become it
+            indices = np.where(np.isin(indices, hidden), np.uint8(hidden[0]), indices)
+        pooled = pool_all(indices, settings, ignore=hidden[0] if hidden else None)
     palette = image.palette.copy() if image.palette is not None else None
-    return PooledFrame(pooled, image.mode, palette, image.info.get("transparency"))
+    return PooledFrame(pooled, image.mode, palette, transparency)
+
+
+def _hidden_indices(transparency: object) -> list[int]:
+    """The palette indices a ``P`` image's ``transparency`` info makes invisible: its
+    one index (GIF, PNG), or those whose alpha in a PNG's tRNS table is 0."""
+    if isinstance(transparency, int):
+        return [transparency] if 0 <= transparency < 256 else []
+    if isinstance(transparency, bytes):
+        return [index for index, alpha in enumerate(transparency[:256]) if alpha == 0]
+    return []
 
 
 def _pool_linear(array: np.ndarray, alpha: bool, settings: PoolSettings) -> np.ndarray:
