@@ -36,6 +36,17 @@ def test_frames_that_differ_are_listed_in_runs():
     assert "  frames: 31" in lines
 
 
+def test_an_apngs_default_image_is_said_apart_from_its_animation_frames():
+    lines = run(CORPUS / "apng_delay.png").stdout.splitlines()
+    assert "  frames: 5 (a default image, not animated, then 4 animation frames)" in lines
+    assert "  metadata: animation (loop forever; frames of 500, 1000, 500, 1000 ms)" in lines
+    facts = json.loads(run(CORPUS / "apng_delay.png", "--json").stdout)
+    assert facts["frames"] == len(facts["planes"]) == 5
+    assert facts["metadata_values"] == {
+        "loop": 0, "durations": [500, 1000, 500, 1000], "default_image": True,
+    }  # fmt: skip
+
+
 def test_pool_options_add_the_output_size():
     result = run(CORPUS / "flower.jpg", "-k", "3x2", "--repeat", "2")
     assert result.stdout.splitlines()[-1] == "  pooled size: 53x90"  # 480/3/3, 360/2/2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -285,13 +286,47 @@ def test_animated_gif_keeps_frame_count_durations_and_pixels(fmt, options):
         np.testing.assert_array_equal(got, want)
 
 
-def test_apng_keeps_its_delays():
+def _apng_chunks(data: bytes) -> tuple[int, list[int], bool]:
+    """acTL's frame count, each fcTL's delay in ms, and whether an IDAT comes before
+    the first fcTL (a default image outside the animation)."""
+    count, delays, default_image, i = None, [], False, 8
+    while i < len(data):
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        kind, body = data[i + 4 : i + 8], data[i + 8 : i + 8 + length]
+        if kind == b"acTL":
+            count = struct.unpack(">I", body[:4])[0]
+        elif kind == b"fcTL":
+            numerator, denominator = struct.unpack(">HH", body[20:24])
+            delays.append(1000 * numerator // (denominator or 100))
+        elif kind == b"IDAT" and not delays:
+            default_image = True
+        i += 12 + length
+    assert count is not None, "no acTL: not an APNG"
+    return count, delays, default_image
+
+
+def test_apng_keeps_its_delays_and_its_default_image_outside_the_animation():
+    source = (CORPUS / "apng_delay.png").read_bytes()
+    assert _apng_chunks(source) == (4, [500, 1000, 500, 1000], True)
     _, buffer = pooled(CORPUS / "apng_delay.png", "PNG")
+    assert _apng_chunks(buffer.getvalue()) == (4, [500, 1000, 500, 1000], True)
     _, durations, _ = _frames_and_durations(buffer)
-    with Image.open(CORPUS / "apng_delay.png") as original:
-        expected = [f.info.get("duration") for f in ImageSequence.Iterator(original)]
-    assert durations[1:] == expected[1:]
-    assert len(durations) == 5
+    assert durations == [None, 500, 1000, 500, 1000]  # Pillow: the default image, then 4
+    with Image.open(buffer) as result:
+        assert result.info["default_image"] is True
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("GIF", {}), ("WEBP", {"lossless": True})])
+def test_an_apngs_default_image_is_no_frame_of_other_animations(fmt, options):
+    report, buffer = pooled(CORPUS / "apng_delay.png", fmt, save_options=options)
+    frames, durations, _ = _frames_and_durations(buffer)
+    assert report.frames == len(frames) == 4
+    assert "default image is not part of its animation" in " ".join(report.notes)
+    assert durations == [500, 1000, 500, 1000]
+    _, png = pooled(CORPUS / "apng_delay.png", "PNG")
+    expected, _, _ = _frames_and_durations(png)
+    for got, want in zip(frames, expected[1:], strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_multi_frame_into_a_one_frame_format_names_frame_and_formats():

@@ -120,8 +120,7 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     if facts["mode"] is not None:
         lines.append(f"  mode: {facts['mode']}")
     lines.append(f"  size: {size_text(facts['size'])}")
-    frames = facts["frames"]
-    lines.append(f"  frames: {'not counted (over the pixel limit)' if frames is None else frames}")
+    lines.append(f"  frames: {_frames(facts)}")
     lines.append(f"  dtype: {facts['dtype']}")
     lines.append(f"  metadata: {_metadata(facts) or 'none'}")
     for problem in facts.get("skipped_arrays", ()):
@@ -153,6 +152,18 @@ def human_lines(facts: dict[str, Any]) -> list[str]:
     if facts.get("pooling"):
         lines.append(f"  pooling: {facts['pooling']}")
     return lines
+
+
+def _frames(facts: dict[str, Any]) -> str:
+    """'5', or for an APNG with a default image '5 (a default image, then 4 animation frames)'."""
+    frames = facts["frames"]
+    if frames is None:
+        return "not counted (over the pixel limit)"
+    if facts.get("metadata_values", {}).get("default_image") and frames > 1:
+        animated = frames - 1
+        plural = "" if animated == 1 else "s"
+        return f"{frames} (a default image, not animated, then {animated} animation frame{plural})"
+    return str(frames)
 
 
 def _metadata(facts: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from .reading.frames import decoding
 from .reading.headers import Description, Plane, probe
 from .reading.sources import Source
 from .requests import ReadOptions, Report, WriteOptions, resolve_nodata, unused_options
-from .writing.save import save
+from .writing.save import save, without_default_image
 
 _READ = ReadOptions()  # the defaults: the pixel limit, every frame, default layouts
 
@@ -103,6 +103,9 @@ def convert(
         return Report(input_format, in_size, out_size, frames, tuple(notes))
     # the decoded input is gone now: turn results into images, each array freed in turn
     pooled = [results.pop(0).image() for _ in range(frames)]
+    if metadata.default_image:
+        pooled = without_default_image(pooled, write.format, notes)
+        frames = len(pooled)
     out_size = pooled[0].size
     assert not isinstance(target, str), "only array formats are folders"
     placement = settings.placement(*in_size)

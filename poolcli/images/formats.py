@@ -50,6 +50,9 @@ class Format:
     #: ``text`` (PNG text chunks), ``comment``.
     metadata: frozenset[str] = frozenset()
     frames: Frames = Frames.ONE
+    #: Holds a still default image besides its animation frames, shown by viewers
+    #: that do not animate (APNG; Pillow's ``default_image`` save option).
+    default_image: bool = False
     #: poolcli writes its animations itself, frame for frame (see animation.py).
     animation_writer: bool = False
     #: Every frame of an animation has one mode (its writer needs them alike).
@@ -123,7 +126,8 @@ FORMATS: dict[str, Format] = _formats(
         "PNG", (".png", ".apng"), core=True,
         modes=frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}),
         metadata=_STILL | {"dpi", "text"}, frames=Frames.ANIMATION, animation_writer=True,
-        frames_share_mode=True, own_writer_modes=frozenset({"L", "LA", "RGB", "RGBA", "I;16"}),
+        default_image=True, frames_share_mode=True,
+        own_writer_modes=frozenset({"L", "LA", "RGB", "RGBA", "I;16"}),
         own_writer_options=frozenset({"compress_level", "icc_profile", "exif", "xmp", "dpi",
                                       "pnginfo", "compress_type"}),
         needs_numpy=True, palette_transparency=True, decoded_ahead=True, exif_outside_info=True,

@@ -43,7 +43,11 @@ class Metadata:
     loop: int | None = None
     background: object = None
     comment: bytes | None = None
+    #: The animation's frame durations (ms); a default image has none.
     durations: list[float] = field(default_factory=list)
+    #: The first frame is an APNG's default image, not a frame of its animation:
+    #: shown by viewers that do not animate, kept apart where the output can.
+    default_image: bool = False
     #: A JPEG input's quantisation tables and chroma subsampling, for ``keep``.
     jpeg_tables: dict[int, list[int]] | None = None
     jpeg_sampling: int | None = None
@@ -92,6 +96,7 @@ class Metadata:
             compression=info.get("compression") if image.format == "TIFF" else None,
             georef=Georef.of_pillow(image) if image.format == "TIFF" else None,
             lossless=image.format == "WEBP" and _webp_lossless(image),
+            default_image=_has_default_image(image),
             **_jpeg_settings(image),
         )
 
@@ -156,6 +161,8 @@ class Metadata:
             shown["loop"] = self.loop
         if self.durations:
             shown["durations"] = [round(d, 3) for d in self.durations]
+        if self.default_image:
+            shown["default_image"] = True
         return shown
 
     def save_options(
@@ -204,6 +211,8 @@ class Metadata:
                 options["loop"] = 1
             if self.durations:
                 options["duration"] = self.durations[:frames]
+            if self.default_image and record.default_image:
+                options["default_image"] = True  # frame 0: the still, out of the animation
         return options
 
     def _exif_bytes(self, size: tuple[int, int], scale: tuple[float, float]) -> bytes:
@@ -328,6 +337,12 @@ _PNG_INFO_KEYS = frozenset({"xmp", "dpi", "gamma", "aspect", "srgb", "transparen
 def _text_before_pixels(image: Image.Image) -> dict[str, object]:
     """A PNG's text chunks read so far (before the pixels): Pillow puts them in ``info``."""
     return {k: v for k, v in image.info.items() if isinstance(k, str) and k not in _PNG_INFO_KEYS}
+
+
+def _has_default_image(image: Image.Image) -> bool:
+    """An APNG whose default image (before the first fcTL) is not an animation frame:
+    Pillow then counts it as frame 0 (``n_frames`` is the acTL's count + 1)."""
+    return image.format == "PNG" and bool(image.info.get("default_image"))
 
 
 def _animation(image: Image.Image) -> bool:

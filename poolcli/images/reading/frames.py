@@ -82,6 +82,8 @@ def decoding(
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
             count = getattr(image, "n_frames", 1)
+        if frame is not None:
+            metadata.default_image = False  # one frame out: a still, whichever it is
         indices = list(range(count)) if frame is None else [frame_index(frame, count)]
         frames = _frames(image, indices, metadata, max_pixels, head)
         yield Decoded(image.format or "?", metadata, frames)
@@ -97,8 +99,8 @@ def _frames(
             image.seek(index)
             check_pixels(image.size, max_pixels)
             image.load()
-            info = image.info
-            durations.append(info.get("duration"))
+            if not (index == 0 and metadata.default_image):  # not an animation frame
+                durations.append(image.info.get("duration"))
             upright = _upright(image)
         yield upright
     metadata.set_durations(durations)

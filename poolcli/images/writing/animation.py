@@ -10,7 +10,8 @@ frame and its duration:
   documented block formats).
 - APNG: Pillow's writer is used with ``blend=OP_SOURCE`` (a whole frame replaces
   the canvas), and identical neighbours get alternating disposal ops, which renders
-  the same but is not merged.
+  the same but is not merged. With ``default_image`` the first frame is written as
+  the still default image, outside the animation (Pillow's option of that name).
 
 Frames are whole canvases, so the disposal written is the one that reproduces them
 exactly: a GIF frame is cleared (disposal 2) before a frame with transparency.
@@ -35,12 +36,15 @@ _PNG_BLEND_SOURCE = 0
 
 # keywords that describe the animation, not how to encode one frame
 _ANIMATION_KEYS = ("duration", "loop", "disposal", "blend", "save_all", "append_images",
-                   "background", "comment", "transparency")  # fmt: skip
+                   "background", "comment", "transparency", "default_image")  # fmt: skip
 
 
 def save(frames: Sequence[Image.Image], target: BinaryIO, format: str, options: dict) -> None:
-    """Write ``frames`` as an animation in ``format`` (GIF, PNG or WEBP)."""
-    durations = _per_frame(options.get("duration"), len(frames), default=0)
+    """Write ``frames`` as an animation in ``format`` (GIF, PNG or WEBP); for PNG,
+    ``options["default_image"]``: ``frames[0]`` is the default image, the others
+    the animation (``duration`` lists theirs)."""
+    default_image = format == "PNG" and bool(options.get("default_image"))
+    durations = _per_frame(options.get("duration"), len(frames) - default_image, default=0)
     loop = options.get("loop")
     still = {k: v for k, v in options.items() if k not in _ANIMATION_KEYS}
     if format == "GIF":
@@ -48,15 +52,16 @@ def save(frames: Sequence[Image.Image], target: BinaryIO, format: str, options: 
     elif format == "WEBP":
         _write_webp(frames, target, durations, loop, options, still)
     elif format == "PNG":
-        _write_apng(frames, target, durations, loop, options)
+        _write_apng(frames, target, durations, loop, options, default_image=default_image)
     else:
         message = f"no animation writer for {format}"
         raise OutputError(message)
 
 
-def _write_apng(frames, target, durations, loop, options) -> None:
+def _write_apng(frames, target, durations, loop, options, *, default_image: bool) -> None:
+    animated = frames[1:] if default_image else frames
     disposal = [_PNG_OP_NONE]
-    for previous, frame in zip(frames, frames[1:], strict=False):
+    for previous, frame in zip(animated, animated[1:], strict=False):
         same = _identical(previous, frame)
         # Pillow merges a frame into an identical previous one with the same ops;
         # flipping the disposal keeps it (blend SOURCE repaints, so both render alike).
@@ -69,8 +74,9 @@ def _write_apng(frames, target, durations, loop, options) -> None:
         append_images=list(frames[1:]),
         duration=durations,
         disposal=disposal,
-        blend=[_PNG_BLEND_SOURCE] * len(frames),
+        blend=[_PNG_BLEND_SOURCE] * len(animated),
         loop=0 if loop is None else loop,
+        default_image=default_image,
         **extra,
     )
 

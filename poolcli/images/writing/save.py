@@ -91,6 +91,21 @@ def save(
         raise OutputError(message) from None
 
 
+def without_default_image(
+    frames: list[Image.Image], format: str, notes: list[str]
+) -> list[Image.Image]:
+    """The frames of an APNG whose ``frames[0]`` is its default image (not an animation
+    frame) as ``format`` keeps them: all of them where it holds a default image (APNG)
+    or has pages without timing (TIFF); the animation only in another animation
+    format, where the still would play as a frame (said in a note)."""
+    record = record_of(format)
+    if len(frames) < 2 or record.default_image or not record.animated:
+        return frames
+    add_note(notes, f"the APNG's default image is not part of its animation, and {record.name} "
+             "has no place for one: left out")  # fmt: skip
+    return frames[1:]
+
+
 #: The ICC colour space (header bytes 16-20) of the pixels of each mode family.
 _SPACES = {"RGB": b"RGB ", "RGBA": b"RGB ", "P": b"RGB ", "PA": b"RGB ", "CMYK": b"CMYK",
            "LAB": b"Lab ", "YCbCr": b"YCbr", "L": b"GRAY", "LA": b"GRAY", "1": b"GRAY",
