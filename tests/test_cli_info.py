@@ -47,6 +47,16 @@ def test_an_apngs_default_image_is_said_apart_from_its_animation_frames():
     }  # fmt: skip
 
 
+def test_an_animated_webp_lists_its_frame_durations():
+    facts = json.loads(run(CORPUS / "anim.webp", "--json").stdout)
+    assert facts["frames"] == 6
+    assert facts["metadata_values"] == {"loop": 0, "durations": [100] * 6}
+    lines = run(CORPUS / "anim.webp").stdout.splitlines()
+    assert (
+        "  metadata: animation (loop forever; frames of 100, 100, 100, 100, 100, 100 ms)" in lines
+    )
+
+
 def test_pool_options_add_the_output_size():
     result = run(CORPUS / "flower.jpg", "-k", "3x2", "--repeat", "2")
     assert result.stdout.splitlines()[-1] == "  pooled size: 53x90"  # 480/3/3, 360/2/2

@@ -44,3 +44,15 @@ def test_a_still_webp_is_not_an_animation(tmp_path):
     frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:], loop=0)
     facts = inspect(str(tmp_path / "moving.webp"), ReadOptions(), None)
     assert "animation" in facts["metadata"]
+
+
+def test_an_animated_webps_durations_come_from_its_headers(tmp_path, monkeypatch):
+    """Pillow knows a WebP frame's duration only once it decoded it: info reads the
+    ANMF chunks instead, and decodes nothing."""
+    frames = [Image.new("RGB", (20, 10), c) for c in ("red", "blue", "green")]
+    frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:],
+                   duration=[40, 70, 120], loop=2)  # fmt: skip
+    refuse_decoding(monkeypatch)
+    facts = inspect(str(tmp_path / "moving.webp"), ReadOptions(), None)
+    assert facts["frames"] == 3
+    assert facts["metadata_values"] == {"loop": 2, "durations": [40, 70, 120]}

@@ -3,7 +3,10 @@ never its pixels. Dry runs and ``poolcli info`` are built on :func:`probe`."""
 
 from __future__ import annotations
 
+import io
+import struct
 from dataclasses import dataclass, field
+from typing import IO
 
 from PIL import Image
 
@@ -87,9 +90,33 @@ def probe(
                 planes.append(Plane(str(index), image.mode, _upright_size(image)))
                 if isinstance(image.info.get("duration"), (int, float)):
                     durations.append(float(image.info["duration"]))
+            if image.format == "WEBP" and len(planes) > 1:
+                durations = webp_durations(stream)[: len(planes)]
             if len(planes) > 1 and durations:
                 metadata.durations = durations
             return Description(image.format or "?", planes, metadata)
+
+
+def webp_durations(stream: IO[bytes]) -> list[float]:
+    """An animated WebP's frame durations (ms) from its ANMF chunk headers, without
+    decoding: Pillow knows a frame's duration only once it has decoded that frame."""
+    durations: list[float] = []
+    position = stream.tell()
+    try:
+        stream.seek(12)  # past "RIFF", the file size and "WEBP"
+        while len(header := stream.read(8)) == 8:
+            kind, size = header[:4], struct.unpack("<I", header[4:])[0]
+            skip = size + (size & 1)  # chunks are padded to even sizes
+            if kind == b"ANMF":
+                frame = stream.read(16)  # x, y, width - 1, height - 1, duration: 24 bits each
+                if len(frame) < 16:
+                    break
+                durations.append(float(int.from_bytes(frame[12:15], "little")))
+                skip -= 16
+            stream.seek(skip, io.SEEK_CUR)
+    finally:
+        stream.seek(position)
+    return durations
 
 
 def orientation(image: Image.Image, *, headers_only: bool = False) -> int | None:
