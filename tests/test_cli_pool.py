@@ -340,10 +340,26 @@ def test_verbose_line(tmp_path):
     assert last.startswith(
         f"poolcli: {tmp_path / 'in.png'} -> {tmp_path / 'out.png'}: 8x6 -> 4x3, "
     )
+    assert "without --layout" not in result.stderr  # an image has no layout to guess
+
+
+def test_verbose_says_the_default_layouts_for_arrays_only(tmp_path):
+    np.save(tmp_path / "in.npy", np.arange(48, dtype=np.uint8).reshape(6, 8))
+    result = run(tmp_path / "in.npy", "-o", tmp_path / "out.npy", "-v")
+    assert result.exit_code == 0, result.stderr
     assert (
         "arrays without --layout are read as hw (2 dims), chw (3 dims), nchw (4 dims)"
         in result.stderr
     )
+    means = np.arange(48).reshape(3, 2, 4, 2).mean((1, 3))  # x.5 each: rounded up
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), (means + 0.5).astype(np.uint8))
+    laid = run(tmp_path / "in.npy", "-o", tmp_path / "hw.npy", "-v", "--layout", "hw")
+    assert laid.exit_code == 0, laid.stderr
+    assert "without --layout" not in laid.stderr
+    for name in ("camera.png", "pil_sample_rgb.jpg", "16bit.MM.deflate.tif"):
+        image = run(CORPUS / name, "-o", tmp_path / f"{name}.tif", "-v")
+        assert image.exit_code == 0, image.stderr
+        assert "without --layout" not in image.stderr, name
 
 
 def test_stdin_bytes_through_python_m(tmp_path):

@@ -38,7 +38,7 @@ from ..errors import ParameterError
 from ..images.reading.ahead import DecodeAhead
 from ..pooling.threads import available_cores
 from .choices import Executor, Existing
-from .discovery import STDIN, read_list
+from .discovery import STDIN, is_zarr_name, read_list
 from .jobs import Result, Work, preview_job
 from .naming import DEFAULT_DIRECTORY, STDOUT, default_format
 from .planning import Plan, check_writable, plan
@@ -127,6 +127,15 @@ class Batch:
     def total(self) -> int:
         """How many inputs this batch (this shard of it) has."""
         return self.plan.total
+
+    @property
+    def reads_arrays(self) -> bool:
+        """Whether an input is an array (.npy, .npz, Zarr) by its name, or may be one
+        (stdin): what array layouts are read in matters to this batch."""
+        return any(
+            job.source == STDIN or is_zarr_name(job.source) or _names_array(job.source)
+            for job in self.plan.jobs
+        )
 
     @property
     def writes_stdout(self) -> bool:
@@ -281,6 +290,14 @@ class Batch:
         assert self.workers is not None
         assert request.executor is Executor.LOCAL
         return run_jobs(jobs, work, workers=self.workers, stdin=stdin, stdout=stdout, ahead=ahead)
+
+
+def _names_array(path: str) -> bool:
+    from ..images.formats import format_named
+
+    suffix = os.path.splitext(path)[1]
+    record = format_named(suffix) if suffix else None
+    return record is not None and record.array
 
 
 def _read_list_file(name: str, stdin: BinaryIO | None) -> bytes:

@@ -322,9 +322,10 @@ def _verbose_settings(console: Console, settings: PoolSettings, batch: Batch) ->
     if batch.workers is not None:  # None: a Dask cluster, described below
         where = f"; {min(batch.workers, max(1, len(batch.plan.jobs)))} worker(s)"
     console.line(f"{batch.total} input(s); mode {settings.mode}, {geometry}{where}")
-    defaults = DEFAULT_LAYOUT if settings.depth is None else VOLUME_DEFAULT
-    layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in defaults.items())
-    console.line(f"arrays without --layout are read as {layouts}")
+    if batch.reads_arrays and batch.request.read.layout is None:
+        defaults = DEFAULT_LAYOUT if settings.depth is None else VOLUME_DEFAULT
+        layouts = ", ".join(f"{layout} ({dims} dims)" for dims, layout in defaults.items())
+        console.line(f"arrays without --layout are read as {layouts}")
     if batch.client is not None:
         threads = batch.client.nthreads()
         console.line(
