@@ -253,9 +253,39 @@ def test_batch_into_a_folder_with_json_existing_and_dry_run(tmp_path):
     assert lines[0]["levels"] == [[60, 40], [30, 20], [15, 10]]
     again = run(*args)
     assert again.exit_code == 1
-    assert "exists; pass --overwrite to replace it" in again.stderr
+    assert "exists; pass --overwrite to replace it or --skip-existing to keep it" in again.stderr
     assert run(*args, "--overwrite").exit_code == 0
     assert run(*args, "--skip-existing").exit_code == 0
+
+
+def test_dry_run_over_existing_outputs_says_planned_skipped_and_refused(tmp_path):
+    (tmp_path / "in").mkdir()
+    for name, side in (("a", 40), ("b", 24)):
+        Image.new("L", (side, side), 7).save(tmp_path / "in" / f"{name}.png")
+    out = tmp_path / "out"
+    args = ("-r", str(tmp_path / "in"), "-o", str(out), "--container", "ome-tiff")
+    assert run(str(tmp_path / "in" / "a.png"), "-o", str(out / "a.ome.tif")).exit_code == 0
+    before = (out / "a.ome.tif").read_bytes()
+    dry = run(*args, "-n")
+    assert dry.exit_code == 1
+    planned = f"{tmp_path / 'in' / 'b.png'} -> {out / 'b.ome.tif'}: 24x24 -> 1 levels"
+    assert dry.stdout == f"{planned} down to 24x24 (ome-tiff)\n"
+    assert dry.stderr.splitlines() == [
+        f"poolcli: {tmp_path / 'in' / 'a.png'}: {out / 'a.ome.tif'} exists; "
+        "pass --overwrite to replace it or --skip-existing to keep it",
+        "poolcli: 1 planned, 0 skipped, 1 failed",
+    ]
+    skipping = run(*args, "-n", "--skip-existing")
+    assert skipping.exit_code == 0
+    assert skipping.stderr.splitlines()[-1] == "poolcli: 1 planned, 1 skipped, 0 failed"
+    assert sorted(p.name for p in out.iterdir()) == ["a.ome.tif"]
+    with tifffile.TiffFile(out / "a.ome.tif") as tif:
+        assert tif.series[0].shape == (40, 40)
+        assert int(tif.asarray().max()) == 7
+    assert (out / "a.ome.tif").read_bytes() == before
+    done = run(*args)
+    assert done.exit_code == 1
+    assert done.stderr.splitlines()[-1] == "poolcli: 1 ok, 0 skipped, 1 failed"
 
 
 @pytest.mark.parametrize(

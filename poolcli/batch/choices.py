@@ -20,6 +20,11 @@ class Existing(StrEnum):
     SKIP = "skip"
 
 
+def refused(what: str) -> str:
+    """Why an existing output was left alone, and the two ways on (``what``: 'X exists')."""
+    return f"{what}; pass `existing=overwrite` to replace it or `existing=skip` to keep it"
+
+
 class Executor(StrEnum):
     """Where a batch runs its jobs."""
 

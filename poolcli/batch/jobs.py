@@ -27,7 +27,7 @@ from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions, check_declared_nodata
 from ..images.writing.options import options_for
 from ..spec.settings import PoolSettings
-from .choices import Existing
+from .choices import Existing, refused
 from .discovery import STDIN
 from .naming import STDOUT
 from .writing import reason, write_atomically, write_directory_atomically
@@ -205,8 +205,7 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
 
 
 def _exists(what: str) -> Failure:
-    message = f"{what}; pass `existing=overwrite` to replace it or `existing=skip` to keep it"
-    return Failure(FailureKind.EXISTS, message)
+    return Failure(FailureKind.EXISTS, refused(what))
 
 
 def _kept(job: Job, work: Work) -> bool:

@@ -29,7 +29,7 @@ from ..errors import Failure, FailureKind, InputError, OutputExists, ParameterEr
 from ..images.requests import ReadOptions
 from ..spec.pyramids import Container, PyramidOptions, container_of, endings
 from ..spec.settings import PoolSettings
-from .choices import Existing
+from .choices import Existing, refused
 from .discovery import Input, Rules, discover
 from .naming import check_distinct
 from .writing import write_atomically, write_directory_atomically
@@ -173,8 +173,7 @@ def _one(item: Input, target: str | None, container: Container | None,
         if _exists(target, container) and request.existing is not Existing.OVERWRITE:
             if request.existing is Existing.SKIP:
                 return PyramidOutcome(item.path, target, "skipped", container=container)
-            message = f"{target} exists; pass `existing=overwrite` to replace it"
-            raise OutputExists(message)
+            raise OutputExists(refused(f"{target} exists"))
         if request.dry_run:
             return _planned(item, target, container, request)
         report = _write(item.path, target, container, request, run_id)

@@ -11,6 +11,7 @@ command, so ``--help`` stays fast.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import click
@@ -134,8 +135,9 @@ def _run(params: dict[str, Any]) -> ExitStatus:
         dry_run=params["dry_run"], fail_fast=params["fail_fast"],
     )  # fmt: skip
     console = Console(quiet=params["quiet"], verbose=params["verbose"])
-    failed = done = 0
+    counts: Counter[str] = Counter()
     for outcome in run_pyramids(request):
+        counts[outcome.status] += 1
         error = None if outcome.failure is None else said(outcome.failure.message)
         if params["as_json"]:
             data(json.dumps({
@@ -147,12 +149,10 @@ def _run(params: dict[str, Any]) -> ExitStatus:
             }, ensure_ascii=True))  # fmt: skip
         source = shown(outcome.source)
         if outcome.failed:
-            failed += 1
             console.error(f"{source}: {error}")
             if outcome.traceback and params["show_traceback"]:
                 console.raw(outcome.traceback)
             continue
-        done += 1
         line = f"{source} -> {shown(outcome.target or '?')}: {_sizes(outcome)}"
         if outcome.status == "skipped":
             console.line(f"{source} -> {shown(outcome.target or '?')}: skipped, the output exists")
@@ -162,8 +162,11 @@ def _run(params: dict[str, Any]) -> ExitStatus:
             console.line(f"{line}, {outcome.seconds:.3f} s, streamed {outcome.streamed}")
         for note in outcome.notes:
             console.note(f"{source}: {said(note)}")
-    if failed and done + failed > 1:
-        console.summary(f"{done} done, {failed} failed", failed)
+    # as pool says it: planned (a dry run) or ok, skipped, failed (refused among them)
+    failed, total, first = counts["error"], counts.total(), counts["planned"] + counts["ok"]
+    if (params["dry_run"] and (failed or total > 1)) or (failed and total > 1):
+        done = "planned" if params["dry_run"] else "ok"
+        console.summary(f"{first} {done}, {counts['skipped']} skipped, {failed} failed", failed)
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 
