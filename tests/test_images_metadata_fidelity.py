@@ -9,11 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+
+CORPUS = Path(__file__).parent / "corpus"
 
 
 def pool(*args: object) -> None:
@@ -175,3 +178,87 @@ def test_a_profile_of_another_colour_space_is_never_attached(tmp_path, out):
             assert image.mode in ("LAB", "CMYK")
             assert image.info["icc_profile"] == profile
         assert "ICC" not in done.stderr
+
+
+# --- XMP in TIFF outputs (Pillow's TIFF writer ignores its xmp= argument) ----------------
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+
+
+def _xmp_of(path, page: int = 0) -> bytes | None:
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[page].tags.get(700)
+        if tag is None:
+            return None
+        assert tag.dtype == 1  # BYTE, as GDAL and exiftool read it
+        return bytes(tag.value)
+
+
+def _png_with_xmp(source, target) -> None:
+    """``source``'s PNG with an XMP iTXt chunk after IHDR (a 16-bit RGB one: no Pillow
+    writer writes those)."""
+    import struct
+    import zlib
+
+    data = source.read_bytes()
+    body = b"XML:com.adobe.xmp\0\0\0\0\0" + XMP
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    target.write_bytes(data[:33] + chunk + data[33:])
+
+
+@pytest.mark.parametrize(
+    ("source", "args"),
+    [
+        ("jpeg", []),  # Pillow's own TIFF writer
+        ("jpeg", ["-O", "compression=tiff_lzw"]),  # Pillow through libtiff
+        ("tiff", []),
+        ("tiff", ["--nodata", "0"]),  # with GDAL_NODATA in the same tags
+        ("tiff", ["--memory", "16K"]),  # streamed, written by tifffile
+        ("int16", []),  # no Pillow mode: tifffile
+        ("png16", []),  # 16-bit colour PNG: streamed
+    ],
+)
+def test_tiff_outputs_keep_xmp(tmp_path, source, args):
+    from click.testing import CliRunner
+
+    from poolcli.cli import cli
+
+    rng = np.random.default_rng(1)
+    if source == "jpeg":
+        path = tmp_path / "in.jpg"
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), np.uint8)).save(path, xmp=XMP)
+    elif source == "png16":
+        path = tmp_path / "in.png"
+        _png_with_xmp(CORPUS / "basn2c16.png", path)
+        with Image.open(path) as image:
+            assert image.info["xmp"] == XMP  # as Pillow reads it
+    else:
+        path = tmp_path / "in.tif"
+        dtype = np.int16 if source == "int16" else np.uint8
+        pixels = rng.integers(0, 100, (64, 64), dtype)
+        tifffile.imwrite(path, pixels, extratags=[(700, 1, len(XMP), XMP, True)])
+    out = tmp_path / "out.tif"
+    result = CliRunner().invoke(cli, ["pool", str(path), "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert _xmp_of(out) == XMP
+    if "--nodata" in args:
+        with tifffile.TiffFile(out) as tif:
+            assert tif.pages[0].tags[42113].value == "0"
+
+
+@pytest.mark.parametrize("name", ["p.tif", "p.ome.tif"])
+def test_tiff_pyramids_keep_xmp_on_level_0(tmp_path, name):
+    from click.testing import CliRunner
+
+    from poolcli.cli import cli
+
+    path = tmp_path / "in.tif"
+    pixels = np.random.default_rng(2).integers(0, 256, (600, 520), np.uint8)
+    tifffile.imwrite(path, pixels, extratags=[(700, 1, len(XMP), XMP, True)])
+    out = tmp_path / name
+    result = CliRunner().invoke(cli, ["pyramid", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _xmp_of(out) == XMP
+    with tifffile.TiffFile(out) as tif:
+        assert tif.series[0].levels[1].shape == (300, 260)

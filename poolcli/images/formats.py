@@ -114,6 +114,14 @@ class Format:
 
 
 _STILL = frozenset({"icc_profile", "exif", "xmp"})
+#: TIFF's XMP tag (XMLPacket) and its type, BYTE, as GDAL, exiftool and libtiff write it.
+TIFF_XMP, TIFF_XMP_TYPE = 700, 1
+
+
+def xmp_bytes(value: object) -> bytes | None:
+    """An XMP packet as a reader gives it (bytes, or text) as bytes; None if empty or odd."""
+    value = value.encode() if isinstance(value, str) else value
+    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) and value else None
 
 
 def _formats(*records: Format) -> dict[str, Format]:

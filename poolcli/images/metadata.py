@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from ..errors import OutputError
-from .formats import FORMATS, record_of
+from .formats import FORMATS, record_of, xmp_bytes
 from .georef import Georef
 
 _ORIENTATION = 0x0112
@@ -82,11 +82,10 @@ class Metadata:
         if record is not None and record.carries("text"):
             found = _text_before_pixels(image) if headers_only else getattr(image, "text", {})
             text = {k: v for k, v in found.items() if isinstance(v, str)}
-        xmp = info.get("xmp")
         return cls(
             icc_profile=info.get("icc_profile") or None,
             exif=exif,
-            xmp=xmp.encode() if isinstance(xmp, str) else xmp,
+            xmp=xmp_bytes(info.get("xmp")),
             dpi=_dpi(info) if _has_resolution(image) else None,
             text=text,
             # a still WebP has a loop count and background too: not an animation

@@ -86,7 +86,8 @@ class FolderPyramid:
                 tags = file_extratags(facts, self.placements[level])
                 writers.write_tiff(file, shape, dtype, bands, dpi=dpi, icc_profile=icc,
                                    photometric=facts.photometric_for(shape),
-                                   extrasamples=facts.extrasamples, extratags=tags)  # fmt: skip
+                                   extrasamples=facts.extrasamples, extratags=tags,
+                                   xmp=facts.xmp)  # fmt: skip
 
         return write
 

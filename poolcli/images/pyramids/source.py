@@ -179,7 +179,7 @@ def _decoded(path: str, read: ReadOptions, palette: bool) -> LevelInput:
                     georef = georef.pooled(((1.0, 0.0), (1.0, 0.0)), None)
             facts = Facts(decoded.format, "image", photometric=photometric, dpi=metadata.dpi,
                           icc_profile=metadata.icc_profile, georef=georef,
-                          nodata=nodata)  # fmt: skip
+                          nodata=nodata, xmp=getattr(metadata, "xmp", None))  # fmt: skip
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
     record = array_mode(str(pixels.dtype), channels)
     if record is not None and not record.poolable:

@@ -93,6 +93,8 @@ class TiffPyramid:
         samples = shape[2] if len(shape) == 3 else 1
         options["planarconfig"] = "contig" if samples > 1 else None
         options["extratags"] = level_extratags(self.facts, level, shape)
+        if level == 0:  # the image's XMP, once (as its GeoTIFF tags)
+            options["extratags"] += writers.xmp_tags(self.facts.xmp)
         if level:
             options["subfiletype"] = 1  # reduced-resolution
         return options

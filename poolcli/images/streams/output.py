@@ -176,6 +176,7 @@ class Output:
             predictor=bool(facts.predictor and facts.predictor > 1),
             dpi=dpi,
             icc_profile=facts.icc_profile,
+            xmp=facts.xmp,
             extratags=georef.extratags() if georef is not None else (),
             ome=_scaled_sizes(facts.extra.get("ome"), placement),
             extrasamples=facts.extrasamples,

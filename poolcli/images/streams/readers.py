@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ..formats import is_deep_png
+from ..formats import TIFF_XMP, is_deep_png, xmp_bytes
 from ..georef import Georef, parse_nodata
 from .segments import segment_rows
 
@@ -40,6 +40,8 @@ class Facts:
     #: (x, y) pixels per inch, when the file says.
     dpi: tuple[float, float] | None = None
     icc_profile: bytes | None = None
+    #: The XMP packet (a TIFF's tag 700, a PNG's iTXt), kept in a TIFF output.
+    xmp: bytes | None = None
     #: A TIFF's ExtraSamples, by tifffile's names (``UNASSALPHA``, ``UNSPECIFIED``...).
     extrasamples: tuple[str, ...] = ()
     #: OME-Zarr axis names (``"cyx"``), for the layout.
@@ -213,6 +215,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
         chunk_rows = page.tilelength if page.is_tiled else page.rowsperstrip
         icc = page.tags.valueof(34675)
+        xmp = page.tags.valueof(TIFF_XMP)
         georef = Georef.of_page(page)
         ome = _ome_sizes(tif) if tif.is_ome else None
         extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
@@ -233,6 +236,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         tile=tile,
         dpi=_dpi(page),
         icc_profile=bytes(icc) if icc is not None else None,
+        xmp=xmp_bytes(xmp),
         extrasamples=extras,
         georef=georef,
         nodata=None if georef is None else georef.nodata,
@@ -311,6 +315,7 @@ def _open_png(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         photometric="rgb" if channels >= 3 else "minisblack",
         dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
         icc_profile=info.get("icc_profile") or None,
+        xmp=xmp_bytes(info.get("xmp")),
     )
     return rows, facts
 

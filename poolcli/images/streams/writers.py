@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ...errors import OutputError
+from ..formats import TIFF_XMP, TIFF_XMP_TYPE
 
 #: Tile side of TIFF outputs and chunk side of Zarr outputs.
 TILE = 256
@@ -121,13 +122,14 @@ def write_tiff(
     predictor: bool = False,
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
+    xmp: bytes | None = None,
     extratags: Sequence[tuple[int, int, int, Any, bool]] = (),
     ome: Mapping[str, Any] | None = None,
     extrasamples: Sequence[str] = (),
 ) -> None:
     """A tiled TIFF (BigTIFF past 4 GB) of an (H, W[, S]) image fed in bands;
-    ``extratags`` as tifffile takes them (GeoTIFF tags); ``ome``: an OME-TIFF, with
-    these OME-XML pixel attributes (``PhysicalSizeX``...)."""
+    ``xmp``: an XMP packet for its tag; ``extratags`` as tifffile takes them (GeoTIFF
+    tags); ``ome``: an OME-TIFF, with these OME-XML pixel attributes (``PhysicalSizeX``...)."""
     import tifffile
 
     samples = shape[2] if len(shape) == 3 else 1
@@ -141,8 +143,13 @@ def write_tiff(
     with short_writes():
         tifffile.imwrite(
             stream, tiles(shape, bands), planarconfig="contig" if samples > 1 else None,
-            bigtiff=size > BIGTIFF_BYTES, extratags=extratags, **options,
+            bigtiff=size > BIGTIFF_BYTES, extratags=[*extratags, *xmp_tags(xmp)], **options,
         )  # fmt: skip
+
+
+def xmp_tags(xmp: bytes | None) -> list[tuple[int, int, int, Any, bool]]:
+    """tifffile ``extratags`` that write ``xmp`` (none when there is none)."""
+    return [(TIFF_XMP, TIFF_XMP_TYPE, len(xmp), xmp, True)] if xmp else []
 
 
 def tiff_options(

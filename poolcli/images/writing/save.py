@@ -17,7 +17,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from ...errors import OutputError
-from ..formats import FORMATS, Format, record_of
+from ..formats import FORMATS, TIFF_XMP, TIFF_XMP_TYPE, Format, record_of
 from ..modes import Mode, has_alpha, mode_of
 from ..requests import add_note
 
@@ -62,6 +62,8 @@ def save(
         frames = _common_mode(frames)
     options = {**record.defaults, **metadata_options, **user_options}
     _drop_foreign_profile(options, frames[0].mode, notes)
+    if record.name == "TIFF":
+        _xmp_as_tag(options)
     first, rest = frames[0], frames[1:]
     try:
         with warnings.catch_warnings():
@@ -104,6 +106,24 @@ def without_default_image(
     add_note(notes, f"the APNG's default image is not part of its animation, and {record.name} "
              "has no place for one: left out")  # fmt: skip
     return frames[1:]
+
+
+def _xmp_as_tag(options: dict[str, object]) -> None:
+    """Pillow's TIFF writer ignores ``xmp=``: the XMP goes into its tag instead."""
+    xmp = options.pop("xmp", None)
+    if not xmp:
+        return
+    from PIL import TiffImagePlugin
+
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    given = options.get("tiffinfo")
+    if isinstance(given, TiffImagePlugin.ImageFileDirectory_v2):
+        for code, value in given.items():
+            tags[code] = value
+            tags.tagtype[code] = given.tagtype[code]
+    tags[TIFF_XMP] = xmp
+    tags.tagtype[TIFF_XMP] = TIFF_XMP_TYPE
+    options["tiffinfo"] = tags
 
 
 #: The ICC colour space (header bytes 16-20) of the pixels of each mode family.
