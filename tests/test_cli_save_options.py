@@ -4,6 +4,8 @@ JPEG input's own tables; a streamed TIFF takes -O compression too."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
@@ -80,3 +82,83 @@ def test_a_streamed_tiff_takes_its_compression_from_dash_o(tmp_path):
         assert tif.pages.first.compression.name == "LZW"
         expected = pixels.reshape(300, 2, 250, 2).astype(np.int64).sum((1, 3))
         np.testing.assert_array_equal(tif.asarray(), (expected + 2) // 4)
+
+
+# --- TIFF compressions that hold some results only --------------------------------------
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize("compression", ["group4", "group3"])
+def test_group4_of_an_averaging_mode_is_a_usage_error_up_front(tmp_path, compression):
+    done = poolcli("pool", CORPUS / "camera.png", "-o", "c.tif", "-O",
+                   f"compression={compression}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: -O compression={compression}: Group 3 and 4 hold 1-bit images only, and "
+        "--mode avg never gives one (a 1-bit input pooled with max, min or mode stays "
+        "1-bit); pick tiff_lzw or tiff_adobe_deflate"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_group4_of_a_result_that_is_not_1_bit_fails_that_file_in_one_line(tmp_path):
+    (tmp_path / "d").mkdir()
+    Image.open(CORPUS / "camera.png").save(tmp_path / "d" / "grey.png")
+    Image.open(CORPUS / "basn0g01.png").save(tmp_path / "d" / "bits.png")
+    done = poolcli("pool", "-r", "d", "-o", "out", "-m", "max", "--format", "tif",
+                   "-O", "compression=group4", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "poolcli: d/grey.png: -O compression=group4: Group 3 and 4 hold 1-bit images only, "
+        "and this result is L; pool a 1-bit input with max, min or mode, or pick tiff_lzw "
+        "or tiff_adobe_deflate",
+        done.stderr.splitlines()[-1],
+    ]  # no libtiff chatter (Fax3SetupState...), no encoder error
+    assert done.stderr.splitlines()[-1].startswith("poolcli: 1 ok, 0 skipped, 1 failed")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["bits.tif"]
+    with tifffile.TiffFile(tmp_path / "out" / "bits.tif") as tif:
+        assert tif.pages[0].compression == 4  # CCITT Group 4
+        pooled = tif.asarray()
+    source = np.array(Image.open(CORPUS / "basn0g01.png"))
+    np.testing.assert_array_equal(pooled, source.reshape(16, 2, 16, 2).max(axis=(1, 3)))
+
+
+@pytest.mark.parametrize(
+    ("source", "samples"),
+    [
+        ("basn2c16.png", "uint16 samples"),  # streamed: tifffile writes it
+        ("basn0g16.png", "mode I;16"),  # Pillow writes it
+        ("int16.tif", "int16 samples"),
+        ("int16.npy", "int16 samples"),
+    ],
+)
+def test_jpeg_of_samples_it_cannot_hold_is_deflated_with_a_note(tmp_path, source, samples):
+    values = np.arange(-2000, 2096, dtype=np.int16).reshape(64, 64)
+    if source == "int16.tif":
+        tifffile.imwrite(tmp_path / source, values)
+    elif source == "int16.npy":
+        np.save(tmp_path / source, values)
+    path = tmp_path / source if source.startswith("int16") else CORPUS / source
+    done = poolcli("pool", path, "-o", "c.tif", "-O", "compression=jpeg", "-m", "max",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"poolcli: {path}: -O compression=jpeg holds 8-bit grey and colour only, not "
+        f"{samples}: written with tiff_adobe_deflate (lossless) instead\n"
+    )
+    with tifffile.TiffFile(tmp_path / "c.tif") as tif:
+        assert tif.pages[0].compression == 8  # Adobe deflate
+        pooled = tif.asarray()
+    if source.startswith("int16"):
+        np.testing.assert_array_equal(pooled, values.reshape(32, 2, 32, 2).max(axis=(1, 3)))
+
+
+def test_jpeg_of_8_bit_results_is_jpeg_without_a_note(tmp_path):
+    done = poolcli("pool", CORPUS / "camera.png", "-o", "c.tif", "-O", "compression=jpeg",
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    with tifffile.TiffFile(tmp_path / "c.tif") as tif:
+        assert tif.pages[0].compression == 7
+        assert tif.asarray().shape == (256, 256)

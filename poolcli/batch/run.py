@@ -255,7 +255,9 @@ class Batch:
 
             sources = {default_format(job.source) for job in planned.jobs if job.source != STDIN}
             formats = {job.format for job in planned.jobs}
-            check_save_options(request.save_options, formats, sources)
+            mode = request.settings.mode
+            check_save_options(request.save_options, formats, sources, pool_mode=str(mode),
+                               bilevel=mode.selects)  # fmt: skip
         if not request.dry_run and len(planned.jobs) > 1:  # outputs under one folder
             check_writable(request.output or DEFAULT_DIRECTORY)
         return planned, whole

@@ -181,6 +181,8 @@ class Streamed:
         self.placement = settings.placement(self.width, self.height)
         bands, first, stop = self.plan.bands(0, 1)  # one output row tells the dtype
         self.dtype = self._pooled(source.rows(first, stop), bands).dtype
+        if write.format == "TIFF":
+            writers.note_jpeg_fallback(write.save_options, self.dtype, self.notes)
         shape = list(source.shape)
         shape[axis], shape[axis + 1] = self.out_size[1], self.out_size[0]
         self.shape = tuple(shape)

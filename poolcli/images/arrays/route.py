@@ -77,7 +77,7 @@ def convert_arrays(
     nodata = settings.nodata_value
     if write.format == "TIFF" and _tiff_by_tifffile(first):
         assert not isinstance(target, str)
-        _write_tiff_plane(target, first, write, nodata)
+        _write_tiff_plane(target, first, write, nodata, notes)
         return Report(input_format, in_size, first.extent, 1, tuple(notes))
     try:
         frames = to_images(first)
@@ -105,15 +105,20 @@ def _tiff_by_tifffile(laid: LaidOut) -> bool:
 
 
 def _write_tiff_plane(
-    target: BinaryIO, laid: LaidOut, write: WriteOptions, nodata: int | float | None
+    target: BinaryIO,
+    laid: LaidOut,
+    write: WriteOptions,
+    nodata: int | float | None,
+    notes: list[str],
 ) -> None:
-    from ..streams.writers import asked_compression, write_tiff
+    from ..streams.writers import asked_compression, note_jpeg_fallback, write_tiff
 
     plane = to_nhwc(laid)[0]
     if plane.shape[2] == 1:
         plane = plane[..., 0]
     samples = plane.shape[2] if plane.ndim == 3 else 1
     extratags = () if nodata is None else nodata_tags(nodata).extratags()
+    note_jpeg_fallback(write.save_options, plane.dtype, notes)
     write_tiff(target, plane.shape, plane.dtype, [np.ascontiguousarray(plane)],
                photometric="rgb" if samples in (3, 4) else "minisblack",
                compression=asked_compression(write.save_options, None),

@@ -174,6 +174,7 @@ def z_stack_options(
     compression = asked_compression(save_options, None)
     if compression == "jpeg" and np.dtype(dtype) != np.uint8:
         compression = "zlib"  # JPEG holds 8-bit samples only
+        writers.note_jpeg_fallback(save_options, dtype, notes)
     # tifffile picks BigTIFF for uncompressed arrays only, not compressed or streamed
     big = math.prod(shape) * np.dtype(dtype).itemsize > writers.BIGTIFF_BYTES
     options = dict(

@@ -21,6 +21,8 @@ import numpy as np
 
 from ...errors import OutputError
 from ..formats import TIFF_XMP, TIFF_XMP_TYPE
+from ..requests import add_note
+from ..writing.options import jpeg_fallback_note
 
 #: Tile side of TIFF outputs and chunk side of Zarr outputs.
 TILE = 256
@@ -102,6 +104,16 @@ def asked_compression(save_options: Mapping[str, object], kept: str | None) -> s
         )
         raise OutputError(message)
     return tiff_compression(PILLOW_NAMES[str(asked)])
+
+
+def note_jpeg_fallback(
+    save_options: Mapping[str, object], dtype: np.dtype, notes: list[str] | None
+) -> None:
+    """Say so when ``-O compression=jpeg`` meets samples JPEG cannot hold (not 8-bit):
+    :func:`tiff_options` writes them deflated."""
+    if notes is not None and save_options.get("compression") == "jpeg":
+        if np.dtype(dtype) != np.uint8:
+            add_note(notes, jpeg_fallback_note(f"{np.dtype(dtype)} samples"))
 
 
 def tiff_compression(name: str | None) -> str | None:

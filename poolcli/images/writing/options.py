@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from ...errors import ParameterError
+from ...errors import OutputError, ParameterError
+from ..requests import add_note
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ _JPEG = {
 TIFF_COMPRESSIONS = ("raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits",
                      "jpeg", "group3", "group4", "zstd", "lzma", "webp")  # fmt: skip
 
+#: TIFF compressions that hold some results only: Group 3 and 4 hold 1-bit images,
+#: JPEG 8-bit grey and colour (by Pillow's mode names).
+BILEVEL_COMPRESSIONS = frozenset({"group3", "group4"})
+JPEG_TIFF_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB"})
+#: What a TIFF whose asked compression cannot hold its samples is written with.
+TIFF_FALLBACK = "tiff_adobe_deflate"
+
 #: Save options per format (Pillow's names); a format not listed takes any.
 OPTIONS: dict[str, dict[str, Option]] = {
     "PNG": {"optimize": _BOOL, "compress_level": _int(0, 9)},
@@ -82,11 +90,26 @@ OPTIONS: dict[str, dict[str, Option]] = {
 
 
 def check_save_options(
-    options: Mapping[str, object], formats: Collection[str], inputs: Collection[str] = ()
+    options: Mapping[str, object],
+    formats: Collection[str],
+    inputs: Collection[str] = (),
+    *,
+    pool_mode: str | None = None,
+    bilevel: bool = True,
 ) -> None:
     """Refuse ``options`` that no output format in ``formats`` takes, or values the
     format would refuse; ``keep`` values when an input (their formats ``inputs``)
-    is not a JPEG. A :class:`ParameterError` naming the known keys."""
+    is not a JPEG; a Group 3/4 TIFF compression when ``bilevel`` is False (the
+    ``pool_mode`` averages: no result is 1-bit). A :class:`ParameterError` naming
+    the known keys."""
+    asked = options.get("compression")
+    if "TIFF" in formats and asked in BILEVEL_COMPRESSIONS and not bilevel:
+        message = (
+            f"`save_options` compression={asked}: Group 3 and 4 hold 1-bit images only, and "
+            f"`mode={pool_mode}` never gives one (a 1-bit input pooled with max, min or "
+            "mode stays 1-bit); pick tiff_lzw or tiff_adobe_deflate"
+        )
+        raise ParameterError(message, parameter="save_options", value="compression")
     for key, value in options.items():
         takers = [f for f in sorted(formats) if f not in OPTIONS or key in OPTIONS[f]]
         if not takers:
@@ -114,3 +137,32 @@ def options_for(options: Mapping[str, object], fmt: str) -> dict[str, object]:
     if fmt not in OPTIONS:
         return dict(options)
     return {k: v for k, v in options.items() if k in OPTIONS[fmt]}
+
+
+def tiff_compression_for(
+    options: Mapping[str, object], mode: str, notes: list[str]
+) -> dict[str, object]:
+    """``options`` of a TIFF of a ``mode`` result, its asked ``compression`` checked:
+    Group 3/4 of a result that is not 1-bit is an :class:`OutputError` (before any
+    byte is written); JPEG of samples it cannot hold (16-bit, float, 1-bit, palette)
+    is written with :data:`TIFF_FALLBACK` instead, said in a note."""
+    asked = options.get("compression")
+    if asked in BILEVEL_COMPRESSIONS and mode != "1":
+        message = (
+            f"`save_options` compression={asked}: Group 3 and 4 hold 1-bit images only, and "
+            f"this result is {mode}; pool a 1-bit input with max, min or mode, or pick "
+            "tiff_lzw or tiff_adobe_deflate"
+        )
+        raise OutputError(message)
+    if asked == "jpeg" and mode not in JPEG_TIFF_MODES:
+        add_note(notes, jpeg_fallback_note(f"mode {mode}"))
+        return {**options, "compression": TIFF_FALLBACK}
+    return dict(options)
+
+
+def jpeg_fallback_note(samples: str) -> str:
+    """The note of a ``compression=jpeg`` TIFF whose ``samples`` JPEG cannot hold."""
+    return (
+        f"`save_options` compression=jpeg holds 8-bit grey and colour only, not {samples}: "
+        f"written with {TIFF_FALLBACK} (lossless) instead"
+    )

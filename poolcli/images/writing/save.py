@@ -20,6 +20,7 @@ from ...errors import OutputError
 from ..formats import FORMATS, TIFF_XMP, TIFF_XMP_TYPE, Format, record_of
 from ..modes import Mode, has_alpha, mode_of
 from ..requests import add_note
+from .options import tiff_compression_for
 
 _UNKNOWN_MODE = Mode("?", "uint8", 1)
 
@@ -60,6 +61,9 @@ def save(
     frames = [nearest_mode(frame, record, notes) for frame in frames]
     if len(frames) > 1 and record.frames_share_mode:
         frames = _common_mode(frames)
+    if record.name == "TIFF" and "compression" in user_options:
+        for mode in sorted({frame.mode for frame in frames}):
+            user_options = tiff_compression_for(user_options, mode, notes)
     options = {**record.defaults, **metadata_options, **user_options}
     _drop_foreign_profile(options, frames[0].mode, notes)
     if record.name == "TIFF":
