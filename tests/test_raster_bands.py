@@ -196,9 +196,11 @@ def test_a_pyramid_of_bands_keeps_grey_and_unspecified_samples(
 def test_bands_into_png_say_that_png_has_no_bands(tmp_path):
     source = bands_geotiff(tmp_path / "in.tif", np.uint8, 4, photometric="MINISBLACK")
     result = run("pool", tmp_path / "in.tif", "-o", tmp_path / "out.png")
+    said = f"poolcli: {tmp_path / 'in.tif'}: "
     assert result.stderr == (
-        f"poolcli: {tmp_path / 'in.tif'}: PNG has no bands: the 4 bands are written as grey "
+        f"{said}PNG has no bands: the 4 bands are written as grey "
         "or colour and alpha; write TIFF or .npy to keep them bands\n"
+        f"{said}PNG holds no georeferencing; write TIFF to keep it\n"
     )
     with Image.open(tmp_path / "out.png") as png:  # the values, band by band, as stored
         expected = reference_pool(np.moveaxis(source, 0, -1), 2, mode="avg")

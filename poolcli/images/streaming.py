@@ -106,15 +106,13 @@ def convert_streamed(
                 read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
             )
         )
+        lost = None if write.format == "TIFF" else unkept_note(write.format, facts.georef)
+        if lost is not None:  # whichever path writes it
+            add_note(notes, lost)
         if out is None or (small and not deep) or whole:
             if input_format != "ZARR":
-                lost = unkept_note(write.format, facts.georef)
-                if lost is not None:
-                    add_note(notes, lost)
                 return None  # the whole-image path
             return _whole_zarr(source, facts, out, target, settings, write, read)
-        if out.format != "TIFF" and facts.georef is not None and facts.georef.georeferenced:
-            add_note(notes, f"{write.format} holds no georeferencing; write TIFF to keep it")
         job = Streamed(path, source, out, settings, write, read, notes)
         out.write(target, job.shape, job.dtype, job.bands(), job.placement, settings.nodata_value)
         return job.report()
