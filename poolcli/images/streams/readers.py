@@ -5,13 +5,15 @@ only the strips, tiles or chunks a band needs, plus the header facts the streame
 conversion carries to its output (:class:`Facts`). Readers refuse, with None from
 :func:`open_rows`, what the streamed path does not take (a multi-page TIFF, a
 colour model other than grey or RGB, an orientation to apply), so that the whole
-image path handles it as before.
+image path handles it as before. A TIFF's associated alpha is served straight, as
+Pillow decodes it (:mod:`.tiff_alpha`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from ...errors import InputError
 from ..formats import TIFF_XMP, is_deep_png, xmp_bytes
 from ..georef import Georef, parse_nodata
 from .segments import segment_rows
+from .tiff_alpha import straightening
 
 #: TIFF photometric interpretations streamed as they are.
 _PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
@@ -72,8 +75,9 @@ class Facts:
 class _Rows:
     """A row source over anything sliceable (a memory map, a Zarr array)."""
 
-    def __init__(self, array: Any, *, row_axis: int, chunk_rows: int, planar: bool = False):
-        self.array = array
+    def __init__(self, array: Any, *, row_axis: int, chunk_rows: int, planar: bool = False,
+                 decode: Callable[[np.ndarray], np.ndarray] | None = None) -> None:  # fmt: skip
+        self.array, self.decode = array, decode  # decode: each band, as read
         self.row_axis = row_axis
         self.chunk_rows = max(1, int(chunk_rows))
         self._planar = planar  # (S, H, W) on disk, served as (H, W, S)
@@ -93,7 +97,8 @@ class _Rows:
             raise InputError(message) from None
         if self._planar:
             band = np.moveaxis(band, 0, -1)
-        return np.ascontiguousarray(band, dtype=self.dtype)
+        band = np.ascontiguousarray(band, dtype=self.dtype)
+        return band if self.decode is None else self.decode(band)
 
     def close(self) -> None:
         for closer in self._closers:
@@ -221,10 +226,13 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
         if channel_pages:  # channels beyond the first: bands, not alpha
             extras = ("UNSPECIFIED",) * (series.shape[0] - 1)
+        straighten = straightening(extras, photometric, page.dtype)
+        if straighten is not None:  # served straight, as Pillow decodes it
+            extras = ("UNASSALPHA",)
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
-    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar)
+    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar, decode=straighten)
     rows._closers[:0] = [array] if hasattr(array, "close") else []
     rows._closers.append(tif)
     facts = Facts(

@@ -1,0 +1,134 @@
+"""TIFF alpha kinds through real ``poolcli`` processes: every path reads them alike.
+
+An associated (premultiplied) alpha TIFF is decoded to straight colour by Pillow on
+the whole-image path; the streamed readers (bands of rows, pyramids) must divide
+the same way, weight colour by alpha once, and tag the alpha they write as
+unassociated. Outputs are read back with tifffile and Pillow.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from image_reference import premultiplied_avg
+from PIL import Image
+
+TINY = ["--memory", "4K"]
+ASSOCIATED, UNASSOCIATED = 1, 2  # tifffile's EXTRASAMPLE values
+
+
+def run(*args: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "poolcli", *map(str, args)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def premultiplied(shape: tuple[int, ...], seed: int = 1) -> np.ndarray:
+    """Random premultiplied samples (colour <= alpha), every alpha from 0 to 255."""
+    rng = np.random.default_rng(seed)
+    alpha = rng.integers(0, 256, shape[:2])
+    colour = rng.integers(0, 256, (*shape[:2], shape[2] - 1))
+    pm = (colour * alpha[..., None] / 255).round()
+    return np.dstack([pm, alpha]).astype(np.uint8)
+
+
+def write_associated(path, pixels: np.ndarray, **options) -> None:
+    photometric = "rgb" if pixels.shape[2] == 4 else "minisblack"
+    if options.get("planarconfig") == "separate":
+        pixels = np.moveaxis(pixels, -1, 0)
+    tifffile.imwrite(path, pixels, photometric=photometric, extrasamples=["assocalpha"], **options)
+
+
+def pillow_straight(path) -> np.ndarray:
+    """The input's straight colour as Pillow decodes it (grey: ``La``, converted)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("LA") if image.mode == "La" else image)
+
+
+def alpha_tag(path) -> int:
+    with tifffile.TiffFile(path) as tif:
+        (extra,) = tif.pages.first.extrasamples
+        return int(extra)
+
+
+@pytest.mark.parametrize(
+    ("samples", "options"),
+    [(4, {}), (4, {"compression": "zlib", "tile": (16, 16)}), (2, {}),
+     (4, {"planarconfig": "separate", "compression": "zlib"})],
+    ids=["rgba", "rgba-tiled-zlib", "grey-alpha", "rgba-planar"],
+)  # fmt: skip
+@pytest.mark.parametrize("out", ["tif", "png"])
+def test_associated_alpha_streams_as_the_whole_image_path(tmp_path, samples, options, out):
+    source = tmp_path / "in.tif"
+    write_associated(source, premultiplied((64, 48, samples)), **options)
+    streamed = run("pool", source, "-o", tmp_path / f"streamed.{out}", *TINY, "-v")
+    assert "streamed in bands of" in streamed.stderr
+    run("pool", source, "-o", tmp_path / f"whole.{out}")
+    if out == "tif":
+        got, whole = (
+            tifffile.imread(tmp_path / "streamed.tif"),
+            tifffile.imread(tmp_path / "whole.tif"),
+        )
+        assert alpha_tag(tmp_path / "streamed.tif") == alpha_tag(tmp_path / "whole.tif")
+        assert alpha_tag(tmp_path / "streamed.tif") == UNASSOCIATED
+    else:
+        with Image.open(tmp_path / "streamed.png") as a, Image.open(tmp_path / "whole.png") as b:
+            got, whole = np.asarray(a), np.asarray(b)
+    np.testing.assert_array_equal(got, whole)
+    # colour weighted by alpha once: the exact weighted mean of the straight colour
+    np.testing.assert_array_equal(got, premultiplied_avg(pillow_straight(source)))
+
+
+@pytest.mark.parametrize("samples", [4, 2])
+def test_associated_alpha_is_divided_out_as_pillow_decodes_it(tmp_path, samples):
+    """Every (colour, alpha) pair, even colour above alpha (clipped) and colour under
+    alpha 0 (black for RGB, as stored for grey), through a 1x1 window, unweighted."""
+    colour, alpha = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    planes = [colour, (colour * 7) % 256, 255 - colour][: samples - 1]
+    pixels = np.dstack([*planes, alpha]).astype(np.uint8)
+    source = tmp_path / "in.tif"
+    write_associated(source, pixels)
+    run("pool", source, "-k", "1", "--alpha", "independent", "-o", tmp_path / "out.tif", *TINY)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), pillow_straight(source))
+    assert alpha_tag(tmp_path / "out.tif") == UNASSOCIATED
+
+
+def test_associated_alpha_pyramids_hold_the_pooled_image(tmp_path):
+    """Level 0 as Pillow decodes the input, level 1 as ``pool`` gives it, both tagged
+    unassociated: in reduced-resolution pages and in a folder of levels."""
+    source = tmp_path / "in.tif"
+    write_associated(source, premultiplied((64, 64, 4)))
+    run("pool", source, "-o", tmp_path / "pooled.tif")
+    pooled = tifffile.imread(tmp_path / "pooled.tif")
+    run("pyramid", source, "-o", tmp_path / "pyramid.tif", "--levels", "2")
+    run("pyramid", source, "-o", f"{tmp_path / 'levels'}/", "--format", "tif", "--levels", "2")
+    with tifffile.TiffFile(tmp_path / "pyramid.tif") as tif:
+        pages = [(page.asarray(), int(page.extrasamples[0])) for page in tif.pages]
+    for path in (tmp_path / "levels" / "0.tif", tmp_path / "levels" / "1.tif"):
+        pages.append((tifffile.imread(path), alpha_tag(path)))
+    straight = pillow_straight(source)
+    for index, (pixels, tag) in enumerate(pages):
+        assert tag == UNASSOCIATED
+        np.testing.assert_array_equal(pixels, straight if index % 2 == 0 else pooled)
+
+
+def test_deep_associated_alpha_is_weighted_once(tmp_path):
+    """16-bit RGBA (Pillow has no mode for it: streamed at any size)."""
+    rng = np.random.default_rng(3)
+    alpha = rng.integers(0, 65536, (40, 30), dtype=np.uint64)
+    colour = rng.integers(0, 65536, (40, 30, 3), dtype=np.uint64) * alpha[..., None] // 65535
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, np.dstack([colour, alpha]).astype(np.uint16), photometric="rgb",
+                     extrasamples=["assocalpha"])  # fmt: skip
+    run("pool", source, "-o", tmp_path / "out.tif")
+    straight = np.minimum(colour * 65535 // np.maximum(alpha, 1)[..., None], 65535)
+    expected = premultiplied_avg(np.dstack([straight, alpha]).astype(np.uint16))
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+    assert alpha_tag(tmp_path / "out.tif") == UNASSOCIATED
