@@ -27,6 +27,20 @@ def entries(expect: str) -> list[dict]:
 
 
 def upright(path: Path) -> Image.Image:
+    """The file's first frame as poolcli must read it: Pillow's decoding, upright; for
+    a TIFF the manifest marks ``pillow_misreads``, its samples as tifffile reads them,
+    in the mode Pillow names (``La``: grey + associated alpha)."""
+    entry = next((e for e in MANIFEST if e["file"] == Path(path).name), {})
+    if entry.get("pillow_misreads"):
+        import tifffile
+
+        samples = tifffile.imread(path)
+        samples = np.moveaxis(samples, 0, -1) if samples.shape[0] <= 4 else samples
+        size = (samples.shape[1], samples.shape[0])
+        mode = entry["pillow_mode"]
+        return Image.frombuffer(
+            mode, size, np.ascontiguousarray(samples).tobytes(), "raw", mode, 0, 1
+        )
     with Image.open(path) as image:
         image.load()
         return ImageOps.exif_transpose(image)

@@ -32,6 +32,7 @@ from image_reference import (
     expected_mode,
     expected_tiff_mode,
     half,
+    upright,
 )
 from PIL import Image, ImageOps, ImageSequence
 
@@ -130,9 +131,7 @@ def test_the_whole_corpus_into_tiff(corpus_copy, tmp_path, mode):
         assert line["out_size"] == list(half(sizes[0]))
         if entry["n_frames"] != 1:
             continue
-        with Image.open(CORPUS / name) as original:
-            original.load()
-            source = ImageOps.exif_transpose(original)
+        source = upright(CORPUS / name)
         assert frames[0].mode == expected_tiff_mode(source, mode), name
         palette_alpha = expected_mode(source, mode) == "P" and "transparency" in source.info
         if entry["pillow_mode"] in EIGHT_BIT and not palette_alpha:

@@ -79,7 +79,9 @@ def test_every_ok_file_pools_into_tiff_with_every_frame(entry, mode):
 )
 def test_single_frame_8_bit_pixels_match_the_reference(entry, mode):
     path = CORPUS / entry["file"]
-    _, buffer = _pool(path, "TIFF", mode)
+    # a file Pillow misreads is read by tifffile on the route of a str path (the
+    # command line's); a pathlib.Path still takes Pillow's route
+    _, buffer = _pool(str(path) if entry.get("pillow_misreads") else path, "TIFF", mode)
     (frame,) = _frames(buffer)
     source = upright(path)
     expected = expected_array(source, mode)

@@ -3,7 +3,8 @@
 An associated (premultiplied) alpha TIFF is decoded to straight colour by Pillow on
 the whole-image path; the streamed readers (bands of rows, pyramids) must divide
 the same way, weight colour by alpha once, and tag the alpha they write as
-unassociated. Outputs are read back with tifffile and Pillow.
+unassociated. Planar grey + alpha TIFFs, which Pillow misreads, are read by tifffile
+at any size. Outputs are read back with tifffile and Pillow.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 import tifffile
-from image_reference import premultiplied_avg
+from image_reference import CORPUS, premultiplied_avg
 from PIL import Image
 
 TINY = ["--memory", "4K"]
@@ -132,3 +133,63 @@ def test_deep_associated_alpha_is_weighted_once(tmp_path):
     expected = premultiplied_avg(np.dstack([straight, alpha]).astype(np.uint16))
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
     assert alpha_tag(tmp_path / "out.tif") == UNASSOCIATED
+
+
+# --- planar grey + alpha: Pillow misreads it, tifffile reads it at any size ----------
+
+
+def run_status(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "poolcli", *map(str, args)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+@pytest.mark.parametrize("kind", ["unassalpha", "assocalpha"])
+def test_planar_grey_and_alpha_is_read_whole_as_in_bands(tmp_path, kind, compression):
+    """Pillow fails on these ("unknown raw mode") or decodes their alpha as all 0."""
+    pixels = premultiplied((40, 36, 2), seed=5)
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, np.moveaxis(pixels, -1, 0), planarconfig="separate",
+                     photometric="minisblack", extrasamples=[kind],
+                     compression=compression)  # fmt: skip
+    run("pool", source, "-o", tmp_path / "whole.tif")
+    run("pool", source, "-o", tmp_path / "streamed.tif", *TINY)
+    got = tifffile.imread(tmp_path / "whole.tif")
+    np.testing.assert_array_equal(got, tifffile.imread(tmp_path / "streamed.tif"))
+    straight = pixels
+    if kind == "assocalpha":  # divided as Pillow divides La
+        la = Image.frombuffer("La", (36, 40), pixels.tobytes(), "raw", "La", 0, 1)
+        straight = np.asarray(la.convert("LA"))
+    np.testing.assert_array_equal(got, premultiplied_avg(straight))
+    assert alpha_tag(tmp_path / "whole.tif") == UNASSOCIATED
+
+
+def test_the_corpus_planar_grey_and_alpha_keeps_its_alpha(tmp_path):
+    source = CORPUS / "minisblack-2c-8b-alpha.tiff"
+    samples = np.moveaxis(tifffile.imread(source), 0, -1)
+    assert samples[0, 13].tolist() == [33, 52]  # premultiplied: grey 161 (vips says so)
+    run("pool", source, "-o", tmp_path / "whole.png")
+    run("pool", source, "-o", tmp_path / "streamed.png", *TINY)
+    with Image.open(tmp_path / "whole.png") as whole, Image.open(tmp_path / "streamed.png") as part:
+        assert whole.mode == "LA"
+        got = np.asarray(whole)
+        np.testing.assert_array_equal(got, np.asarray(part))
+    la = Image.frombuffer("La", (64, 64), samples.tobytes(), "raw", "La", 0, 1).convert("LA")
+    assert np.asarray(la)[0, 13].tolist() == [161, 52]
+    np.testing.assert_array_equal(got, premultiplied_avg(np.asarray(la)))
+    assert got[..., 1].max() > 0
+
+
+def test_planar_grey_and_alpha_into_a_format_pillow_writes_is_refused(tmp_path):
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, np.moveaxis(premultiplied((20, 20, 2)), -1, 0),
+                     planarconfig="separate", photometric="minisblack",
+                     extrasamples=["unassalpha"])  # fmt: skip
+    result = run_status("pool", source, "-o", tmp_path / "out.webp")
+    assert result.returncode == 1
+    assert "Pillow, which writes WEBP, cannot read these LA pixels" in result.stderr
+    assert "write TIFF, PNG, .npy or Zarr" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.webp").exists()

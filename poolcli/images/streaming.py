@@ -61,7 +61,8 @@ def convert_streamed(
     (``notes`` then holds what it should say).
 
     Deep images (16-bit RGB, signed 16-bit grey: pixels Pillow has no mode for) come
-    this way whatever their size, so that they keep their depth.
+    this way whatever their size, so that they keep their depth, and so do TIFFs that
+    Pillow misreads (planar grey + alpha: see :mod:`.streams.tiff_alpha`).
     """
     if settings.depth is not None:  # a volume: in slabs of depth slices, or whole
         from .streams.slabs import stream_volume
@@ -78,6 +79,7 @@ def convert_streamed(
         count = _channels(source)
         bands = facts.alpha is False and count > 1  # extra samples, not alpha: as stored
         deep = facts.kind == "image" and (bands or image_mode(str(source.dtype), count) is None)
+        deep = deep or facts.pillow_misreads  # a planar grey + alpha TIFF...: tifffile reads it
         # a GeoTIFF or OME-TIFF keeps its tags through tifffile's writer (Pillow's drops them)
         tagged = facts.georef is not None or "ome" in facts.extra
         deep = deep or (tagged and out is not None and out.format == "TIFF")
@@ -87,7 +89,7 @@ def convert_streamed(
         if deep and out is None:
             depth = array_mode(str(source.dtype), count, alpha=facts.alpha)
             name = depth.name if depth is not None else str(source.dtype)
-            if not _pillow_opens(path):
+            if facts.pillow_misreads or not _pillow_opens(path):
                 message = (
                     f"Pillow, which writes {write.format}, cannot read these {name} pixels; "
                     "write TIFF, PNG, .npy or Zarr, which keep them as stored"

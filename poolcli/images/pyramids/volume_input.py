@@ -84,7 +84,7 @@ def _zarr_nodata(path: str, array: Any) -> int | float | None:
     """The ``nodata`` (or ``_FillValue``) attribute of a Zarr array or of its group."""
     import zarr
 
-    from ..streams.readers import declared_nodata
+    from ..streams.zarr_rows import declared_nodata
 
     node: Any = zarr.open(path, mode="r")
     return declared_nodata(array.attrs, node.attrs)

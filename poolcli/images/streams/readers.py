@@ -6,7 +6,7 @@ conversion carries to its output (:class:`Facts`). Readers refuse, with None fro
 :func:`open_rows`, what the streamed path does not take (a multi-page TIFF, a
 colour model other than grey or RGB, an orientation to apply), so that the whole
 image path handles it as before. A TIFF's associated alpha is served straight, as
-Pillow decodes it (:mod:`.tiff_alpha`).
+Pillow decodes it (:mod:`.tiff_alpha`). Zarr stores: :mod:`.zarr_rows`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 
 from ...errors import InputError
 from ..formats import TIFF_XMP, is_deep_png, xmp_bytes
-from ..georef import Georef, parse_nodata
+from ..georef import Georef
 from .segments import segment_rows
-from .tiff_alpha import straightening
+from .tiff_alpha import pillow_misreads, straightening
 
 #: TIFF photometric interpretations streamed as they are.
 _PHOTOMETRIC = {"MINISBLACK": "minisblack", "RGB": "rgb"}
@@ -47,6 +47,8 @@ class Facts:
     xmp: bytes | None = None
     #: A TIFF's ExtraSamples, by tifffile's names (``UNASSALPHA``, ``UNSPECIFIED``...).
     extrasamples: tuple[str, ...] = ()
+    #: Pillow decodes this TIFF wrongly or not at all (:func:`.tiff_alpha.pillow_misreads`).
+    pillow_misreads: bool = False
     #: OME-Zarr axis names (``"cyx"``), for the layout.
     axes: str | None = None
     #: GeoTIFF and GDAL tags (:class:`poolcli.images.georef.Georef`).
@@ -72,7 +74,7 @@ class Facts:
         return "rgb" if len(shape) == 3 and shape[2] >= 3 else "minisblack"
 
 
-class _Rows:
+class Rows:
     """A row source over anything sliceable (a memory map, a Zarr array)."""
 
     def __init__(self, array: Any, *, row_axis: int, chunk_rows: int, planar: bool = False,
@@ -105,24 +107,29 @@ class _Rows:
             with contextlib.suppress(Exception):
                 closer.close()
 
-    def __enter__(self) -> _Rows:
+    def __enter__(self) -> Rows:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_rows(path: str, fmt: str, layout: str | None = None) -> tuple[_Rows, Facts] | None:
+def open_rows(path: str, fmt: str, layout: str | None = None) -> tuple[Rows, Facts] | None:
     """A row source of ``path`` (format ``fmt``: TIFF, NPY, ZARR or a deep PNG) and its facts.
 
     ``layout`` is the array layout asked for (it tells the row axis of arrays).
     None when this file is better read whole (see the module docstring).
     """
-    opener = {"NPY": _open_npy, "TIFF": _open_tiff, "ZARR": _open_zarr, "PNG": _open_png}[fmt]
+    if fmt == "ZARR":
+        from .zarr_rows import open_zarr  # which reads this module's row sources
+
+        return open_zarr(path, layout)
+    opener = {"NPY": _open_npy, "TIFF": _open_tiff, "PNG": _open_png}[fmt]
     return opener(path, layout)
 
 
-def _row_axis(ndim: int, layout: str | None) -> int:
+def row_axis_of(ndim: int, layout: str | None) -> int:
+    """The axis of an ``ndim``-d array's rows in ``layout`` (its default when None)."""
     from ...spec.arrays import ALL_LAYOUTS, DEFAULT_LAYOUT, OTHER_DEFAULT
 
     name = layout or DEFAULT_LAYOUT.get(ndim) or OTHER_DEFAULT.get(ndim)
@@ -132,7 +139,7 @@ def _row_axis(ndim: int, layout: str | None) -> int:
     return ALL_LAYOUTS[name][0][0]
 
 
-class _NpyRows(_Rows):
+class _NpyRows(Rows):
     """A .npy file's rows read with plain reads at their offsets: no memory map, so
     neither the process's memory nor its page cache share holds the whole file."""
 
@@ -158,7 +165,7 @@ class _NpyRows(_Rows):
         return np.ascontiguousarray(out.reshape(band_shape), dtype=self.dtype)
 
 
-def _open_npy(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+def _open_npy(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
     from numpy.lib import format as npy
 
     from ..arrays.files import probe
@@ -181,11 +188,11 @@ def _open_npy(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         raise InputError(message) from None
     if fortran or len(shape) < 2 or dtype.kind not in "biuf" or dtype.hasobject:
         return None
-    axis = _row_axis(len(shape), layout)
+    axis = row_axis_of(len(shape), layout)
     return _NpyRows(path, tuple(shape), dtype, offset, axis), Facts("NPY", "array")
 
 
-def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
     import tifffile
 
     try:
@@ -226,30 +233,24 @@ def _open_tiff(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
         if channel_pages:  # channels beyond the first: bands, not alpha
             extras = ("UNSPECIFIED",) * (series.shape[0] - 1)
+        misread = pillow_misreads(planar, photometric, extras, int(page.compression))
         straighten = straightening(extras, photometric, page.dtype)
         if straighten is not None:  # served straight, as Pillow decodes it
             extras = ("UNASSALPHA",)
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
-    rows = _Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar, decode=straighten)
+    rows = Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar, decode=straighten)
     rows._closers[:0] = [array] if hasattr(array, "close") else []
     rows._closers.append(tif)
     facts = Facts(
-        "TIFF",
-        "image",
-        photometric=photometric,
-        compression=getattr(page.compression, "name", None),
-        predictor=int(page.predictor),
-        tile=tile,
-        dpi=_dpi(page),
-        icc_profile=bytes(icc) if icc is not None else None,
-        xmp=xmp_bytes(xmp),
-        extrasamples=extras,
-        georef=georef,
+        "TIFF", "image", photometric=photometric,
+        compression=getattr(page.compression, "name", None), predictor=int(page.predictor),
+        tile=tile, dpi=_dpi(page), icc_profile=bytes(icc) if icc is not None else None,
+        xmp=xmp_bytes(xmp), extrasamples=extras, pillow_misreads=misread, georef=georef,
         nodata=None if georef is None else georef.nodata,
         extra={"ome": ome} if ome is not None else {},
-    )
+    )  # fmt: skip
     return rows, facts
 
 
@@ -294,7 +295,7 @@ class _DecodedPng:
         return self._pixels[index]
 
 
-def _open_png(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
+def _open_png(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
     """A 16-bit colour PNG (Pillow would read it at 8 bits), with its dpi and ICC
     profile; None for any other PNG, or one that an EXIF orientation turns."""
     from PIL import Image, UnidentifiedImageError
@@ -315,7 +316,7 @@ def _open_png(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
         if exif.get(274, 1) != 1:
             return None
     channels = {2: 3, 4: 2, 6: 4}[head[25]]
-    rows = _Rows(_DecodedPng(path, width, height, channels), row_axis=0, chunk_rows=height)
+    rows = Rows(_DecodedPng(path, width, height, channels), row_axis=0, chunk_rows=height)
     dpi = info.get("dpi")
     facts = Facts(
         "PNG",
@@ -338,74 +339,3 @@ def _dpi(page: Any) -> tuple[float, float] | None:
     if factor is None or not (x > 0 and y > 0):
         return None
     return float(x) * factor, float(y) * factor
-
-
-def _open_zarr(path: str, layout: str | None) -> tuple[_Rows, Facts] | None:
-    import zarr
-
-    try:
-        node: Any = zarr.open(path, mode="r")
-    except (OSError, ValueError, KeyError, FileNotFoundError) as error:
-        message = f"not a readable Zarr store: {error}"
-        raise InputError(message) from None
-    except Exception as error:  # zarr raises its own classes for a broken store
-        message = f"not a readable Zarr store: {type(error).__name__}: {error}"
-        raise InputError(message) from None
-    axes, group_attrs, transforms = None, {}, None
-    if isinstance(node, zarr.Group):
-        attrs: dict[str, Any] = dict(node.attrs)
-        group_attrs = attrs
-        multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
-        if not multiscales:
-            message = "the Zarr store is a group with no `multiscales` image; name an array in it"
-            raise InputError(message)
-        first = multiscales[0]
-        level_path = first["datasets"][0]["path"]
-        axes = "".join(a["name"] if isinstance(a, dict) else a for a in first.get("axes", []))
-        transforms = _ome_transforms(first)
-        node = node[level_path]
-    if node.ndim < 2:
-        message = f"the Zarr array has {node.ndim} dims; poolcli pools 2 or more"
-        raise InputError(message)
-    if layout is None and axes:
-        layout = _layout_of_axes(axes)
-    if layout is None and isinstance(node.attrs.get("layout"), str):
-        layout = node.attrs["layout"]  # as poolcli wrote it
-    axis = _row_axis(node.ndim, layout)
-    chunk = node.chunks[axis] if node.chunks else 1
-    nodata = declared_nodata(node.attrs, group_attrs)
-    facts = Facts("ZARR", "array", axes=axes or None, nodata=nodata,
-                  extra={"layout": layout, "path": path, "transforms": transforms})  # fmt: skip
-    return _Rows(node, row_axis=axis, chunk_rows=chunk), facts
-
-
-def declared_nodata(*attributes: Any) -> int | float | None:
-    """A ``nodata`` (or CF's ``_FillValue``) attribute of the array or its group."""
-    for attrs in attributes:
-        for name in ("nodata", "_FillValue"):
-            value = attrs.get(name) if hasattr(attrs, "get") else None
-            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return parse_nodata(value)
-    return None
-
-
-def _ome_transforms(multiscale: dict[str, Any]) -> dict[str, Any] | None:
-    """The units of an OME image's axes and level 0's scale and translation."""
-    axes = multiscale.get("axes", [])
-    result: dict[str, Any] = {
-        "units": [a.get("unit") if isinstance(a, dict) else None for a in axes],
-    }
-    for transform in multiscale["datasets"][0].get("coordinateTransformations", []):
-        if transform.get("type") in ("scale", "translation") and "path" not in transform:
-            result[transform["type"]] = [float(v) for v in transform[transform["type"]]]
-    return result
-
-
-def _layout_of_axes(axes: str) -> str | None:
-    """The poolcli layout of OME axis names: yx -> hw, cyx -> chw, tcyx -> nchw."""
-    known = {"yx": "hw", "cyx": "chw", "yxc": "hwc", "tcyx": "nchw",
-             "zyx": "dhw", "czyx": "cdhw", "tczyx": "ncdhw"}  # fmt: skip
-    if axes.lower() in known:
-        return known[axes.lower()]
-    message = f"OME-Zarr axes {axes!r} are not 2 to 5 axes ending in y, x; name an array instead"
-    raise InputError(message)

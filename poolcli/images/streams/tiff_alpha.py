@@ -8,6 +8,10 @@ readers divide the same way, band by band, with Pillow's arithmetic (``c * max /
 clipped to ``max``; a fully transparent RGB pixel black, a grey one as stored), and
 call the alpha unassociated: a streamed or pyramid output is then the whole
 image's byte for byte, and its ExtraSamples tag says what its samples are.
+
+Pillow misreads some planar (a plane per sample) TIFFs with alpha:
+:func:`pillow_misreads` names them, and poolcli reads them with tifffile whatever
+their size.
 """
 
 from __future__ import annotations
@@ -49,3 +53,14 @@ def straight(band: np.ndarray, *, clear: bool) -> np.ndarray:
             out[..., k] = np.minimum(colour, top)
     out[..., :-1][hidden] = 0 if clear else band[..., :-1][hidden]
     return out
+
+
+def pillow_misreads(
+    planar: bool, photometric: str | None, extrasamples: Sequence[str], compression: int
+) -> bool:
+    """Whether Pillow (13) decodes a TIFF wrongly or not at all: planar grey + alpha
+    (its alpha all 0, or "unknown raw mode"), and uncompressed planar RGB + associated
+    alpha ("unknown raw mode"). ``compression`` is the TIFF's code (1: none)."""
+    if not planar or not extrasamples or extrasamples[-1] not in ("ASSOCALPHA", "UNASSALPHA"):
+        return False
+    return photometric == "minisblack" or (extrasamples[-1] == "ASSOCALPHA" and compression == 1)
