@@ -309,7 +309,7 @@ def test_tiff_levels_that_arrive_after_level_zeros_last_tile_are_written(tmp_pat
     import time
 
     from poolcli.images.pyramids.tiff import TiffPyramid
-    from poolcli.images.streams.readers import Facts
+    from poolcli.images.streams.rows import Facts
 
     shapes = [(64, 64), (32, 32)]
     level0 = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)

@@ -41,7 +41,8 @@ from .modes import array_mode, image_mode
 from .requests import ReadOptions, Report, WriteOptions, add_note, resolve_nodata, unused_options
 from .streams import writers
 from .streams.output import Output
-from .streams.readers import Facts, open_rows
+from .streams.readers import open_rows
+from .streams.rows import Facts
 from .streams.storage import stored_bytes
 
 #: A streamed input claiming more pixels than this per byte stored is a bomb.

@@ -41,7 +41,8 @@ from ...spec.settings import PoolSettings
 from ..georef import with_colour_table
 from ..modes import Mode, array_mode
 from ..requests import ReadOptions, add_note
-from ..streams.readers import Facts, open_rows
+from ..streams.readers import open_rows
+from ..streams.rows import Facts
 from ..voxels import NGFF_UNITS
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..georef import COLORMAP, GDAL_NODATA, Georef
-from ..streams.readers import Facts
+from ..streams.rows import Facts
 
 #: tifffile's ``extratags`` entries: (code, dtype, count, value, writeonce).
 ExtraTag = tuple[int, int, int, Any, bool]

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..streams import writers
-from ..streams.readers import Facts
+from ..streams.rows import Facts
 from ..voxels import ome_unit
 from .handoff import Handoff
 from .tags import level_extratags

@@ -25,7 +25,7 @@ from ..georef import pooled_tags
 from ..modes import array_mode, image_mode
 from ..requests import ReadOptions, WriteOptions
 from . import writers, zarr_store
-from .readers import Facts
+from .rows import Facts
 
 Compute = Callable[[np.ndarray, PoolSettings], np.ndarray]
 #: ((scale, offset) along x, along y[, along z]): see :meth:`PoolSettings.placement`

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import InputError
 from ..georef import parse_nodata
-from .readers import Facts, Rows, row_axis_of
+from .rows import Facts, Rows, row_axis_of
 
 
 def open_zarr(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
