@@ -193,3 +193,24 @@ def test_planar_grey_and_alpha_into_a_format_pillow_writes_is_refused(tmp_path):
     assert "write TIFF, PNG, .npy or Zarr" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.webp").exists()
+
+
+@pytest.mark.parametrize("memory", ["1G", "4K"], ids=["whole", "bands-of-rows"])
+@pytest.mark.parametrize(("mode", "p"), [("avg", 1.0), ("rms", 2.0)])
+def test_float_rgba_colour_is_weighted_by_its_alpha_not_zeroed(tmp_path, mode, p, memory):
+    rng = np.random.default_rng(5)
+    pixels = rng.random((6, 8, 4)).astype(np.float32)  # alpha 0.0 to 1.0 (opaque)
+    pixels[:2, :2, 3] = 0.0  # one window wholly transparent
+    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", extrasamples=["unassalpha"])
+    run("pool", tmp_path / "in.tif", "-m", mode, "--memory", memory, "-o", tmp_path / "out.tif")
+    got = tifffile.imread(tmp_path / "out.tif")
+    assert got.dtype == np.float32
+    colour, alpha = pixels[..., :3].astype(np.float64), pixels[..., 3].astype(np.float64)
+    windows = (3, 2, 4, 2)
+    weights = alpha.reshape(windows).sum(axis=(1, 3))
+    sums = (colour**p * alpha[..., None]).reshape(*windows, 3).sum(axis=(1, 3))
+    means = (sums / np.where(weights > 0, weights, 1.0)[..., None]) ** (1 / p)
+    np.testing.assert_allclose(got[..., :3], means, rtol=1e-6)
+    pooled_alpha = ((alpha**p).reshape(windows).mean(axis=(1, 3))) ** (1 / p)  # the mode's own
+    np.testing.assert_allclose(got[..., 3], pooled_alpha, rtol=1e-6)
+    assert (got[0, 0, :3] == 0).all()  # no weight, no colour (as integer images give)

@@ -37,7 +37,7 @@ def pool_premultiplied(
     dtype = colour.dtype
     for single in passes(settings):
         weights = pool_pass(alpha, single, mode=PoolMode.SUM)
-        if settings.mode is PoolMode.AVG and not linear:
+        if settings.mode is PoolMode.AVG and not linear and dtype.kind in "ui":
             colour = _exact_mean(colour, alpha, weights, single)
         else:
             colour = _power_mean(colour, alpha, weights, single, linear)
@@ -54,19 +54,22 @@ def _exact_mean(colour, alpha, weights, single) -> np.ndarray:
 
 
 def _power_mean(colour, alpha, weights, single, linear) -> np.ndarray:
-    """Alpha-weighted avg (p = 1), rms (p = 2) or lp (``single.p``) in float64."""
+    """Alpha-weighted avg (p = 1), rms (p = 2) or lp (``single.p``) in float64; float
+    colour (whose alpha's full opacity is 1.0) comes back unrounded."""
     p = {PoolMode.AVG: 1.0, PoolMode.RMS: 2.0}.get(single.mode, single.p)
     values = srgb.to_linear(colour) if linear else colour.astype(np.float64)
     weighted = np.power(values, p) * alpha[..., None]
     sums = pool_pass(weighted, single, mode=PoolMode.SUM)
     if single.mode is PoolMode.LP:
-        total = np.iinfo(alpha.dtype).max
+        total = 1.0 if alpha.dtype.kind == "f" else np.iinfo(alpha.dtype).max
         means = np.power(sums / total, 1.0 / p)
     else:
         w = weights[..., None].astype(np.float64)
         means = np.power(sums / np.where(w > 0, w, 1.0), 1.0 / p)
     if linear:
         return srgb.to_codes(means, colour.dtype)
+    if colour.dtype.kind == "f":
+        return means.astype(colour.dtype)
     return round_half_up(means, colour.dtype)
 
 
