@@ -57,6 +57,26 @@ def test_a_batch_pools_every_file_in_input_order(tmp_path, workers):
             np.testing.assert_array_equal(np.asarray(pooled), expected)
 
 
+def test_paths_may_be_pathlib_paths_and_take_the_same_route_as_strings(tmp_path):
+    photos(tmp_path / "in", 2)
+    (tmp_path / "list.txt").write_text(str(tmp_path / "in" / "1.png") + "\n")
+    as_paths = request(tmp_path, inputs=[tmp_path / "in" / "0.png"], recursive=False,
+                       files_from=tmp_path / "list.txt", output=tmp_path / "out")  # fmt: skip
+    assert as_paths.inputs == (str(tmp_path / "in" / "0.png"),)
+    assert (as_paths.output, as_paths.files_from) == (
+        str(tmp_path / "out"),
+        str(tmp_path / "list.txt"),
+    )
+    outcomes = run(as_paths)
+    assert [o.result.status for o in outcomes] == [Status.OK] * 2
+    # a TIFF that Pillow misreads goes to tifffile from a Path as from a str
+    corpus = Path(__file__).parent / "corpus" / "minisblack-2c-8b-alpha.tiff"
+    single = request(tmp_path, inputs=[corpus], recursive=False, output=tmp_path / "a.png")
+    assert [o.result.status for o in run(single)] == [Status.OK]
+    with Image.open(tmp_path / "a.png") as pooled:
+        assert np.asarray(pooled)[..., 1].max() > 0  # its real alpha, not Pillow's zeros
+
+
 def test_a_batch_runs_without_click(tmp_path):
     photos(tmp_path / "in", 2)
     probe = (

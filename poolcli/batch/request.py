@@ -7,6 +7,7 @@ NumPy nor Pillow, so ``--help`` can list the choices it offers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -27,8 +28,9 @@ class BatchRequest:
     ``inputs`` are files, folders (walked with ``recursive``) or ``-`` for stdin;
     ``files_from`` names a file listing more (``-``: stdin), one a line or, with
     ``null``, NUL-separated. ``output`` is a file (one input), a folder that mirrors
-    the inputs, ``-`` for stdout, or None for ``./pooled/``. ``format`` names the
-    output format (else the output's or the input's extension says it).
+    the inputs, ``-`` for stdout, or None for ``./pooled/``. Paths may be strings or
+    ``pathlib.Path``s (kept as strings). ``format`` names the output format (else the
+    output's or the input's extension says it).
     ``workers`` is the number of local worker processes (None: one per core).
     ``existing`` says what happens to outputs that exist. With ``dry_run`` only
     headers are read and nothing is written.
@@ -61,7 +63,10 @@ class BatchRequest:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
-        set_(self, "inputs", tuple(str(item) for item in _sequence(self.inputs, "inputs")))
+        set_(self, "inputs", tuple(_path(item) for item in _sequence(self.inputs, "inputs")))
+        for name in ("output", "files_from"):  # pathlib paths as the strings they name
+            if isinstance(getattr(self, name), os.PathLike):
+                set_(self, name, _path(getattr(self, name)))
         set_(self, "include", tuple(_sequence(self.include, "include")))
         set_(self, "exclude", tuple(_sequence(self.exclude, "exclude")))
         set_(self, "existing", _choice(Existing, self.existing, "existing"))
@@ -139,3 +144,8 @@ def _choice(enum: type[Enum], value: object, name: str) -> Enum:
         choices = ", ".join(repr(member.value) for member in enum)
         message = f"`{name}` must be one of {choices}, got {value!r}"
         raise ParameterError(message, parameter=name, value=value) from None
+
+
+def _path(item: object) -> str:
+    """A path given as a string or a path-like (``pathlib.Path``) as a string."""
+    return os.fsdecode(item) if isinstance(item, (os.PathLike, bytes)) else str(item)
