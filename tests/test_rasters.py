@@ -442,9 +442,8 @@ def test_a_palette_geotiff_averaged_into_a_pyramid_keeps_its_place_and_hides_nod
     assert done.exit_code == 0, done.output
     name = tmp_path / "lc.tif"
     assert done.stderr == (
-        f"poolcli: {name}: palette pooled as its RGB colours; -m mode into a .tif pyramid "
-        f"keeps its indices and colour table\npoolcli: {name}: its nodata index 0 made "
-        "transparent\n"
+        f"poolcli: {name}: palette pooled as its colours, its nodata index 0 made "
+        "transparent; -m mode keeps its indices and colour table\n"
     )
     table = np.array([colours[i][:3] for i in range(256)], np.uint8)
     rgba = np.dstack([table[values], np.where(values == 0, 0, 255).astype(np.uint8)])
@@ -457,6 +456,16 @@ def test_a_palette_geotiff_averaged_into_a_pyramid_keeps_its_place_and_hides_nod
     with rasterio.open(out, overview_level=0) as overview:
         got = np.moveaxis(overview.read(), 0, -1)
     np.testing.assert_array_equal(got, premultiplied_avg(rgba))
+    # pool averages it alike: colours weighted by alpha, nodata GDAL's mask, not band 1's
+    assert run("pool", name, "-o", tmp_path / "avg.tif").exit_code == 0
+    with rasterio.open(tmp_path / "avg.tif") as dataset:
+        assert dataset.crs.to_epsg() == 32633
+        assert dataset.nodata is None
+        pooled = np.moveaxis(dataset.read(), 0, -1)
+        even = rgba[: 2 * pooled.shape[0], : 2 * pooled.shape[1]]  # pool drops a last odd row
+        np.testing.assert_array_equal(pooled, premultiplied_avg(even))
+        assert dataset.colorinterp[3] is ColorInterp.alpha  # GDAL's mask: the alpha itself
+        np.testing.assert_array_equal(dataset.read_masks(1), pooled[..., 3])
 
 
 def _typed(tags: dict[int, tuple]) -> object:

@@ -24,7 +24,7 @@ from ..spec.settings import PoolSettings
 from .formats import FORMATS, is_deep_png, record_of, sniff
 from .georef import pooled_tags
 from .metadata import Metadata
-from .policy import pool_frame, reducible_by_pillow
+from .policy import nodata_index_transparent, pool_frame, reducible_by_pillow
 from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
 from .reading.headers import Description, Plane, probe
@@ -86,8 +86,10 @@ def convert(
         notes += unused_options(read, write, array_out=array_out)
         settings = resolve_nodata(settings, decoded.metadata.nodata, notes)
         results, in_size = [], None
+        given = settings
         for frame in decoded.frames:  # one decoded frame in memory at a time
             in_size = in_size or frame.size
+            frame, settings = nodata_index_transparent(frame, given, notes)
             results.append(pool_frame(frame, settings, notes, wide=array_out))
             del frame  # the loop variable would keep the last input alive
         metadata = decoded.metadata

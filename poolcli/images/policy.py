@@ -21,7 +21,7 @@ from __future__ import annotations
 from PIL import Image
 
 from ..errors import InputError
-from ..spec.modes import PoolMode
+from ..spec.modes import NO_NODATA, PoolMode
 from ..spec.settings import PoolSettings
 from .modes import mode_of
 from .pooled import PooledFrame
@@ -109,3 +109,28 @@ def _poolable(image: Image.Image, mode: PoolMode, notes: list[str]) -> Image.Ima
         raise InputError(message) from None
     add_note(notes, f"mode {image.mode} pooled as {target}")
     return converted
+
+
+def nodata_index_transparent(
+    image: Image.Image, settings: PoolSettings, notes: list[str]
+) -> tuple[Image.Image, PoolSettings]:
+    """A palette frame whose nodata is one of its indices, for a mode that pools its
+    colours (not ``mode``): its colours as RGBA, the nodata index made transparent
+    (alpha 0: left out of every mean, and the mask GDAL reads), and settings without
+    nodata (an index is no colour value). Other frames come back as they are."""
+    record = mode_of(image.mode)
+    nodata = settings.nodata_value
+    if record is None or not record.palette or nodata is None or settings.mode is PoolMode.MODE:
+        return image, settings
+    from dataclasses import replace
+
+    from PIL import ImageChops
+
+    indices = image.getchannel(0) if record.alpha else image
+    indices = Image.frombytes("L", image.size, indices.tobytes())
+    valid = indices.point(lambda i: 0 if i == nodata else 255)
+    colours = image.convert("RGBA")
+    colours.putalpha(ImageChops.darker(colours.getchannel("A"), valid))
+    add_note(notes, f"palette pooled as its colours, its nodata index {nodata} made "
+             "transparent; -m mode keeps its indices and colour table")  # fmt: skip
+    return colours, replace(settings, nodata=NO_NODATA)

@@ -194,25 +194,22 @@ def _colours(
     """``image``'s pixels as ``pool`` averages them, and the nodata they keep: a
     palette's colours (RGB, or RGBA with transparency), its nodata index made
     transparent (alpha 0: left out of every mean, and masked by GDAL)."""
+    from ...spec.settings import PoolSettings
     from ..engine_route.pixels import view
-    from ..policy import _poolable
+    from ..policy import _poolable, nodata_index_transparent
 
     if image.mode not in ("P", "PA"):
         return np.array(view(_poolable(image, PoolMode.AVG, notes), padded=False)), nodata
+    if nodata is not None:
+        averaged = PoolSettings.make(2, mode="avg", nodata=nodata)
+        colours, _ = nodata_index_transparent(image, averaged, notes)
+        return np.array(view(colours, padded=False)), None
     colours = _poolable(image, PoolMode.AVG, notes)
-    pixels = np.array(view(colours, padded=False))
     note = f"palette pooled as its {colours.mode} colours"
     if colours.mode == "RGB":  # a TIFF colour table holds no transparency
         note += "; -m mode into a .tif pyramid keeps its indices and colour table"
     add_note(notes, note)
-    if nodata is not None:
-        indices = np.array(view(image.getchannel(0) if image.mode == "PA" else image,
-                                padded=False))  # fmt: skip
-        if pixels.shape[2] == 3:
-            pixels = np.concatenate([pixels, np.full_like(pixels[..., :1], 255)], axis=2)
-        pixels[..., 3][indices == nodata] = 0
-        add_note(notes, f"its nodata index {nodata} made transparent")
-    return pixels, None
+    return np.array(view(colours, padded=False)), None
 
 
 def level_settings(settings: PoolSettings, level: int) -> PoolSettings:
