@@ -29,7 +29,7 @@ from .reading.ahead import DecodeAhead
 from .reading.frames import decoding
 from .reading.headers import Description, Plane, probe
 from .reading.sources import Source
-from .requests import ReadOptions, Report, WriteOptions, resolve_nodata, unused_options
+from .requests import ReadOptions, Report, WriteOptions, add_note, resolve_nodata, unused_options
 from .writing.save import save, without_default_image
 
 _READ = ReadOptions()  # the defaults: the pixel limit, every frame, default layouts
@@ -85,6 +85,9 @@ def convert(
         array_out = record_of(write.format).array
         notes += unused_options(read, write, array_out=array_out)
         settings = resolve_nodata(settings, decoded.metadata.nodata, notes)
+        georef = decoded.metadata.georef
+        if georef is not None and (rpcs := georef.unkept_rpcs()) is not None:
+            add_note(notes, rpcs)
         results, in_size = [], None
         given = settings
         for frame in decoded.frames:  # one decoded frame in memory at a time

@@ -28,6 +28,8 @@ PIXEL_SCALE, TIEPOINT, TRANSFORMATION = 33550, 33922, 34264
 GEO_KEYS, GEO_DOUBLES, GEO_ASCII = 34735, 34736, 34737
 #: GDAL's metadata (XML) and nodata (ASCII) tags.
 GDAL_METADATA, GDAL_NODATA = 42112, 42113
+#: GDAL's RPC coefficients (a satellite image's rational polynomial camera model).
+RPC_COEFFICIENTS = 50844
 #: A colour table on grey samples: GDAL writes one for a classified raster (land cover).
 COLORMAP = 320
 TAGS = (PIXEL_SCALE, TIEPOINT, TRANSFORMATION, GEO_KEYS, GEO_DOUBLES, GEO_ASCII,
@@ -51,6 +53,8 @@ class Georef:
     """The GeoTIFF and GDAL tags of a page, by tag code, as stored."""
 
     tags: dict[int, Any] = field(default_factory=dict)
+    #: The page's RPCs (a camera model of the raster's pixels), which are not carried.
+    rpcs: bool = False
 
     @classmethod
     def of_page(cls, page: Any) -> Georef | None:
@@ -58,7 +62,8 @@ class Georef:
         tags = {code: page.tags[code].value for code in TAGS if code in page.tags}
         if COLORMAP in tags:  # tifffile gives it as a (3, N) array: stored flat
             tags[COLORMAP] = tuple(int(v) for v in tags[COLORMAP].ravel())
-        return cls(tags) if tags else None
+        rpcs = RPC_COEFFICIENTS in page.tags
+        return cls(tags, rpcs) if tags or rpcs else None
 
     @classmethod
     def of_pillow(cls, image: Any) -> Georef | None:
@@ -68,7 +73,16 @@ class Georef:
             return None
         # a palette image's colour map is Pillow's to write
         tags = {code: stored[code] for code in TAGS if code in stored and code != COLORMAP}
-        return cls(tags) if tags else None
+        rpcs = RPC_COEFFICIENTS in stored
+        return cls(tags, rpcs) if tags or rpcs else None
+
+    def unkept_rpcs(self) -> str | None:
+        """The note for an input whose RPCs no output keeps; None without RPCs."""
+        if not self.rpcs:
+            return None
+        return (
+            "its RPCs (a camera model of its pixels) are not kept in the pooled output"
+        )
 
     @property
     def nodata(self) -> int | float | None:

@@ -76,6 +76,8 @@ def convert_streamed(
             return None
         source, facts, out = planned
         settings = resolve_nodata(settings, facts.nodata, notes)
+        if facts.georef is not None and (rpcs := facts.georef.unkept_rpcs()) is not None:
+            add_note(notes, rpcs)
         small = _nbytes(source) <= read.memory // 2
         count = _channels(source)
         bands = facts.alpha is False and count > 1  # extra samples, not alpha: as stored
