@@ -215,3 +215,27 @@ def test_windows_of_one_real_count_and_varying_padded_counts():
                    ceil_mode=True, axes=(1, 2))  # fmt: skip
     expected = reference_pool(x, **options, nodata=False)
     np.testing.assert_array_equal(pool(x, **options, nodata=False), expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_2x2_integer_sums_with_nodata_match_reference_in_any_band(data):
+    """2x2 sums of integers take the fewest passes (one lookup of each window's nodata
+    count): windows of nodata only give it, valid sums landing on it step away."""
+    dtype = np.dtype(data.draw(st.sampled_from(["int8", "uint8", "int16", "uint16", "int32"])))
+    info = np.iinfo(dtype)
+    nodata = data.draw(st.sampled_from([int(info.min), int(info.max), 0, 3, -2 if info.min else 1]))
+    # values near nodata make valid sums that land on it (3 = 1 + 2, -2 = -1 + -1)
+    near = st.sampled_from([nodata, nodata, 0, 1, 2, -1, int(info.min), int(info.max)])
+    shape = (data.draw(st.integers(2, 24)), data.draw(st.integers(2, 24)))
+    values = data.draw(hnp.arrays(np.int64, shape, elements=near))
+    x = np.clip(values, info.min, info.max).astype(dtype)
+    band = data.draw(st.sampled_from([64, 4096, 1 << 22]))  # bytes: bands of a row or two
+    old = bands._BAND_BYTES
+    bands._BAND_BYTES = band
+    try:
+        actual = pool(x, 2, mode="sum", nodata=nodata, threads=data.draw(st.integers(1, 2)))
+    finally:
+        bands._BAND_BYTES = old
+    options = {"kernel": 2, "mode": "sum", "nodata": nodata}
+    assert_matches(actual, reference_pool(x, **_full(options)), x, _full(options))

@@ -80,9 +80,7 @@ class Georef:
         """The note for an input whose RPCs no output keeps; None without RPCs."""
         if not self.rpcs:
             return None
-        return (
-            "its RPCs (a camera model of its pixels) are not kept in the pooled output"
-        )
+        return "its RPCs (a camera model of its pixels) are not kept in the pooled output"
 
     @property
     def nodata(self) -> int | float | None:

@@ -126,6 +126,8 @@ class ValidSeparableWork:
         self._plans: dict[int, _BandPlan] = {}
         self.gh = gh
         self._redo: list[_Redo] = []  # appended by every band thread, read after them
+        #: 2x2 sums: each nodata count word's share of a window's sum, by sum dtype
+        self._shares: dict[np.dtype, np.ndarray] = {}
         if self.exact:
             like = self.values.dtype
             self.factor = int(self.nodata) if like.kind == "O" else like.type(self.nodata)
@@ -208,6 +210,11 @@ class ValidSeparableWork:
         plan = self._plan(windows)
         shape = target.shape
         if self.exact and self.mode is PoolMode.SUM:
+            pair_counts = self.counter.words(missing, windows, shape)
+            if pair_counts is not None and self._lean_sums(
+                source, windows, target, pair_counts, plan
+            ):
+                return
             nodata = self.counter(missing, windows, shape)
             totals, divisor = self.values.window_sums(source, windows, shape)
             share = nodata.astype(object) if totals.dtype.kind == "O" else nodata
@@ -250,6 +257,33 @@ class ValidSeparableWork:
             self._redo.append(
                 _Redo(start, shape, flat, words, counts is None, sums, plan.zero_rows)
             )
+
+    def _lean_sums(self, source, windows, target, words: np.ndarray, plan: _BandPlan) -> bool:
+        """2x2 integer sums of the valid pixels in the fewest passes (False: not here).
+
+        ``words`` holds each window's two column counts of nodata (bytes of a 16-bit
+        word), so one table lookup gives every window's share of nodata in its sum:
+        ``count * nodata``, or for a window of nodata only ``3 * nodata``, which leaves
+        nodata itself as its sum. Measured 1.3x the plain path, where the counts,
+        the correction and the nodata windows' assignment one by one took 1.7x.
+        """
+        if not (isinstance(plan.real, int) and plan.real == 4 and plan.allowed == 3):
+            return False
+        totals, divisor = self.values.window_sums(source, windows, target.shape)
+        if totals.dtype.kind == "O":
+            return False
+        shares = self._shares.get(totals.dtype)
+        if shares is None:
+            counts = (np.arange(0x0203) & 0xFF) + (np.arange(0x0203) >> 8)  # a word's count
+            by_count = np.where(counts < 4, counts, 3) * int(self.nodata)
+            shares = self._shares[totals.dtype] = by_count.astype(totals.dtype)
+        totals -= np.take(shares, words)
+        landed = totals == totals.dtype.type(self.nodata)
+        np.copyto(target, self.values.finish(totals, divisor, windows), casting="unsafe")
+        if landed.any():  # valid sums on the nodata value move; nodata-only windows stay
+            landed &= words != 0x0202
+            self._step_away(target, landed)
+        return True
 
     def finalize(self, x: np.ndarray, out: np.ndarray) -> None:
         """Redo the windows with some nodata and some valid pixels that the bands left:
