@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
 from ...errors import InputError
 from ...spec.limits import check_pixels
 from ..metadata import Metadata
+from ..tiff_mask import frame_pages, masked
 from .ahead import DecodeAhead
 from .headers import orientation
 from .limits import open_image, pillow_limit, use_block_allocator
@@ -81,27 +82,38 @@ def decoding(
         with silenced(head), pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
-            count = getattr(image, "n_frames", 1)
+            pages = frame_pages(stream) if image.format == "TIFF" else None
+            count = getattr(image, "n_frames", 1) if pages is None else len(pages[0])
         if frame is not None:
             metadata.default_image = False  # one frame out: a still, whichever it is
         indices = list(range(count)) if frame is None else [frame_index(frame, count)]
-        frames = _frames(image, indices, metadata, max_pixels, head)
+        frames = _frames(image, indices, metadata, max_pixels, head, pages, stream)
         yield Decoded(image.format or "?", metadata, frames)
 
 
 def _frames(
-    image: Image.Image, indices, metadata: Metadata, max_pixels: int | None, head: bytes
+    image: Image.Image,
+    indices,
+    metadata: Metadata,
+    max_pixels: int | None,
+    head: bytes,
+    pages: tuple[list[int], dict[int, int]] | None = None,
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Image.Image]:
-    """Each frame of ``image`` loaded and upright, one at a time."""
+    """Each frame of ``image`` loaded and upright, one at a time; ``pages``: a TIFF's
+    frame pages and internal masks (:func:`..tiff_mask.frame_pages`), read from ``stream``."""
     durations = []
     for index in indices:
         with silenced(head), pillow_errors(), pillow_limit(max_pixels):
-            image.seek(index)
+            page = index if pages is None else pages[0][index]
+            image.seek(page)
             check_pixels(image.size, max_pixels)
             image.load()
             if not (index == 0 and metadata.default_image):  # not an animation frame
                 durations.append(image.info.get("duration"))
-            upright = _upright(image)
+            mask = None if pages is None else pages[1].get(page)
+            loaded = image if mask is None or stream is None else masked(image, stream, mask)
+            upright = _upright(loaded)
         yield upright
     metadata.set_durations(durations)
 

@@ -19,6 +19,7 @@ import numpy as np
 from ...errors import InputError
 from ..formats import TIFF_XMP, is_deep_png, xmp_bytes
 from ..georef import Georef
+from ..tiff_mask import MaskRows, mask_pages, with_alpha
 from .rows import Facts, Rows, row_axis_of
 from .segments import segment_rows
 from .tiff_alpha import pillow_misreads, straightening
@@ -138,10 +139,19 @@ def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
         straighten = straightening(extras, photometric, page.dtype)
         if straighten is not None:  # served straight, as Pillow decodes it
             extras = ("UNASSALPHA",)
+        mask, masked = mask_pages(tif).get(0), None
+        if mask is not None:  # an internal mask: alpha (see ..tiff_mask)
+            has_alpha = bool(extras) and extras[-1] in ("ASSOCALPHA", "UNASSALPHA")
+            extras = extras if has_alpha else (*extras, "UNASSALPHA")
+            masked = (MaskRows(tif.pages[mask]), has_alpha)
     except Exception:  # noqa: BLE001 - an odd TIFF: the whole-image path tells what is wrong
         tif.close()
         return None
-    rows = Rows(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar, decode=straighten)
+    kind = Rows if masked is None else _MaskedRows
+    rows = kind(array, row_axis=0, chunk_rows=chunk_rows or 1, planar=planar, decode=straighten)
+    if masked is not None:
+        assert isinstance(rows, _MaskedRows)
+        rows.add_mask(masked)
     rows._closers[:0] = [array] if hasattr(array, "close") else []
     rows._closers.append(tif)
     facts = Facts(
@@ -153,6 +163,22 @@ def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
         extra={"ome": ome} if ome is not None else {},
     )  # fmt: skip
     return rows, facts
+
+
+class _MaskedRows(Rows):
+    """A TIFF page's rows with its internal mask appended as an alpha sample."""
+
+    def add_mask(self, masked: tuple[MaskRows, bool]) -> None:
+        """``masked``: the mask's rows, and whether the samples' last is an alpha already."""
+        self._mask, self._has_alpha = masked
+        self._closers.insert(0, self._mask)
+        if not self._has_alpha:
+            height, width = self.shape[:2]
+            self.shape = (height, width, (self.shape[2] if len(self.shape) == 3 else 1) + 1)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        valid = self._mask.rows(start, stop)
+        return with_alpha(super().rows(start, stop), valid, has_alpha=self._has_alpha)
 
 
 #: tifffile axes of the series read as one image: grey, samples, planar samples, channels.

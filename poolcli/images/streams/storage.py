@@ -22,7 +22,8 @@ def stored_bytes(path: str) -> int:
 
 def storage(path: str, fmt: str) -> dict[str, Any]:
     """How a TIFF or Zarr input is stored, from its headers only (for ``poolcli info``):
-    tiles or strips, compression, BigTIFF, pages and pyramid levels; Zarr chunks,
+    tiles or strips, compression, BigTIFF, pages and pyramid levels, an internal mask
+    (:mod:`..tiff_mask`); Zarr chunks,
     shards, codecs, format version, OME axes and levels."""
     if fmt == "TIFF":
         return _tiff_storage(path)
@@ -33,6 +34,8 @@ def storage(path: str, fmt: str) -> dict[str, Any]:
 
 def _tiff_storage(path: str) -> dict[str, Any]:
     import tifffile
+
+    from ..tiff_mask import mask_pages
 
     with tifffile.TiffFile(path) as tif:
         page: Any = tif.pages.first
@@ -52,6 +55,8 @@ def _tiff_storage(path: str) -> dict[str, Any]:
             facts["rows_per_strip"] = page.rowsperstrip
         if tif.is_ome:
             facts["ome"] = True
+        if 0 in mask_pages(tif):  # GDAL_TIFF_INTERNAL_MASK: pooled as alpha
+            facts["internal_mask"] = "1-bit (pooled as alpha)"
     return facts
 
 
