@@ -226,10 +226,10 @@ def describe(
                 raise
             description = Description(streamable, [deep], Metadata())
         else:
-            if deep is not None and len(description.planes) == 1:  # as pooling will read them
-                description.planes[0] = replace(description.planes[0], mode=deep.mode)
-            elif deep is not None and "-band;" in deep.mode:
+            if deep is not None and "-band;" in deep.mode and len(description.planes) > 1:
                 description.planes = [deep]  # channels as pages (CYX): one image of bands
+            elif deep is not None:  # as pooling will read them: one image, overviews not frames
+                description.planes = [replace(description.planes[0], mode=deep.mode)]
     try:
         description.storage = storage(source, streamable)
     except Exception:  # noqa: BLE001 - the storage facts are extras; the header said enough

@@ -1,0 +1,60 @@
+"""``poolcli info`` on GeoTIFFs as GDAL writes them: the dtype pooling reads, the
+metadata pooling keeps, the whole CRS, and what is wrong with a truncated file.
+
+Inputs are written by GDAL (rasterio); pooled outputs are read back by rasterio.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from poolcli.cli import cli
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio import shutil as rio_shutil  # noqa: E402
+from rasterio.crs import CRS  # noqa: E402
+from rasterio.enums import Resampling  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [*map(str, args)], catch_exceptions=False)
+
+
+def info(path) -> dict:
+    result = run("info", "--json", path)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def write_dem(path, *, crs: str = "EPSG:32633", **options) -> None:
+    dem = np.arange(64 * 48, dtype=np.int16).reshape(48, 64) - 100
+    with rasterio.open(
+        path, "w", driver="GTiff", width=64, height=48, count=1, dtype="int16",
+        crs=CRS.from_string(crs), transform=from_origin(500000, 5000000, 30, 30),
+        nodata=-9999, **options,
+    ) as dataset:  # fmt: skip
+        dataset.write(dem, 1)
+
+
+@pytest.mark.parametrize("kind", ["overviews", "cog"])
+def test_an_int16_geotiff_with_overviews_is_one_int16_image(tmp_path, kind):
+    path = tmp_path / "dem.tif"
+    if kind == "cog":
+        write_dem(tmp_path / "plain.tif")
+        with rasterio.open(tmp_path / "plain.tif") as src:
+            rio_shutil.copy(src, path, driver="COG", blocksize=32, overview_resampling="nearest")
+    else:
+        write_dem(path, tiled=True, blockxsize=16, blockysize=16)
+        with rasterio.open(path, "r+") as dataset:
+            dataset.build_overviews([2], Resampling.nearest)
+    facts = info(path)
+    assert facts["storage"]["pages"] == 2  # the image and its overview
+    assert (facts["mode"], facts["dtype"], facts["frames"]) == ("L;int16", "int16", 1)
+    assert facts["planes"] == [{"name": "0", "mode": "L;int16", "size": [64, 48]}]
