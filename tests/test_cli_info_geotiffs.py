@@ -58,3 +58,28 @@ def test_an_int16_geotiff_with_overviews_is_one_int16_image(tmp_path, kind):
     assert facts["storage"]["pages"] == 2  # the image and its overview
     assert (facts["mode"], facts["dtype"], facts["frames"]) == ("L;int16", "int16", 1)
     assert facts["planes"] == [{"name": "0", "mode": "L;int16", "size": [64, 48]}]
+
+
+def test_gdal_metadata_georeferencing_and_nodata_are_listed(tmp_path):
+    path = tmp_path / "dem.tif"
+    write_dem(path)
+    with rasterio.open(path, "r+") as dataset:
+        dataset.scales, dataset.offsets = (0.1,), (5.0,)
+        dataset.units = ("m",)
+        dataset.set_band_description(1, "height")
+        dataset.update_tags(SOURCE="survey")
+    facts = info(path)
+    assert facts["metadata"] == ["georeferencing", "gdal_metadata", "nodata"]
+    assert facts["metadata_values"]["gdal_metadata"] == [
+        "SOURCE", "OFFSET", "SCALE", "UNITTYPE", "DESCRIPTION",
+    ]  # fmt: skip
+    lines = run("info", path).stdout.splitlines()
+    assert (
+        "  metadata: georeferencing, gdal_metadata (SOURCE, OFFSET, SCALE, UNITTYPE, "
+        "DESCRIPTION), nodata"
+    ) in lines
+    assert run("pool", path, "-o", tmp_path / "out.tif").exit_code == 0  # and pooling keeps it
+    with rasterio.open(tmp_path / "out.tif") as pooled:
+        assert (pooled.scales, pooled.offsets, pooled.units) == ((0.1,), (5.0,), ("m",))
+        assert pooled.descriptions == ("height",)
+        assert pooled.tags()["SOURCE"] == "survey"

@@ -184,6 +184,8 @@ def _metadata(facts: dict[str, Any]) -> str:
             parts.append(f"dpi {x:g}x{y:g}")
         elif name == "exif" and values.get("exif"):
             parts.append("exif (" + ", ".join(f"{k} {v}" for k, v in values["exif"].items()) + ")")
+        elif name == "gdal_metadata" and values.get("gdal_metadata"):
+            parts.append("gdal_metadata (" + ", ".join(values["gdal_metadata"]) + ")")
         elif name == "text" and values.get("text"):
             parts.append("text (" + ", ".join(values["text"]) + ")")
         elif name in ("icc_profile", "xmp") and name in values:

@@ -107,6 +107,14 @@ class Georef:
                 keys[key] = ascii_params[value : value + count].rstrip("|\0")
         return keys
 
+    def gdal_items(self) -> list[str] | None:
+        """The names of GDAL_METADATA's items (``SCALE``, ``UNITS``, a band's
+        ``DESCRIPTION``, user tags), in order, once each; None without the tag."""
+        if GDAL_METADATA not in self.tags:
+            return None
+        names = re.findall(r"<Item[^>]*\sname=\"([^\"]*)\"", _text(self.tags[GDAL_METADATA]))
+        return list(dict.fromkeys(names))
+
     def crs(self) -> str | None:
         """``EPSG:32633``, or the CRS's name from its citation; None without GeoKeys."""
         keys = self.keys()

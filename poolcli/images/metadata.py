@@ -135,12 +135,16 @@ class Metadata:
             ("dpi", self.dpi),
             ("text", self.text),
             ("animation", self.durations or self.loop is not None),
+            ("georeferencing", self.georef is not None and self.georef.georeferenced),
+            ("gdal_metadata", self.georef is not None and self.georef.gdal_items() is not None),
+            ("nodata", self.nodata is not None),
         ]
         return [name for name, value in names if value]
 
     def values(self) -> dict[str, object]:
         """What is present, with its values, for ``poolcli info``: the ICC profile's
-        description, the EXIF orientation and camera, dpi, text, loop, durations."""
+        description, the EXIF orientation and camera, dpi, text, loop, durations, the
+        names of GDAL_METADATA's items."""
         shown: dict[str, object] = {}
         if self.icc_profile:
             shown["icc_profile"] = _profile_description(self.icc_profile)
@@ -162,6 +166,8 @@ class Metadata:
             shown["durations"] = [round(d, 3) for d in self.durations]
         if self.default_image:
             shown["default_image"] = True
+        if self.georef is not None and self.georef.gdal_items() is not None:
+            shown["gdal_metadata"] = self.georef.gdal_items()
         return shown
 
     def save_options(
