@@ -83,3 +83,14 @@ def test_gdal_metadata_georeferencing_and_nodata_are_listed(tmp_path):
         assert (pooled.scales, pooled.offsets, pooled.units) == ((0.1,), (5.0,), ("m",))
         assert pooled.descriptions == ("height",)
         assert pooled.tags()["SOURCE"] == "survey"
+
+
+def test_a_compound_crs_is_said_with_its_vertical_part_and_kept(tmp_path):
+    path = tmp_path / "dem.tif"
+    write_dem(path, crs="EPSG:32633+5773")
+    assert info(path)["raster"]["crs"] == "EPSG:32633+5773"
+    assert "  raster: crs EPSG:32633+5773," in run("info", path).stdout
+    assert run("pool", path, "-o", tmp_path / "out.tif").exit_code == 0
+    with rasterio.open(tmp_path / "out.tif") as pooled, rasterio.open(path) as source:
+        assert pooled.crs == source.crs
+        assert "EGM96 height" in pooled.crs.to_wkt()

@@ -43,6 +43,8 @@ _TYPES = {GEO_KEYS: _SHORT, COLORMAP: _SHORT, GDAL_METADATA: _ASCII, GDAL_NODATA
 _RASTER_TYPE, _CITATION, _GEOGRAPHIC, _PROJECTED, _PROJECTED_CITATION = (
     1025, 1026, 2048, 3072, 3073,
 )  # fmt: skip
+#: VerticalCSTypeGeoKey: the vertical part of a compound CRS (heights above a geoid).
+_VERTICAL = 4096
 _USER_DEFINED = 32767
 #: GDAL's cached statistics, which describe the input's values, not the output's.
 _STATISTICS = re.compile(r"\s*<Item[^>]*name=\"STATISTICS_[A-Z_]+\"[^>]*>[^<]*</Item>")
@@ -116,12 +118,17 @@ class Georef:
         return list(dict.fromkeys(names))
 
     def crs(self) -> str | None:
-        """``EPSG:32633``, or the CRS's name from its citation; None without GeoKeys."""
+        """``EPSG:32633`` (a compound CRS with its vertical part: ``EPSG:32633+5773``),
+        or the CRS's name from its citation; None without GeoKeys."""
         keys = self.keys()
+        vertical = keys.get(_VERTICAL)
+        height = (
+            f"+{vertical}" if isinstance(vertical, int) and 0 < vertical < _USER_DEFINED else ""
+        )
         for code in (_PROJECTED, _GEOGRAPHIC):
             value = keys.get(code)
             if isinstance(value, int) and 0 < value < _USER_DEFINED:
-                return f"EPSG:{value}"
+                return f"EPSG:{value}{height}"
         for code in (_PROJECTED_CITATION, _CITATION):
             if isinstance(keys.get(code), str) and keys[code]:
                 return str(keys[code])
