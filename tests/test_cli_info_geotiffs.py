@@ -94,3 +94,18 @@ def test_a_compound_crs_is_said_with_its_vertical_part_and_kept(tmp_path):
     with rasterio.open(tmp_path / "out.tif") as pooled, rasterio.open(path) as source:
         assert pooled.crs == source.crs
         assert "EGM96 height" in pooled.crs.to_wkt()
+
+
+def test_a_tiff_whose_directory_is_cut_off_is_said_to_be_truncated(tmp_path):
+    write_dem(tmp_path / "whole.tif")
+    with rasterio.open(tmp_path / "whole.tif", "r+") as dataset:
+        dataset.update_tags(SOURCE="survey")  # GDAL rewrites the IFD after the pixels
+    data = (tmp_path / "whole.tif").read_bytes()
+    assert int.from_bytes(data[4:8], "little") > len(data) // 2
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
+    said = "a TIFF whose header is damaged or cut short: its first image directory (IFD)"
+    for command in (["info"], ["pool", "-o", tmp_path / "out.tif"]):
+        result = run(*command, tmp_path / "cut.tif")
+        assert result.exit_code == 1
+        assert said in result.stderr
+    assert not (tmp_path / "out.tif").exists()

@@ -140,7 +140,7 @@ def quiet_stderr() -> Iterator[None]:
 def pillow_errors(head: bytes = b"") -> Iterator[None]:
     """Turn whatever a parser raises into one line that says what is wrong.
 
-    ``head`` (the file's first bytes) names a pickle that no parser took.
+    ``head`` (the file's first bytes) names a pickle or a TIFF that no parser took.
     """
     try:
         yield
@@ -151,6 +151,11 @@ def pillow_errors(head: bytes = b"") -> Iterator[None]:
             message = (
                 "a Python pickle, not an image nor a .npy/.npz array; poolcli never "
                 "unpickles (allow_pickle=False): save arrays with numpy.save"
+            )
+        elif head.startswith(FORMATS["TIFF"].magic):
+            message = (
+                "a TIFF whose header is damaged or cut short: its first image directory "
+                "(IFD) cannot be read (a truncated download or copy?)"
             )
         else:
             message = "not an image Pillow can read, nor a .npy/.npz array"
