@@ -235,9 +235,35 @@ def test_mirror_into_the_input_folder_with_another_format(tmp_path):
     result = run("-r", tmp_path, "-o", tmp_path, "--format", "jpg")
     assert result.exit_code == 0, result.stderr
     assert tree(tmp_path) == ["a.jpg", "a.png"]
+    before = (tmp_path / "a.png").read_bytes()
     result = run("-r", tmp_path, "-o", tmp_path, "--overwrite")
-    assert result.exit_code == 2  # a.png -> a.png: the input itself
-    assert "is the input" in result.stderr
+    assert result.exit_code == 1  # a.png -> a.png: the input itself, refused alone
+    assert (
+        f"poolcli: {tmp_path / 'a.png'}: the output {tmp_path / 'a.png'} is the input "
+        f"{tmp_path / 'a.png'} itself" in result.stderr
+    )
+    assert (tmp_path / "a.png").read_bytes() == before
+
+
+def test_batch_into_its_own_folder_pools_all_but_the_inputs_it_would_overwrite(tmp_path):
+    photo(tmp_path / "a.png", 1)
+    photo(tmp_path / "b.jpg", 2, size=(9, 7))
+    before = (tmp_path / "a.png").read_bytes()
+    result = run("-r", tmp_path, "-o", tmp_path, "--format", "png", "--json")
+    assert result.exit_code == 1  # a.png alone failed; b.jpg was pooled
+    lines = {line["input"]: line for line in map(json.loads, result.stdout.splitlines())}
+    refused = lines[str(tmp_path / "a.png")]
+    assert refused["status"] == "error"
+    assert refused["error"].startswith(f"the output {tmp_path / 'a.png'} is the input ")
+    assert lines[str(tmp_path / "b.jpg")]["status"] == "ok"
+    assert tree(tmp_path) == ["a.png", "b.jpg", "b.png"]
+    assert (tmp_path / "a.png").read_bytes() == before
+    with Image.open(tmp_path / "b.png") as pooled:
+        assert pooled.size == (4, 3)
+    result = run("-r", tmp_path, "-o", tmp_path, "--format", "png", "--skip-existing")
+    assert result.exit_code == 0, result.stderr  # resumed: a.png's output exists (it is a.png)
+    assert result.stderr.startswith("poolcli: 0 ok, 2 skipped, 0 failed in ")
+    assert (tmp_path / "a.png").read_bytes() == before
 
 
 def test_dry_run_plans_without_writing(tmp_path, photos):

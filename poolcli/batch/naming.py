@@ -19,8 +19,10 @@ Formats and their extensions are the format table's
 (:mod:`poolcli.images.formats`).
 
 Everything here is checked before any file is read or written: two inputs that
-would write one output, or an output that is an input itself (any spelling, a hard
-link), are refused as bad usage.
+would write one output are refused as bad usage, and so is one output that is its
+input itself (any spelling, a hard link). In a folder of outputs, an input that
+would be its own output (``-r photos -o photos --format png`` finds PNGs) is
+refused alone (:func:`written_over`): the others are pooled.
 """
 
 from __future__ import annotations
@@ -68,16 +70,20 @@ def plan_targets(
     requested_format: str | None,
     *,
     walked: bool = False,
-) -> list[Target]:
-    """One :class:`Target` per input, in order; :class:`PlanError` for bad usage.
+) -> tuple[list[Target], dict[int, str]]:
+    """One :class:`Target` per input, in order, and the inputs refused alone: their
+    positions, each with why (an input that would be its own output, in a folder of
+    outputs); :class:`PlanError` for bad usage.
 
     ``walked`` says some inputs came from a directory walk (so ``-o`` is a directory
     even when only one file was found).
     """
     targets = name_targets(inputs, output, requested_format, walked=walked)
     check_distinct(inputs, [target.path for target in targets])
-    _check_not_inputs(inputs, targets)
-    return targets
+    over = written_over(inputs, targets)
+    if over and not is_directory_output(output, inputs, walked):
+        raise PlanError(next(iter(over.values())))
+    return targets, over
 
 
 def name_targets(
@@ -223,8 +229,10 @@ def check_distinct(inputs: Sequence[Input], paths: Sequence[str]) -> None:
             raise PlanError(message)
 
 
-def _check_not_inputs(inputs: Sequence[Input], targets: Sequence[Target]) -> None:
-    """Refuse an output that is an input: same path, another spelling, or a hard link."""
+def written_over(inputs: Sequence[Input], targets: Sequence[Target]) -> dict[int, str]:
+    """The positions of the ``targets`` that are an input (same path, another spelling,
+    or a hard link), each with the message that refuses it: poolcli never writes over
+    an input."""
     identities = {}
     for item in inputs:
         if not item.is_stdin:
@@ -233,7 +241,8 @@ def _check_not_inputs(inputs: Sequence[Input], targets: Sequence[Target]) -> Non
             except OSError:
                 continue  # reported when it is read
             identities[(status.st_dev, status.st_ino)] = item
-    for target in targets:
+    over = {}
+    for position, target in enumerate(targets):
         if target.path == STDOUT:
             continue
         try:
@@ -242,8 +251,8 @@ def _check_not_inputs(inputs: Sequence[Input], targets: Sequence[Target]) -> Non
             continue  # not there: it cannot be an input
         same = identities.get((status.st_dev, status.st_ino))
         if same is not None:
-            message = (
+            over[position] = (
                 f"the output {target.path} is the input {same.path} itself; "
                 "poolcli never writes over an input: choose another `output` or `format`"
             )
-            raise PlanError(message)
+    return over

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..errors import FailureKind, OutputError, PoolcliError
 from .discovery import STDIN, Input, Rules, discover
-from .jobs import Job, Result
+from .jobs import Job, Result, Status
 from .naming import DEFAULT_DIRECTORY, STDOUT, name_targets, plan_targets
 from .writing import reason
 
@@ -38,12 +38,15 @@ def plan(
     listed: Sequence[str] = (),
     output: str | None = None,
     requested_format: str | None = None,
+    skip_existing: bool = False,
 ) -> Plan:
     """Find the inputs, name their outputs, and check the whole plan before any work.
 
     ``listed`` are the names read from a ``files_from`` list. Raises :class:`PlanError`
-    for bad usage (two inputs to one output, an output that is an input, stdout
-    for several inputs, ...). The output directory, and ./pooled (the default
+    for bad usage (two inputs to one output, the one output that is the input, stdout
+    for several inputs, ...); an input that would be its own output in a folder of
+    outputs is a problem of its own (kind ``exists``; skipped with ``skip_existing``),
+    the others are planned. The output directory, and ./pooled (the default
     one), are never searched for inputs, unless named as an input themselves.
     """
     # the output directory, and poolcli's default one, are never searched for inputs
@@ -60,25 +63,35 @@ def plan(
         named = {os.path.normpath(path) for path in [*arguments, *listed]}
         inputs = _without_own_outputs(inputs, named, output, requested_format)
     good = [(index, item) for index, item in enumerate(inputs) if item.problem is None]
-    targets = (
+    targets, over = (
         plan_targets([item for _, item in good], output, requested_format, walked=into_folder)
         if good
-        else []
+        else ([], {})
     )
     jobs = [
         Job(index, item.path, target.path, target.format)
-        for (index, item), target in zip(good, targets, strict=True)
+        for position, ((index, item), target) in enumerate(zip(good, targets, strict=True))
+        if position not in over
     ]
     problems = [
         Result.failing(index, FailureKind.INPUT, item.problem)
         for index, item in enumerate(inputs)
         if item.problem is not None
     ]
+    # an input that would be its own output: refused alone (the output exists, and it
+    # is never replaced), so --skip-existing skips it
+    problems += [
+        Result(good[position][0], Status.SKIPPED)
+        if skip_existing
+        else Result.failing(good[position][0], FailureKind.EXISTS, message)
+        for position, message in over.items()
+    ]
+    problems.sort(key=lambda result: result.index)
     return Plan(
         jobs,
         problems,
         [item.path for item in inputs],
-        {job.index: job.target for job in jobs},
+        {index: target.path for (index, _), target in zip(good, targets, strict=True)},
         [item.relative or item.path for item in inputs],
     )
 

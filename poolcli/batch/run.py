@@ -239,6 +239,7 @@ class Batch:
             listed=listed,
             output=request.output,
             requested_format=request.format,
+            skip_existing=request.existing is Existing.SKIP,
         )
         if any(job.target == STDOUT for job in planned.jobs):
             if not request.dry_run and stdout is not None and is_terminal(stdout):

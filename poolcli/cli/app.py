@@ -101,7 +101,8 @@ def pool(ctx: click.Context, **params: Any) -> None:
     --format; never a terminal). Without -o, outputs go to ./pooled/ mirroring the
     inputs, so an input is never overwritten and a second run names the same
     files; stdin goes to stdout. A file named twice is pooled once. Existing
-    outputs are refused unless --overwrite or --skip-existing.
+    outputs are refused unless --overwrite or --skip-existing; an output that
+    would be its input is never written (in a folder, that input alone fails).
 
     Sizes are WIDTH x HEIGHT, as in --size and ImageMagick geometry: -k 3x2 is a
     window 3 pixels wide and 2 tall; -k 2 is 2x2. WxHxD pools volumes: a multi-page
