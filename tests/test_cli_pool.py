@@ -133,6 +133,29 @@ def test_stdout_refuses_a_terminal(tmp_path):
     assert b"refusing to write image bytes to a terminal" in done.stderr
 
 
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_stdout_closed_by_its_reader_midway_is_a_failure_not_success(tmp_path, unbuffered):
+    # | head -c 10: the reader leaves while poolcli is writing (the PNG is far bigger
+    # than a pipe holds); an unbuffered stdout took the part that fit and said ok
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)).save(tmp_path / "in.png")
+    environment = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "poolcli", "pool", "in.png", "-o", "-", "--format", "png"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=environment,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.read(8) == b"\x89PNG\r\n\x1a\n"
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 1
+    assert errors == (
+        "poolcli: in.png: cannot write to stdout: broken pipe; the output is incomplete\n"
+    )
+
+
 def test_stdout_and_json_exclude_each_other():
     result = run(CORPUS / "flower.jpg", "-o", "-", "--format", "png", "--json")
     assert result.exit_code == 2

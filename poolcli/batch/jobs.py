@@ -9,6 +9,7 @@ never pixels; what every job shares (:class:`Work`) is sent to each worker once.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..enums import StrEnum
-from ..errors import Failure, FailureKind, OutputExists, PoolcliError
+from ..errors import Failure, FailureKind, OutputError, OutputExists, PoolcliError
 from ..images.conversion import convert, describe
 from ..images.formats import record_of
 from ..images.modes import sample_dtype
@@ -136,8 +137,7 @@ def run_job(
             assert stdout is not None, "a job writing to stdout runs in the main process"
             buffer = io.BytesIO()  # nothing reaches stdout unless the whole image worked
             report = pool_into(buffer)
-            stdout.write(buffer.getvalue())
-            stdout.flush()
+            write_all(stdout, buffer.getbuffer())
         else:
             report = write_atomically(job.target, pool_into, replace=replace, run_id=work.run_id)
     except OutputExists as exists:
@@ -167,6 +167,26 @@ def run_job(
         notes=report.notes,
         streamed=report.streamed,
     )
+
+
+def write_all(stream: BinaryIO, data: memoryview) -> None:
+    """Write every byte of ``data`` to ``stream`` and flush it, or raise OutputError.
+
+    An unbuffered stdout (``PYTHONUNBUFFERED``, ``python -u``) is a raw file whose
+    ``write`` may take only part of the bytes: a pipe whose reader leaves mid-write
+    (``| head -c 10``) takes what fit, and only the next write fails. So the rest is
+    written until done or refused, and a refused write is never taken for success.
+    """
+    try:
+        while data:
+            written = stream.write(data)
+            if written is None:  # a non-blocking stdout that is full
+                raise BlockingIOError(errno.EAGAIN, "it is non-blocking and full")
+            data = data[written:]
+        stream.flush()
+    except OSError as error:
+        message = f"cannot write to stdout: {reason(error)}; the output is incomplete"
+        raise OutputError(message) from None
 
 
 def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Result:
