@@ -9,6 +9,7 @@ import json
 import math
 import warnings
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from PIL import Image
 
 import poolcli
 from poolcli.cli import cli
+
+CORPUS = Path(__file__).parent / "corpus"
 
 
 def run(*args: str):
@@ -352,3 +355,27 @@ def test_rgba_levels_follow_the_pool_policy(tmp_path, mode, extra):
                                 linear=bool(extra), **counting)  # fmt: skip
         expected = pool_channels(x, mode_of("RGBA"), one, [])
         np.testing.assert_array_equal(np.moveaxis(group[str(level)][:], 0, -1), expected)
+
+
+def test_an_animation_or_a_tiff_of_several_images_is_its_first_frame_with_a_note(tmp_path):
+    corpus = CORPUS / "chi.gif"
+    result = run(str(corpus), "-o", str(tmp_path / "chi.ome.zarr"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"poolcli: {corpus}: only the first of its 31 frames is used: a pyramid holds one image"
+    )
+    with Image.open(corpus) as gif:
+        first = np.asarray(gif.convert("RGBA"))
+    level0 = zarr.open_group(str(tmp_path / "chi.ome.zarr"), mode="r")["0"]
+    assert np.array_equal(np.moveaxis(np.asarray(level0), 0, -1), first)
+    pages = tmp_path / "pages.tif"  # three series of one page: streamed, page 0 only
+    with tifffile.TiffWriter(pages) as tif:
+        for value in (10, 60, 110):
+            tif.write(np.full((40, 30), value, np.uint8), photometric="minisblack")
+    result = run(str(pages), "-o", str(tmp_path / "pages-pyramid.tif"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"poolcli: {pages}: only the first of its 3 frames is used: a pyramid holds one image\n"
+    )
+    with tifffile.TiffFile(tmp_path / "pages-pyramid.tif") as tif:
+        assert np.array_equal(tif.pages[0].asarray(), np.full((40, 30), 10, np.uint8))

@@ -129,6 +129,8 @@ def _streamed(rows: Any, facts: Facts, path: str) -> LevelInput:
         record = None
     made = LevelInput(rows, shape, rows.dtype, facts, record)
     made._channels_first = first
+    if facts.extra.get("images", 1) > 1:  # a TIFF of several pages, each an image
+        made.notes.append(_first_only(facts.extra["images"]))
     if facts.format == "ZARR":
         made.pixel_size, made.unit = _ome_pixel_size(path)
     elif facts.extra.get("ome"):  # an OME-TIFF's PhysicalSizeX/Y (µm unless it says)
@@ -150,6 +152,11 @@ def _ome_pixel_size(path: str) -> tuple[tuple[float, float], str | None]:
     return (y, x), unit
 
 
+def _first_only(count: int) -> str:
+    """The note for an input of several frames or pages, of which a pyramid takes one."""
+    return f"only the first of its {count} frames is used: a pyramid holds one image"
+
+
 def _decoded(path: str, read: ReadOptions, palette: bool) -> LevelInput:
     """An image Pillow reads, decoded whole (its first frame, upright), as poolcli
     pool decodes it, with a TIFF's GeoTIFF tags and nodata; palette images are their
@@ -167,6 +174,8 @@ def _decoded(path: str, read: ReadOptions, palette: bool) -> LevelInput:
             pixels = laid.array if laid.layout != "chw" else np.moveaxis(laid.array, 0, -1)
             facts = Facts(decoded.format, "array")
         else:
+            if decoded.count > 1:
+                notes.append(_first_only(decoded.count))
             image = next(decoded.frames)
             metadata = decoded.metadata
             georef, nodata = metadata.georef, metadata.nodata

@@ -40,6 +40,8 @@ class Decoded:
     metadata: Metadata = field(default_factory=Metadata)
     frames: Iterator[Image.Image] = field(default_factory=lambda: iter(()))
     arrays: dict[str, LaidOut] = field(default_factory=dict)
+    #: How many frames the file holds (``frames`` may yield fewer: one asked for).
+    count: int = 1
 
     @property
     def is_array(self) -> bool:
@@ -88,7 +90,7 @@ def decoding(
             metadata.default_image = False  # one frame out: a still, whichever it is
         indices = list(range(count)) if frame is None else [frame_index(frame, count)]
         frames = _frames(image, indices, metadata, max_pixels, head, pages, stream)
-        yield Decoded(image.format or "?", metadata, frames)
+        yield Decoded(image.format or "?", metadata, frames, count=count)
 
 
 def _frames(

@@ -132,6 +132,9 @@ def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
         xmp = page.tags.valueof(TIFF_XMP)
         georef = Georef.of_page(page)
         ome = _ome_sizes(tif) if tif.is_ome else None
+        extra: dict[str, Any] = {} if ome is None else {"ome": ome}
+        if len(tif.series) > 1:  # pages of other sizes or kinds: images of their own
+            extra["images"] = len(tif.series)
         extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
         if channel_pages:  # channels beyond the first: bands, not alpha
             extras = ("UNSPECIFIED",) * (series.shape[0] - 1)
@@ -160,7 +163,7 @@ def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
         tile=tile, dpi=_dpi(page), icc_profile=bytes(icc) if icc is not None else None,
         xmp=xmp_bytes(xmp), extrasamples=extras, pillow_misreads=misread, georef=georef,
         nodata=None if georef is None else georef.nodata,
-        extra={"ome": ome} if ome is not None else {},
+        extra=extra,
     )  # fmt: skip
     return rows, facts
 

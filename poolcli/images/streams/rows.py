@@ -39,6 +39,8 @@ class Facts:
     georef: Any = None
     #: The value the file declares as nodata (GDAL_NODATA, a Zarr ``nodata`` attribute).
     nodata: int | float | None = None
+    #: Format-specific facts: ``ome`` sizes, ``layout``, ``transforms``, ``images`` (a
+    #: TIFF's count of series, when it holds several images; only the first is read).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
