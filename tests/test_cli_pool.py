@@ -498,3 +498,23 @@ def test_several_inputs_need_a_directory(tmp_path):
     result = run(tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "file")
     assert result.exit_code == 2
     assert f"-o {tmp_path / 'file'} is a file, but 2 inputs need a directory" in result.stderr
+
+
+def test_averaging_a_1_bit_image_gives_grey_levels_with_a_note_and_max_keeps_1_bit(tmp_path):
+    bits = np.array([[1, 0, 1, 1], [0, 0, 1, 1]], dtype=bool)
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    result = run(tmp_path / "bits.png", "-o", tmp_path / "avg.png")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 'bits.png'}: 1-bit pixels pooled into grey levels (L) by "
+        "--mode avg; --mode max, min or mode keeps 1 bit\n"
+    )
+    with Image.open(tmp_path / "avg.png") as averaged:
+        assert averaged.mode == "L"
+        assert np.asarray(averaged).tolist() == [[64, 255]]  # 1 of 4 white: 63.75 -> 64
+    result = run(tmp_path / "bits.png", "-o", tmp_path / "max.png", "-m", "max")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    with Image.open(tmp_path / "max.png") as widest:
+        assert widest.mode == "1"
+        assert np.asarray(widest).tolist() == [[True, True]]

@@ -1,7 +1,7 @@
 """Pooling one frame: the mode policy says how each Pillow mode is pooled.
 
 - ``1``: max = OR, min = AND, mode = majority; the other modes average, so they
-  give ``L`` (0 or 255 per pixel in, grey levels out).
+  give ``L`` (0 or 255 per pixel in, grey levels out), with a note.
 - ``L``, ``I;16``/``I;16B``, ``I``, ``F``: pooled at their own bit depth.
 - ``LA``, ``RGB``, ``RGBA``, ``CMYK``, ``YCbCr``, ``LAB``: per channel, in their own space;
   averaging modes weight colour by alpha (see :mod:`.engine_route.alpha`).
@@ -40,6 +40,10 @@ def pool_frame(
     :func:`reducible_by_pillow`), without loading NumPy; the engine does the rest.
     """
     settings.output_size(*image.size)  # refuse a too-small image in image words
+    averaged = mode_of(image.mode)
+    if averaged is not None and averaged.averaged_as is not None and not settings.mode.selects:
+        add_note(notes, f"1-bit pixels pooled into grey levels ({averaged.averaged_as}) by "
+                        f"`mode={settings.mode}`; `mode` max, min or mode keeps 1 bit")  # fmt: skip
     image = _poolable(image, settings.mode, notes)
     record = mode_of(image.mode)
     if record is not None and record.pillow_reduce_exact and reducible_by_pillow(settings):
