@@ -1,5 +1,5 @@
 """``poolcli pyramid -O KEY=VALUE``: keys checked against the formats each container
-writes, before any work; values tifffile cannot write refused in one line."""
+writes, before any work; compressions tifffile cannot write are usage errors too."""
 
 from __future__ import annotations
 
@@ -40,14 +40,33 @@ def test_unknown_keys_and_bad_values_are_usage_errors(rgb, tmp_path, output, opt
     assert list(tmp_path.iterdir()) == [rgb]
 
 
-def test_compressions_only_pillow_writes_are_refused_in_one_line(rgb, tmp_path):
-    done = run(str(rgb), "-o", str(tmp_path / "out.tif"), "-O", "compression=group4")
-    assert done.exit_code == 1
-    lines = done.output.strip().splitlines()
-    assert len(lines) == 1
-    assert "-O compression=group4 is written by Pillow" in lines[0]
-    assert "takes raw, tiff_lzw" in lines[0]
+@pytest.mark.parametrize("output", ["out.tif", "out.ome.tif"])
+def test_compressions_only_pillow_writes_are_usage_errors_before_any_file_is_read(
+    rgb, tmp_path, output
+):
+    missing = tmp_path / "missing.tif"  # never read: the options alone are wrong
+    done = run(str(missing), "-o", str(tmp_path / output), "-O", "compression=group4")
+    assert done.exit_code == 2
+    assert done.output.strip().splitlines()[-1] == (
+        "Error: -O compression=group4: a pyramid TIFF (written by tifffile) takes raw, "
+        "tiff_lzw, tiff_adobe_deflate, tiff_deflate, packbits, jpeg, zstd, lzma"
+    )
     assert list(tmp_path.iterdir()) == [rgb]
+
+
+def test_jpeg_of_16_bit_samples_is_deflated_with_a_note(tmp_path):
+    path = tmp_path / "deep.tif"
+    x = np.random.default_rng(2).integers(0, 65536, (70, 90), dtype=np.uint16)
+    tifffile.imwrite(path, x, photometric="minisblack")
+    done = run(str(path), "-o", str(tmp_path / "out.tif"), "-O", "compression=jpeg")
+    assert done.exit_code == 0, done.output
+    assert done.stderr == (
+        f"poolcli: {path}: -O compression=jpeg holds 8-bit grey and colour only, not uint16 "
+        "samples: written with tiff_adobe_deflate (lossless) instead\n"
+    )
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert {page.compression for page in tif.pages} == {8}  # deflate
+        assert np.array_equal(tif.pages[0].asarray(), x)
 
 
 @pytest.mark.parametrize(

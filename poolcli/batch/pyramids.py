@@ -21,7 +21,7 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,12 +132,28 @@ def run_pyramids(request: PyramidRequest) -> Iterator[PyramidOutcome]:
 
         containers = {container for _, _, container in planned if container is not None}
         check_save_options(request.save_options, _written_formats(request, containers))
+        if containers & {Container.TIFF, Container.OME_TIFF}:
+            _check_tifffile_compression(request.save_options)
     run_id = uuid.uuid4().hex[:12]
     for item, target, container in planned:
         outcome = _one(item, target, container, request, run_id)
         yield outcome
         if outcome.failed and request.fail_fast:
             return
+
+
+def _check_tifffile_compression(save_options: Mapping[str, object]) -> None:
+    """A pyramid TIFF is written by tifffile, always: a compression only Pillow writes
+    (Group 3/4, WebP) is bad usage, refused before any file is read."""
+    from ..images.streams.writers import PILLOW_NAMES
+
+    asked = save_options.get("compression")
+    if asked is not None and str(asked) not in PILLOW_NAMES:
+        message = (
+            f"`save_options` compression={asked}: a pyramid TIFF (written by tifffile) "
+            f"takes {', '.join(PILLOW_NAMES)}"
+        )
+        raise ParameterError(message, parameter="save_options", value="compression")
 
 
 def _written_formats(request: PyramidRequest, containers: set[Container]) -> set[str]:

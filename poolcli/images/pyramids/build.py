@@ -212,6 +212,7 @@ def _sink(
         photometric = facts.photometric_for(shapes[0])
         kept = facts.compression if facts.format == "TIFF" else None
         compression = writers.asked_compression(job.save_options, kept)
+        writers.note_jpeg_fallback(job.save_options, dtype, notes)  # as tiff_options falls back
         return TiffPyramid(
             target, shapes, dtype, tile=tile, facts=facts, photometric=photometric,
             compression=compression, predictor=bool(facts.predictor and facts.predictor > 1),
