@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import PIL
 import pytest
 import tifffile
 from PIL import Image
@@ -125,6 +126,40 @@ def test_a_tiff_keeps_its_compression(tmp_path, compression, mode, pool_mode, ke
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         assert tif.pages.first.compression.name == kept
         assert tif.pages.first.shape[:2] == (20, 30)
+
+
+@pytest.mark.parametrize(
+    ("pool_mode", "first", "notes"),
+    [
+        ("max", "CCITTFAX4", []),  # still 1-bit: Group 4 (Pillow writes no CCITT RLE)
+        ("avg", "ADOBE_DEFLATE", [
+            "1-bit pixels pooled into grey levels (L) by --mode avg; --mode max, min or mode "
+            "keeps 1 bit",
+            "tiff_ccitt (CCITT) holds 1-bit pages only, and page 1 was pooled into L: written "
+            "with tiff_adobe_deflate (lossless)",
+        ]),
+    ],
+)  # fmt: skip
+@pytest.mark.skipif(
+    tuple(int(part) for part in PIL.__version__.split(".")[:2]) < (11, 3),
+    reason="Pillow writes each TIFF page's own options from 11.3 on",
+)
+def test_each_tiff_page_keeps_its_own_compression(tmp_path, pool_mode, first, notes):
+    # a CCITT page, then a PackBits page: both became deflate
+    source = CORPUS / "compression.tif"
+    command = [sys.executable, "-m", "poolcli", "pool", source, "-o", "out.tif", "-m", pool_mode]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"poolcli: {source}: {note}" for note in notes]
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert [page.compression.name for page in tif.pages] == [first, "PACKBITS"]
+        pages = [page.asarray() for page in tif.pages]
+    with Image.open(source) as image:
+        image.seek(1)
+        second = np.asarray(image, dtype=np.uint16)
+    pooled = second.reshape(5, 2, 5, 2).swapaxes(1, 2).reshape(5, 5, 4)
+    expected = pooled.max(axis=2) if pool_mode == "max" else (pooled.sum(axis=2) + 2) // 4
+    assert np.array_equal(pages[1], expected.astype(np.uint8))
 
 
 def test_a_lossless_webp_stays_lossless_and_exact(tmp_path):

@@ -122,8 +122,12 @@ def convert(
         modes={frame.mode for frame in pooled},
         georef=pooled_tags(metadata.georef, placement, settings.nodata_value),
     )
+    pages = None
+    if record_of(write.format).name == "TIFF" and "compression" not in write.save_options:
+        pages = metadata.tiff_pages([frame.mode for frame in pooled], notes)
     save(pooled, target, write.format, metadata_options=options,
-         user_options=metadata.kept(write.save_options), notes=notes)  # fmt: skip
+         user_options=metadata.kept(write.save_options), notes=notes,
+         page_compressions=pages)  # fmt: skip
     return Report(input_format, in_size, out_size, frames, tuple(notes))
 
 

@@ -8,7 +8,7 @@ Pillow's ``save`` as the keywords each output format understands.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,8 @@ class Metadata:
     jpeg_sampling: int | None = None
     #: A TIFF input's compression (Pillow's name: ``tiff_lzw``, ``group4``...).
     compression: str | None = None
+    #: Each decoded TIFF page's own compression, in order (set as the pages are read).
+    page_compressions: list[str | None] = field(default_factory=list)
     #: A WebP input is lossless (VP8L): its output stays lossless.
     lossless: bool = False
     #: A TIFF input's GeoTIFF and GDAL tags (:class:`~.georef.Georef`), GDAL_NODATA
@@ -124,6 +126,23 @@ class Metadata:
         """
         if any(d is not None for d in durations):
             self.durations = [d if d is not None else 0 for d in durations]
+
+    def tiff_pages(self, modes: Sequence[str], notes: list[str]) -> list[str] | None:
+        """The compression of each pooled page (of ``modes``, in order) of a TIFF input
+        written as TIFF: its own page's where Pillow writes it for that mode, else the
+        nearest lossless one (see :func:`_tiff_compression_for`), with a note when a
+        bilevel page is no longer 1-bit. None when the input was not a compressed TIFF."""
+        if self.compression is None or len(self.page_compressions) != len(modes):
+            return None
+        chosen = []
+        for number, (own, mode) in enumerate(zip(self.page_compressions, modes, strict=True)):
+            own = own or "raw"
+            chosen.append(own if own == "raw" else _tiff_compression_for(own, {mode}))
+            if own in _CCITT and mode != "1":
+                page = f"page {number + 1}" if len(modes) > 1 else "the page"
+                notes.append(f"{own} (CCITT) holds 1-bit pages only, and {page} was pooled into "
+                             f"{mode}: written with {chosen[-1]} (lossless)")  # fmt: skip
+        return chosen
 
     @property
     def present(self) -> list[str]:
@@ -256,6 +275,8 @@ class Metadata:
 #: TIFF compressions Pillow writes that a pooled TIFF keeps: bilevel ones for 1-bit
 #: images only, JPEG for 8-bit ones only.
 _BILEVEL = frozenset({"group3", "group4"})
+#: The CCITT codings Pillow reads (Group 3, Group 4, RLE): 1-bit images only.
+_CCITT = _BILEVEL | {"tiff_ccitt", "tiff_raw_16"}
 _KEPT = frozenset({"tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"}) | _BILEVEL
 _JPEG_MODES = frozenset({"L", "RGB", "CMYK", "YCbCr"})
 
@@ -265,8 +286,7 @@ def _tiff_compression_for(compression: str, modes: set[str]) -> str:
     the nearest lossless one: Group 4 for other 1-bit codings (CCITT RLE), deflate
     otherwise (a Group 4 scan averaged into grey levels, say)."""
     name = {"tiff_deflate": "tiff_adobe_deflate", "tiff_jpeg": "jpeg"}.get(compression, compression)
-    bilevel = name in _BILEVEL or name.startswith("tiff_ccitt") or name == "tiff_raw_16"
-    if bilevel and modes == {"1"}:
+    if name in _CCITT and modes == {"1"}:
         return name if name in _BILEVEL else "group4"
     if name not in _KEPT or name in _BILEVEL:
         return "tiff_adobe_deflate"

@@ -104,7 +104,7 @@ def _frames(
 ) -> Iterator[Image.Image]:
     """Each frame of ``image`` loaded and upright, one at a time; ``pages``: a TIFF's
     frame pages and internal masks (:func:`..tiff_mask.frame_pages`), read from ``stream``."""
-    durations = []
+    durations, compressions = [], []
     for index in indices:
         with silenced(head), pillow_errors(), pillow_limit(max_pixels):
             page = index if pages is None else pages[0][index]
@@ -113,11 +113,14 @@ def _frames(
             image.load()
             if not (index == 0 and metadata.default_image):  # not an animation frame
                 durations.append(image.info.get("duration"))
+            compressions.append(image.info.get("compression"))
             mask = None if pages is None else pages[1].get(page)
             loaded = image if mask is None or stream is None else masked(image, stream, mask)
             upright = _upright(loaded)
         yield upright
     metadata.set_durations(durations)
+    if metadata.compression is not None:  # a TIFF: each page keeps its own where it can
+        metadata.page_compressions = compressions
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -11,9 +11,10 @@ that look at pixels) load it only when used.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
+import PIL
 from PIL import Image
 
 from ...errors import OutputError
@@ -23,6 +24,9 @@ from ..requests import add_note
 from .options import tiff_compression_for
 
 _UNKNOWN_MODE = Mode("?", "uint8", 1)
+#: Pillow 11.3 on writes each appended TIFF page with its own ``encoderinfo`` over the
+#: first page's options; before, every page took the first page's (or, in 11.2, none).
+_PAGES_APART = tuple(int(part) for part in PIL.__version__.split(".")[:2]) >= (11, 3)
 
 
 def _keeping_frames() -> str:
@@ -42,8 +46,13 @@ def save(
     metadata_options: Mapping[str, object],
     user_options: Mapping[str, object],
     notes: list[str],
+    page_compressions: Sequence[str] | None = None,
 ) -> None:
-    """Write ``frames`` to ``target`` as ``format``; conversions are noted, not hidden."""
+    """Write ``frames`` to ``target`` as ``format``; conversions are noted, not hidden.
+
+    ``page_compressions``: a TIFF's compression page by page (the input pages' own),
+    where no ``compression`` is asked for and Pillow writes pages apart (11.3 on);
+    else every page takes ``metadata_options``' one."""
     record = record_of(format)
     if len(frames) > 1 and not record.multi_frame:
         message = (
@@ -69,6 +78,12 @@ def save(
     if record.name == "TIFF":
         _xmp_as_tag(options)
     first, rest = frames[0], frames[1:]
+    by_page = page_compressions is not None and (not rest or _PAGES_APART)
+    if record.name == "TIFF" and by_page and "compression" not in user_options:
+        assert page_compressions is not None
+        options["compression"] = page_compressions[0]
+        for page, compression in zip(rest, page_compressions[1:], strict=True):
+            page.encoderinfo = {"compression": compression}  # over the first page's options
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # encoders warn about metadata they skip
