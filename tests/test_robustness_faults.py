@@ -231,7 +231,10 @@ def test_image_bytes_to_a_full_stdout_fail_that_file(tmp_path):
                               cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, timeout=60,
                               check=False)  # fmt: skip
     assert done.returncode == 1
-    assert done.stderr.decode() == "poolcli: a.png: no space left on device\n"
+    assert done.stderr.decode() == (
+        "poolcli: a.png: cannot write to stdout: no space left on device; "
+        "the output is incomplete\n"
+    )
 
 
 # --- permissions ----------------------------------------------------------------------------

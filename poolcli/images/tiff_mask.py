@@ -14,10 +14,12 @@ rows; :func:`frame_pages` and :func:`masked` do the same for Pillow's frames.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:  # NumPy loads with the first mask read, not with every decode
+    import numpy as np
 
 #: NewSubfileType's bit for a transparency mask, and photometric MASK.
 _MASK_BIT, _PHOTOMETRIC_MASK = 4, 4
@@ -61,6 +63,8 @@ def with_alpha(band: np.ndarray, valid: np.ndarray, *, has_alpha: bool = False) 
     a sample appended, the dtype's maximum (1.0 for floats) where valid and 0 where
     masked; or with ``has_alpha``, the last sample (an alpha) made 0 where masked.
     A new array."""
+    import numpy as np
+
     samples = band if band.ndim == 3 else band[..., None]
     if has_alpha:
         out = samples.copy()
@@ -96,6 +100,7 @@ def masked(image: Image.Image, stream: IO[bytes], page: int) -> Image.Image:
     """A loaded Pillow frame with the mask at page ``page`` of the TIFF ``stream`` as
     its alpha: ``L``/``RGB`` become ``LA``/``RGBA`` (alpha 255 where valid), an alpha
     already there is made 0 where masked. InputError for modes that hold no alpha."""
+    import numpy as np
     import tifffile
 
     from ..errors import InputError
@@ -132,6 +137,8 @@ class MaskRows:
         self._array: Any = zarr.open(self._store, mode="r")
 
     def rows(self, start: int, stop: int) -> np.ndarray:
+        import numpy as np
+
         return np.asarray(self._array[start:stop]).astype(bool)
 
     def close(self) -> None:
