@@ -18,7 +18,9 @@ frame takes the engine's route (:mod:`.engine_route`).
 
 from __future__ import annotations
 
-from PIL import Image
+from dataclasses import replace
+
+from PIL import Image, ImageChops
 
 from ..errors import InputError
 from ..spec.modes import NO_NODATA, PoolMode
@@ -119,22 +121,23 @@ def nodata_index_transparent(
     image: Image.Image, settings: PoolSettings, notes: list[str]
 ) -> tuple[Image.Image, PoolSettings]:
     """A palette frame whose nodata is one of its indices, for a mode that pools its
-    colours (not ``mode``): its colours as RGBA, the nodata index made transparent
-    (alpha 0: left out of every mean, and the mask GDAL reads), and settings without
-    nodata (an index is no colour value). Other frames come back as they are."""
-    record = mode_of(image.mode)
+    colours (not ``mode``): :func:`transparent_index`, and settings without nodata
+    (an index is no colour value). Other frames come back as they are."""
     nodata = settings.nodata_value
+    record = mode_of(image.mode)
     if record is None or not record.palette or nodata is None or settings.mode is PoolMode.MODE:
         return image, settings
-    from dataclasses import replace
+    return transparent_index(image, nodata, notes), replace(settings, nodata=NO_NODATA)
 
-    from PIL import ImageChops
 
-    indices = image.getchannel(0) if record.alpha else image
+def transparent_index(image: Image.Image, nodata: int | float, notes: list[str]) -> Image.Image:
+    """A ``P``/``PA`` image's colours as RGBA, its ``nodata`` index made transparent
+    (alpha 0: left out of every mean, and the mask GDAL reads)."""
+    indices = image.getchannel(0) if image.mode == "PA" else image
     indices = Image.frombytes("L", image.size, indices.tobytes())
     valid = indices.point(lambda i: 0 if i == nodata else 255)
     colours = image.convert("RGBA")
     colours.putalpha(ImageChops.darker(colours.getchannel("A"), valid))
     add_note(notes, f"palette pooled as its colours, its nodata index {nodata} made "
              "transparent; -m mode keeps its indices and colour table")  # fmt: skip
-    return colours, replace(settings, nodata=NO_NODATA)
+    return colours

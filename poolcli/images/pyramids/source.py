@@ -203,15 +203,13 @@ def _colours(
     """``image``'s pixels as ``pool`` averages them, and the nodata they keep: a
     palette's colours (RGB, or RGBA with transparency), its nodata index made
     transparent (alpha 0: left out of every mean, and masked by GDAL)."""
-    from ...spec.settings import PoolSettings
     from ..engine_route.pixels import view
-    from ..policy import _poolable, nodata_index_transparent
+    from ..policy import _poolable, transparent_index
 
     if image.mode not in ("P", "PA"):
         return np.array(view(_poolable(image, PoolMode.AVG, notes), padded=False)), nodata
     if nodata is not None:
-        averaged = PoolSettings.make(2, mode="avg", nodata=nodata)
-        colours, _ = nodata_index_transparent(image, averaged, notes)
+        colours = transparent_index(image, nodata, notes)
         return np.array(view(colours, padded=False)), None
     colours = _poolable(image, PoolMode.AVG, notes)
     note = f"palette pooled as its {colours.mode} colours"
