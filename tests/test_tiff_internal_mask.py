@@ -134,3 +134,29 @@ def test_info_describes_the_image_and_its_mask_which_is_no_page(tmp_path):
     assert facts["storage"]["internal_mask"] == "1-bit (pooled as alpha)"
     lines = run("info", tmp_path / "in.tif").stdout
     assert "internal_mask 1-bit (pooled as alpha)" in lines
+
+
+def test_a_pyramid_of_a_masked_tiff_is_one_image_without_a_first_frame_note(tmp_path):
+    masked_rgb(tmp_path / "in.tif")
+    done = run("pyramid", tmp_path / "in.tif", "-o", tmp_path / "p.tif", "--tile-size", "16")
+    assert done.exit_code == 0, done.output
+    assert "frames is used" not in done.output  # the mask is no second image
+    with rasterio.open(tmp_path / "p.tif") as dataset:
+        assert dataset.count == 4
+        assert dataset.colorinterp[3] is ColorInterp.alpha
+
+
+def test_an_8_bit_tiff_with_overviews_is_one_image_on_every_path(tmp_path):
+    colour = np.random.default_rng(4).integers(0, 256, (32, 40, 3)).astype(np.uint8)
+    options = dict(driver="GTiff", width=40, height=32, count=3, dtype="uint8", photometric="RGB",
+                   crs="EPSG:32633", transform=from_origin(0, 0, 30, 30))  # fmt: skip
+    with rasterio.open(tmp_path / "ov.tif", "w", **options) as dataset:
+        dataset.write(np.moveaxis(colour, -1, 0))
+        dataset.build_overviews([2, 4])
+    facts = json.loads(run("info", tmp_path / "ov.tif", "--json").output)
+    assert facts["frames"] == 1
+    done = run("pool", tmp_path / "ov.tif", "-o", tmp_path / "out.png")
+    assert done.exit_code == 0, done.output  # overviews are no frames of other sizes
+    with Image.open(tmp_path / "out.png") as pooled:
+        expected = colour.reshape(16, 2, 20, 2, 3).mean(axis=(1, 3))
+        np.testing.assert_array_equal(np.asarray(pooled), np.floor(expected + 0.5))

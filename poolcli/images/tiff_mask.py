@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # NumPy loads with the first mask read, not with every decode
 
 #: NewSubfileType's bit for a transparency mask, and photometric MASK.
 _MASK_BIT, _PHOTOMETRIC_MASK = 4, 4
+#: NewSubfileType's bit for a reduced-resolution page (an overview of another).
+_REDUCED_BIT = 1
+#: What a Pillow frame with an internal mask is read as (its alpha the mask).
+MASKED_MODES = {"L": "LA", "RGB": "RGBA", "LA": "LA", "RGBA": "RGBA", "P": "RGBA", "PA": "RGBA"}
 
 
 def mask_pages(tif: Any) -> dict[int, int]:
@@ -75,10 +79,13 @@ def with_alpha(band: np.ndarray, valid: np.ndarray, *, has_alpha: bool = False) 
     return np.concatenate([samples, alpha[..., None]], axis=-1)
 
 
-def frame_pages(stream: IO[bytes]) -> tuple[list[int], dict[int, int]] | None:
-    """For a TIFF stream with an internal mask, the pages Pillow should read as frames
-    (every page but the masks, by index) and :func:`mask_pages`; None for any other
-    stream, or a TIFF tifffile cannot open (Pillow then says what is wrong)."""
+def frame_pages(image: Image.Image, stream: IO[bytes]) -> tuple[list[int], dict[int, int]] | None:
+    """For a TIFF of several pages, some of them internal masks or reduced-resolution
+    overviews, the pages Pillow should read as frames (the others, by index) and
+    :func:`mask_pages`; None for any other image (every page a frame), or a TIFF
+    tifffile cannot open (Pillow then says what is wrong)."""
+    if image.format != "TIFF":  # (Pillow's n_frames would decode a mask page, and fail)
+        return None
     import tifffile
 
     position = stream.tell()
@@ -86,14 +93,22 @@ def frame_pages(stream: IO[bytes]) -> tuple[list[int], dict[int, int]] | None:
         stream.seek(0)
         with tifffile.TiffFile(stream) as tif:
             masks = mask_pages(tif)
-            if not masks:
+            pages = [i for i in range(len(tif.pages)) if _is_frame(tif.pages[i])]
+            if len(pages) == len(tif.pages):
                 return None
-            pages = [i for i in range(len(tif.pages)) if not is_mask(tif.pages[i])]
     except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: no mask known
         return None
     finally:
         stream.seek(position)
     return pages, masks
+
+
+def _is_frame(page: Any) -> bool:
+    """A page that is an image of its own: no mask, and no overview of another page."""
+    try:
+        return not (is_mask(page) or int(page.subfiletype) & _REDUCED_BIT)
+    except (AttributeError, TypeError, ValueError):
+        return True
 
 
 def masked(image: Image.Image, stream: IO[bytes], page: int) -> Image.Image:
@@ -105,8 +120,7 @@ def masked(image: Image.Image, stream: IO[bytes], page: int) -> Image.Image:
 
     from ..errors import InputError
 
-    target = {"L": "LA", "RGB": "RGBA", "LA": "LA", "RGBA": "RGBA", "P": "RGBA", "PA": "RGBA"}
-    if image.mode not in target:
+    if image.mode not in MASKED_MODES:
         message = (
             f"its internal mask cannot be applied to {image.mode} pixels read by Pillow; "
             "write TIFF, PNG or .npy, which keep it as alpha"
@@ -119,7 +133,7 @@ def masked(image: Image.Image, stream: IO[bytes], page: int) -> Image.Image:
             valid = np.asarray(tif.pages[page].asarray()).astype(bool)
     finally:
         stream.seek(position)
-    out = image.convert(target[image.mode])
+    out = image.convert(MASKED_MODES[image.mode])
     alpha = np.asarray(out.getchannel("A")).copy()
     alpha[~valid] = 0
     out.putalpha(Image.fromarray(alpha))

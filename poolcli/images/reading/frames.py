@@ -84,7 +84,7 @@ def decoding(
         with silenced(head), pillow_errors(head), pillow_limit(max_pixels):
             image = open_image(stream, max_pixels)
             metadata = Metadata.from_image(image)
-            pages = frame_pages(stream) if image.format == "TIFF" else None
+            pages = frame_pages(image, stream)
             count = getattr(image, "n_frames", 1) if pages is None else len(pages[0])
         if frame is not None:
             metadata.default_image = False  # one frame out: a still, whichever it is
@@ -115,7 +115,10 @@ def _frames(
                 durations.append(image.info.get("duration"))
             compressions.append(image.info.get("compression"))
             mask = None if pages is None else pages[1].get(page)
-            loaded = image if mask is None or stream is None else masked(image, stream, mask)
+            loaded = image
+            if mask is not None:
+                assert stream is not None, "pages come from a stream"
+                loaded = masked(image, stream, mask)
             upright = _upright(loaded)
         yield upright
     metadata.set_durations(durations)

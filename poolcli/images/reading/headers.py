@@ -14,7 +14,7 @@ from ...errors import InputError
 from ...spec.limits import check_pixels
 from ..formats import FORMATS
 from ..metadata import Metadata, exif_of
-from ..tiff_mask import frame_pages
+from ..tiff_mask import MASKED_MODES, frame_pages
 from .limits import open_image, pillow_limit
 from .sources import Source, opened, pillow_errors, silenced, sniffed
 
@@ -85,8 +85,8 @@ def probe(
             metadata = Metadata.from_image(image, headers_only=True)
             planes = []
             durations = []
-            # a TIFF's internal masks are no frames: they are its frames' alpha
-            pages = frame_pages(stream) if image.format == "TIFF" else None
+            # a TIFF's internal masks and overviews are no frames (masks: its frames' alpha)
+            pages = frame_pages(image, stream)
             count = getattr(image, "n_frames", 1) if pages is None else len(pages[0])
             for index in range(1 if first_only else count):
                 page = index if pages is None else pages[0][index]
@@ -94,7 +94,7 @@ def probe(
                 check_pixels(image.size, max_pixels)
                 mode = image.mode
                 if pages is not None and page in pages[1]:
-                    mode = {"L": "LA", "LA": "LA"}.get(mode, "RGBA")  # as decoding reads it
+                    mode = MASKED_MODES.get(mode, mode)  # as decoding reads it
                 planes.append(Plane(str(index), mode, _upright_size(image)))
                 if isinstance(image.info.get("duration"), (int, float)):
                     durations.append(float(image.info["duration"]))

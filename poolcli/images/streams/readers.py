@@ -19,7 +19,7 @@ import numpy as np
 from ...errors import InputError
 from ..formats import TIFF_XMP, is_deep_png, xmp_bytes
 from ..georef import Georef
-from ..tiff_mask import MaskRows, mask_pages, with_alpha
+from ..tiff_mask import MaskRows, is_mask, mask_pages, with_alpha
 from .rows import Facts, Rows, row_axis_of
 from .segments import segment_rows
 from .tiff_alpha import pillow_misreads, straightening
@@ -133,8 +133,9 @@ def _open_tiff(path: str, layout: str | None) -> tuple[Rows, Facts] | None:
         georef = Georef.of_page(page)
         ome = _ome_sizes(tif) if tif.is_ome else None
         extra: dict[str, Any] = {} if ome is None else {"ome": ome}
-        if len(tif.series) > 1:  # pages of other sizes or kinds: images of their own
-            extra["images"] = len(tif.series)
+        images = sum(not is_mask(s.pages[0]) for s in tif.series)  # a mask is no image
+        if images > 1:  # pages of other sizes or kinds: images of their own
+            extra["images"] = images
         extras = tuple(getattr(e, "name", str(e)) for e in page.extrasamples)
         if channel_pages:  # channels beyond the first: bands, not alpha
             extras = ("UNSPECIFIED",) * (series.shape[0] - 1)
