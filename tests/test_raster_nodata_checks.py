@@ -84,3 +84,19 @@ def test_info_and_dry_run_refuse_a_nodata_as_pool_does(tmp_path):
         assert facts.exit_code == 1
         assert json.loads(facts.output)["pooling"] == said
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_checking_nodata_loads_numpy_only_when_there_is_one(tmp_path):
+    import subprocess
+    import sys
+
+    Image.new("RGB", (8, 6), "orange").save(tmp_path / "a.jpg")
+    for args in (["pool", "a.jpg", "-o", "b.jpg", "-n"], ["info", "a.jpg", "-k", "2"]):
+        code = (
+            "import sys; from click.testing import CliRunner; from poolcli.cli import cli; "
+            f"done = CliRunner().invoke(cli, {args!r}); "
+            "print(done.exit_code, 'numpy' in sys.modules)"
+        )
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        assert done.stdout.split() == ["0", "False"], (args, done.stdout, done.stderr)

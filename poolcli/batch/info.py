@@ -278,8 +278,7 @@ def _pooled_raster(facts: dict[str, Any], settings: Any, size: tuple[int, int]) 
         pooled["geotransform"] = (
             x0 + ox * dx + oy * rx, dx * sx, rx * sy, y0 + ox * ry + oy * dy, ry * sx, dy * sy,
         )  # fmt: skip
-    check_declared_nodata(settings, found.get("nodata"), facts["dtype"])  # as pooling will
-    nodata = settings.for_file(found.get("nodata")).nodata_value
+    nodata = check_declared_nodata(settings, found.get("nodata"), facts["dtype"]).nodata_value
     if nodata is not None:
         pooled["nodata"] = nodata
     if pooled:

@@ -66,18 +66,20 @@ def resolve_nodata(
     return settings
 
 
-def check_declared_nodata(settings: PoolSettings, declared: object, dtype: str) -> None:
-    """Refuse, as pooling will, a nodata (given, or ``declared`` by the file) that
-    samples of ``dtype`` cannot hold: a :class:`~poolcli.errors.ParameterError`."""
-    import numpy as np
-
-    from ..pooling.nodata import check_nodata
-
+def check_declared_nodata(settings: PoolSettings, declared: object, dtype: str) -> PoolSettings:
+    """``settings`` for a file that declares ``declared`` as nodata; refuses, as pooling
+    will, a nodata (given or declared) that samples of ``dtype`` cannot hold (a
+    :class:`~poolcli.errors.ParameterError`). NumPy loads only when there is one."""
     if isinstance(declared, bool) or not isinstance(declared, (int, float)):
         declared = None  # nothing (or nothing readable) declared
     chosen = settings.for_file(declared)
     if chosen.nodata_value is not None:
+        import numpy as np
+
+        from ..pooling.nodata import check_nodata
+
         check_nodata(chosen.nodata_value, chosen.min_valid, np.dtype(dtype))
+    return chosen
 
 
 def unused_options(read: ReadOptions, write: WriteOptions, *, array_out: bool) -> list[str]:
