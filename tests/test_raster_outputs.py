@@ -21,7 +21,10 @@ def test_an_int16_dem_stays_int16_in_npz_as_in_npy(tmp_path, memory):
     for name in ("out.npz", "out.npy"):
         done = run("pool", tmp_path / "dem.tif", "-o", tmp_path / name, "--memory", memory)
         assert done.exit_code == 0
-        assert f"{name[-3:].upper()} holds no georeferencing; write TIFF to keep it" in done.output
+        assert (
+            f"{name[-3:].upper()} holds no georeferencing or nodata; write TIFF to keep them"
+            in done.output
+        )
         assert "pixels read by Pillow" not in done.output
     pooled = np.load(tmp_path / "out.npz")["arr_0"]
     assert pooled.dtype == np.int16

@@ -213,7 +213,7 @@ def test_a_geotiff_into_png_says_the_georeferencing_is_not_kept(tmp_path):
     uint8 = geotiff(tmp_path / "u8.tif", (values > 0).astype(np.uint8) * 200 + 1, 1)
     done = run("pool", tmp_path / "u8.tif", "-o", tmp_path / "out.png")
     assert done.exit_code == 0
-    assert "PNG holds no georeferencing; write TIFF to keep it" in done.output
+    assert "PNG holds no georeferencing or nodata; write TIFF to keep them" in done.output
     want = reference_pool(uint8, 2, mode="avg", nodata=1)  # the file's nodata still applies
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
 

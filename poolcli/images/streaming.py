@@ -111,7 +111,9 @@ def convert_streamed(
                 read.layout or facts.extra.get("layout") or pick_layout(source.shape, None)
             )
         )
-        lost = None if write.format == "TIFF" else unkept_note(write.format, facts.georef)
+        lost = None
+        if write.format != "TIFF":  # its georeferencing, and its nodata but in a Zarr's attribute
+            lost = unkept_note(write.format, facts.georef, nodata=write.format != "ZARR")
         if lost is not None:  # whichever path writes it
             add_note(notes, lost)
         if out is None or (small and not deep) or whole:
