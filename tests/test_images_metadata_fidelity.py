@@ -112,11 +112,13 @@ def test_a_gif_keeps_its_loop_count_play_once_included(tmp_path, out, loop):
         ("packbits", "RGB", "max", "PACKBITS"),
         ("group4", "1", "max", "CCITTFAX4"),
         ("group4", "1", "avg", "ADOBE_DEFLATE"),  # grey levels: lossless, not Group 4
+        ("jpeg", "RGBA", "avg", "JPEG"),  # as -O compression=jpeg writes it
     ],
 )
 def test_a_tiff_keeps_its_compression(tmp_path, compression, mode, pool_mode, kept):
     rng = np.random.default_rng(3)
-    pixels = rng.integers(0, 255, (40, 60, 3) if mode == "RGB" else (40, 60), dtype=np.uint8)
+    channels = {"RGB": (3,), "RGBA": (4,)}.get(mode, ())
+    pixels = rng.integers(0, 255, (40, 60, *channels), dtype=np.uint8)
     image = Image.fromarray(pixels).convert(mode)
     image.save(tmp_path / "in.tif", compression=compression)
     command = [sys.executable, "-m", "poolcli", "pool", "in.tif", "-o", "out.tif"]

@@ -17,6 +17,7 @@ from PIL import Image, PngImagePlugin, TiffImagePlugin
 from ..errors import OutputError
 from .formats import FORMATS, record_of, xmp_bytes
 from .georef import Georef
+from .writing.options import BILEVEL_COMPRESSIONS, JPEG_TIFF_MODES, TIFF_FALLBACK
 
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
@@ -274,11 +275,10 @@ class Metadata:
 
 #: TIFF compressions Pillow writes that a pooled TIFF keeps: bilevel ones for 1-bit
 #: images only, JPEG for 8-bit ones only.
-_BILEVEL = frozenset({"group3", "group4"})
+
 #: The CCITT codings Pillow reads (Group 3, Group 4, RLE): 1-bit images only.
-_CCITT = _BILEVEL | {"tiff_ccitt", "tiff_raw_16"}
-_KEPT = frozenset({"tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"}) | _BILEVEL
-_JPEG_MODES = frozenset({"L", "RGB", "CMYK", "YCbCr"})
+_CCITT = BILEVEL_COMPRESSIONS | {"tiff_ccitt", "tiff_raw_16"}
+_KEPT = frozenset({"tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"}) | BILEVEL_COMPRESSIONS
 
 
 def _tiff_compression_for(compression: str, modes: set[str]) -> str:
@@ -287,11 +287,11 @@ def _tiff_compression_for(compression: str, modes: set[str]) -> str:
     otherwise (a Group 4 scan averaged into grey levels, say)."""
     name = {"tiff_deflate": "tiff_adobe_deflate", "tiff_jpeg": "jpeg"}.get(compression, compression)
     if name in _CCITT and modes == {"1"}:
-        return name if name in _BILEVEL else "group4"
-    if name not in _KEPT or name in _BILEVEL:
-        return "tiff_adobe_deflate"
-    if name == "jpeg" and not modes <= _JPEG_MODES:
-        return "tiff_adobe_deflate"
+        return name if name in BILEVEL_COMPRESSIONS else "group4"
+    if name not in _KEPT or name in BILEVEL_COMPRESSIONS:
+        return TIFF_FALLBACK
+    if name == "jpeg" and not modes <= JPEG_TIFF_MODES:
+        return TIFF_FALLBACK
     return name
 
 
