@@ -78,6 +78,17 @@ def test_a_16_bit_rgb_tiff_pools_at_16_bits(tmp_path, out):
     np.testing.assert_array_equal(read_back(tmp_path / f"out.{out}"), expected(pixels))
 
 
+@pytest.mark.parametrize("out", ["png", "tif"])
+def test_dtype_given_for_a_16_bit_image_changes_nothing_and_says_so(tmp_path, out):
+    pixels = deep(3, seed=2)
+    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb")
+    done = poolcli("pool", "in.tif", "-o", f"out.{out}", "--ceil-mode", "--dtype", "uint16",
+                   cwd=tmp_path)  # fmt: skip
+    np.testing.assert_array_equal(read_back(tmp_path / f"out.{out}"), expected(pixels))
+    assert "this image keeps its own depth" in done.stderr
+    assert "pixels read by Pillow" not in done.stderr  # not read at 8 bits
+
+
 def test_a_16_bit_rgba_tiff_weights_colour_by_alpha(tmp_path):
     pixels = deep(4, seed=3)
     tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", extrasamples=["unassalpha"])

@@ -70,9 +70,7 @@ class Output:
             record = array_mode(str(dtype), channels, alpha=facts.alpha)
             if fmt == "PNG" and (dtype not in (np.uint8, np.uint16) or channels > 4):
                 return None
-            if fmt in ("PNG", "TIFF") and write.dtype is not None:
-                return None
-            return cls("image", write, facts, None, record)
+            return cls("image", write, facts, None, record)  # (--dtype is for arrays only)
         layout = read.layout or facts.extra.get("layout") or pick_layout(shape, None)
         if fmt in ("PNG", "TIFF"):
             if layout not in ("hw", "hwc", "chw"):
