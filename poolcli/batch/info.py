@@ -12,7 +12,6 @@ from typing import Any, BinaryIO
 from ..errors import LimitError, PoolcliError, Spelling, library_spelling
 from ..images.conversion import as_file, describe
 from ..images.formats import sniff
-from ..images.modes import sample_dtype
 from ..images.requests import ReadOptions, check_declared_nodata
 from ..spec.settings import PoolSettings
 from .discovery import STDIN
@@ -63,7 +62,7 @@ def _inspect(facts: dict[str, Any], source: Any, read: ReadOptions,
         mode=first.mode if not description.is_array else None,
         size=list(first.size),
         frames=len(planes),
-        dtype=first.mode if description.is_array else sample_dtype(first.mode),
+        dtype=description.dtype,
         metadata=list(description.metadata.present),
         metadata_values=description.metadata.values(),
         planes=[_plane(plane, description.is_array) for plane in planes],

@@ -22,7 +22,6 @@ from ..enums import StrEnum
 from ..errors import Failure, FailureKind, OutputError, OutputExists, PoolcliError
 from ..images.conversion import convert, describe
 from ..images.formats import record_of
-from ..images.modes import sample_dtype
 from ..images.reading.ahead import DecodeAhead
 from ..images.reading.frames import frame_index
 from ..images.requests import ReadOptions, WriteOptions, check_declared_nodata
@@ -207,9 +206,7 @@ def preview_job(job: Job, work: Work, *, stdin: BinaryIO | None = None) -> Resul
                           out_size=work.settings.planned_volume(*extent), frames=1,
                           seconds=time.perf_counter() - started)  # fmt: skip
         planes = description.planes
-        mode = planes[0].mode
-        check_declared_nodata(work.settings, (description.raster or {}).get("nodata"),
-                              mode if description.is_array else sample_dtype(mode))  # fmt: skip
+        check_declared_nodata(work.settings, description.raster.get("nodata"), description.dtype)
         if work.read.frame is not None and not description.is_array:
             planes = [planes[frame_index(work.read.frame, len(planes))]]
         sizes = [

@@ -273,11 +273,10 @@ class Metadata:
         return exif.tobytes()
 
 
-#: TIFF compressions Pillow writes that a pooled TIFF keeps: bilevel ones for 1-bit
-#: images only, JPEG for 8-bit ones only.
-
 #: The CCITT codings Pillow reads (Group 3, Group 4, RLE): 1-bit images only.
 _CCITT = BILEVEL_COMPRESSIONS | {"tiff_ccitt", "tiff_raw_16"}
+#: TIFF compressions Pillow writes that a pooled TIFF keeps: bilevel ones for 1-bit
+#: images only, JPEG for the modes JPEG-in-TIFF holds.
 _KEPT = frozenset({"tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"}) | BILEVEL_COMPRESSIONS
 
 

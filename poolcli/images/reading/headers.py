@@ -14,6 +14,7 @@ from ...errors import InputError
 from ...spec.limits import check_pixels
 from ..formats import FORMATS
 from ..metadata import Metadata, exif_of
+from ..modes import sample_dtype
 from ..tiff_mask import MASKED_MODES, frame_pages
 from .limits import open_image, pillow_limit
 from .sources import Source, opened, pillow_errors, silenced, sniffed
@@ -48,6 +49,12 @@ class Description:
     @property
     def size(self) -> tuple[int, int]:
         return self.planes[0].size
+
+    @property
+    def dtype(self) -> str:
+        """The NumPy dtype of the first plane's samples, as pooling reads them."""
+        mode = self.planes[0].mode
+        return mode if self.is_array else sample_dtype(mode)
 
 
 def probe(
